@@ -1,0 +1,321 @@
+/**
+ * The VM as the host sees it: one container instance = a verified program, its memory regions,
+ * its helper table and its run state. This is the VM boundary: nothing a container does escapes
+ * it as an exception; every run returns a RunResult (exit, fault or suspended).
+ *
+ * Choices the design leaves open, made here:
+ *  - Registers start at 0 on every run; r1 = context address (0 without a context), r10 = stack
+ *    top. `lengthInR2` also puts the context length in r2 (the conformance suite's convention;
+ *    RIOT only sets r1, so boards leave it off).
+ *  - `.data` is copied from the image once and persists across runs of the instance; `.rodata` is
+ *    read-only; the stack is zeroed at the start of every run so runs cannot pass data that way.
+ *  - The stack is one frame (512 B) unless the program has local calls; then one frame per
+ *    allowed call level, each call moving r10 down by a frame.
+ *  - Helper results are zero-extended from 32 bits, as RIOT does, unless the helper says it
+ *    returns 64 bits (or returns a bigint).
+ *  - A helper that throws a MemoryAccessError causes fault −2 at the call; any other exception
+ *    from a helper is fault −4 with the helper's message. Neither reaches the caller as a throw.
+ */
+import { FaultCode, VmFault } from './errors';
+import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type Status } from './interpreter';
+import { disassembleInsn } from './disassembler';
+import { Memory, MemoryAccessError, PERM_READ, PERM_RW, hex32, type Region } from './memory';
+import { Program } from './program';
+import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
+import type { RiotImage } from './image';
+import { fromBig, out, toBigU64 } from './int64';
+
+export const DEFAULT_BUDGET = 1_000_000;
+export const RIOT_BRANCH_BUDGET = 200;
+export const STACK_FRAME_SIZE = 512;
+
+/** Returned by a helper (via `call.suspend()`) to pause the run; the host resumes it later. */
+export const SUSPEND: unique symbol = Symbol('femto.suspend');
+export type HelperReturn = number | bigint | typeof SUSPEND;
+
+/** What a helper sees of the call: arguments r1–r5, checked memory, and the instance. */
+export interface HelperCall {
+  readonly id: number;
+  readonly pc: number;
+  readonly vm: Vm;
+  /** Checked access to the container's memory: every pointer goes through the region check. */
+  readonly mem: Memory;
+  /** Argument n (1–5) as an unsigned 32-bit number (pointers, u32 values). */
+  u32(n: number): number;
+  /** Argument n as a signed 32-bit number. */
+  i32(n: number): number;
+  /** Argument n as an unsigned 64-bit BigInt. */
+  u64(n: number): bigint;
+  /** Argument n as a JS number when it fits in 53 bits, else NaN. */
+  num(n: number): number;
+  /** Pause the run after this call; `vm.resume()` continues with the next instruction. */
+  suspend(): typeof SUSPEND;
+}
+
+export type HelperFn = (call: HelperCall) => HelperReturn;
+export interface HelperDef {
+  name?: string;
+  fn: HelperFn;
+  /** Result is a full 64-bit value instead of RIOT's zero-extended 32 bits. */
+  returns64?: boolean;
+}
+export type HelperTable = ReadonlyMap<number, HelperFn | HelperDef>;
+
+export interface VmOptions {
+  /** A parsed RIOT image, or raw bytecode in `text` (with optional data and rodata). */
+  image?: RiotImage;
+  text?: Uint8Array;
+  data?: Uint8Array;
+  rodata?: Uint8Array;
+  profile?: Profile;
+  /** Instructions per run (or per slice of a suspended run). */
+  budget?: number;
+  /** Taken branches per run; defaults to RIOT's 200 in the riot-2022 profile, unlimited otherwise. */
+  branchBudget?: number;
+  helpers?: HelperTable;
+  /** Helper ids the verifier accepts; defaults to the keys of `helpers`. */
+  grants?: ReadonlySet<number>;
+  maxCallDepth?: number;
+}
+
+export interface RunOptions {
+  /** Bytes copied into the context region; r1 points at them. */
+  context?: Uint8Array;
+  /** Context region writable by the container (and its changes visible in the result). */
+  contextWritable?: boolean;
+  /** Also pass the context length in r2 (conformance-suite convention). */
+  lengthInR2?: boolean;
+  /** Entry: an exported function name (images) or an instruction index. Default: 0. */
+  entry?: string | number;
+  budget?: number;
+}
+
+export type RunStatus = 'exit' | 'fault' | 'suspended';
+
+export interface RunResult {
+  status: RunStatus;
+  /** r0 as an unsigned 64-bit value (exit), else the last r0. */
+  r0: bigint;
+  /** Instructions executed in this slice. */
+  insns: number;
+  /** Instructions executed since run() started, across resumes. */
+  totalInsns: number;
+  fault?: VmFault;
+  /** The context bytes after the run (only with a writable context). */
+  context?: Uint8Array;
+}
+
+class Call implements HelperCall {
+  id = 0;
+  pc = 0;
+  constructor(readonly vm: Vm, readonly mem: Memory, private readonly m: Machine) {}
+  u32(n: number): number { return this.m.lo[n] >>> 0; }
+  i32(n: number): number { return this.m.lo[n]; }
+  u64(n: number): bigint { return toBigU64(this.m.lo[n], this.m.hi[n]); }
+  num(n: number): number {
+    const h = this.m.hi[n] >>> 0;
+    return h < 0x200000 ? h * 4294967296 + (this.m.lo[n] >>> 0) : NaN;
+  }
+  suspend(): typeof SUSPEND { return SUSPEND; }
+}
+
+export class Vm {
+  readonly program: Program;
+  readonly memory = new Memory();
+  readonly info: VerifyInfo;
+  readonly profile: Profile;
+  readonly functions: readonly { name: string; offset: number }[];
+  budget: number;
+  branchBudget: number;
+  private readonly machine: Machine;
+  private readonly helpers = new Map<number, HelperDef>();
+  private readonly call: Call;
+  private readonly stackSize: number;
+  private state: 'idle' | 'suspended' = 'idle';
+  private runInsns = 0;
+
+  /** Verifies the program (throws VerifyError) and lays out memory. */
+  constructor(opts: VmOptions) {
+    const text = opts.image?.text ?? opts.text;
+    if (!text) throw new TypeError('Vm needs an image or text');
+    this.program = new Program(text);
+    this.profile = opts.profile ?? 'rfc9669';
+    for (const [id, h] of opts.helpers ?? []) this.helpers.set(id, typeof h === 'function' ? { fn: h } : h);
+    const maxCallDepth = opts.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH;
+    this.info = assertVerified(this.program, {
+      profile: this.profile,
+      helpers: opts.grants ?? new Set(this.helpers.keys()),
+      maxCallDepth,
+    });
+    this.budget = opts.budget ?? DEFAULT_BUDGET;
+    this.branchBudget = opts.branchBudget ?? (this.profile === 'riot-2022' ? RIOT_BRANCH_BUDGET : Number.MAX_SAFE_INTEGER);
+    this.functions = opts.image?.functions ?? [];
+
+    const data = opts.image?.data ?? opts.data ?? new Uint8Array(0);
+    const rodata = opts.image?.rodata ?? opts.rodata ?? new Uint8Array(0);
+    this.memory.map('rodata', rodata, PERM_READ);
+    this.memory.map('data', data, PERM_RW);
+    this.stackSize = STACK_FRAME_SIZE * (this.info.hasLocalCalls ? maxCallDepth + 1 : 1);
+    this.memory.map('stack', this.stackSize, PERM_RW);
+    this.machine = new Machine(this.program, this.memory, this.dispatch, {
+      divZeroFaults: this.profile === 'riot-2022',
+      frameSize: STACK_FRAME_SIZE,
+      maxCallDepth,
+    });
+    this.machine.dataBase = this.memory.region('data')!.base;
+    this.machine.rodataBase = this.memory.region('rodata')!.base;
+    this.call = new Call(this, this.memory, this.machine);
+  }
+
+  get suspended(): boolean {
+    return this.state === 'suspended';
+  }
+
+  /** Map an extra region (a hook's packet buffer, a host buffer); returns it with its address. */
+  mapRegion(name: string, init: Uint8Array | number, writable: boolean): Region {
+    if (['stack', 'data', 'rodata'].includes(name)) throw new RangeError(`region name ${name} is reserved`);
+    return this.memory.map(name, init, writable ? PERM_RW : PERM_READ);
+  }
+
+  /** Start a run from the entry point. A suspended run is abandoned. */
+  run(opts: RunOptions = {}): RunResult {
+    const m = this.machine;
+    m.lo.fill(0);
+    m.hi.fill(0);
+    m.depth = 0;
+    this.memory.bytes('stack').fill(0);
+    if (opts.context) {
+      const r = this.memory.map('context', opts.context, opts.contextWritable ? PERM_RW : PERM_READ);
+      m.lo[1] = r.base;
+      if (opts.lengthInR2) m.lo[2] = opts.context.length;
+    } else this.memory.unmap('context');
+    const top = this.memory.region('stack')!.base + this.stackSize;
+    m.lo[10] = top;
+    m.pc = this.entrySlot(opts.entry);
+    this.runInsns = 0;
+    return this.slice(opts.budget ?? this.budget, opts.contextWritable === true);
+  }
+
+  /** Continue a suspended run with a fresh budget; r0 of the suspending call is set to `r0`. */
+  resume(r0: number | bigint = 0, budget = this.budget): RunResult {
+    if (this.state !== 'suspended') throw new Error('resume: the container is not suspended');
+    this.setR0(r0, typeof r0 === 'bigint');
+    return this.slice(budget, this.memory.region('context')?.perm === PERM_RW);
+  }
+
+  /** Instruction index of an entry given as a name or an index. */
+  entrySlot(entry?: string | number): number {
+    if (entry === undefined) return 0;
+    if (typeof entry === 'number') {
+      if (!Number.isInteger(entry) || entry < 0 || entry >= this.program.length) throw new RangeError(`entry ${entry} is not an instruction index`);
+      return entry;
+    }
+    const f = this.functions.find((fn) => fn.name === entry);
+    if (!f) {
+      const names = this.functions.map((fn) => fn.name).join(', ') || 'none';
+      throw new RangeError(`no exported function "${entry}" (exported: ${names})`);
+    }
+    return f.offset / 8;
+  }
+
+  private slice(budget: number, writableContext: boolean): RunResult {
+    const m = this.machine;
+    m.faultKind = FaultKind.None;
+    this.state = 'idle';
+    const status: Status = execute(m, budget, this.branchBudget);
+    this.runInsns += m.executed;
+    const res: RunResult = {
+      status: status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : 'suspended',
+      r0: toBigU64(m.lo[0], m.hi[0]),
+      insns: m.executed,
+      totalInsns: this.runInsns,
+    };
+    if (status === STATUS_SUSPEND) this.state = 'suspended';
+    if (status === STATUS_FAULT) res.fault = this.buildFault(m, budget);
+    if (writableContext && this.memory.region('context')) res.context = this.memory.bytes('context').slice();
+    return res;
+  }
+
+  private buildFault(m: Machine, budget: number): VmFault {
+    const pc = m.faultPc;
+    const text = pc < this.program.length ? disassembleInsn(this.program.insn(pc), pc) : undefined;
+    switch (m.faultKind) {
+      case FaultKind.Mem: {
+        const addr = m.faultAddress;
+        const access = m.faultWrite ? 'write' : 'read';
+        const a32 = addr <= 0xffffffffn ? Number(addr) : -1;
+        const why = a32 >= 0 ? this.memory.explain(a32, m.faultSize, m.faultWrite ? 2 : 1) : 'address above 4 GiB';
+        const addrText = '0x' + addr.toString(16);
+        return new VmFault(FaultCode.ILLEGAL_MEM, `${access} ${addrText} (${m.faultSize} B): ${why}`, pc, text,
+          { address: addrText, size: m.faultSize, access });
+      }
+      case FaultKind.Budget:
+        return new VmFault(FaultCode.OUT_OF_BUDGET, `instruction budget of ${budget} exhausted`, pc, text);
+      case FaultKind.BranchBudget:
+        return new VmFault(FaultCode.OUT_OF_BUDGET, `taken-branch budget of ${this.branchBudget} exhausted`, pc, text);
+      case FaultKind.DivZero:
+        return new VmFault(FaultCode.ILLEGAL_DIV, 'division by zero', pc, text);
+      case FaultKind.CallDepth:
+        return new VmFault(FaultCode.ILLEGAL_CALL, `local calls nested deeper than ${m.opts.maxCallDepth}`, pc, text);
+      case FaultKind.Helper:
+        if (m.helperFault instanceof VmFault) return m.helperFault;
+        return new VmFault(FaultCode.ILLEGAL_CALL, String(m.helperFault), pc, text);
+      default:
+        return new VmFault(FaultCode.ILLEGAL_INSTRUCTION, pc >= this.program.length ? 'ran past the end of the program' : 'illegal instruction', pc, text);
+    }
+  }
+
+  private setR0(v: number | bigint, wide: boolean): void {
+    const m = this.machine;
+    if (typeof v === 'bigint') { fromBig(v); m.lo[0] = out[0]; m.hi[0] = out[1]; }
+    else if (!wide) { m.lo[0] = v | 0; m.hi[0] = 0; }
+  }
+
+  /** Helper dispatch for `call imm` and `callx`: never throws. */
+  private readonly dispatch = (m: Machine, id: number, pc: number): Status => {
+    const h = id >= 0 ? this.helpers.get(id) : undefined;
+    const fail = (code: number, reason: string, detail: ConstructorParameters<typeof VmFault>[4] = {}): Status => {
+      m.helperFault = new VmFault(code, reason, pc, disassembleInsn(this.program.insn(pc), pc), { helper: id, ...detail });
+      m.faultKind = FaultKind.Helper;
+      m.faultPc = pc;
+      m.pc = pc;
+      return STATUS_FAULT;
+    };
+    if (!h) return fail(FaultCode.ILLEGAL_CALL, `helper ${id} (0x${(id >>> 0).toString(16)}) is not available`);
+    const call = this.call;
+    call.id = id;
+    call.pc = pc;
+    let r: HelperReturn;
+    try {
+      r = h.fn(call);
+    } catch (e) {
+      if (e instanceof MemoryAccessError) {
+        return fail(FaultCode.ILLEGAL_MEM, `helper ${h.name ?? id}: ${e.access} ${hex32(e.address)} (${e.size} B): ${e.why}`,
+          { address: hex32(e.address), size: e.size, access: e.access });
+      }
+      if (e instanceof VmFault) return fail(e.code, e.reason);
+      return fail(FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    if (r === SUSPEND) {
+      m.executed = 0; // set by the interpreter on return
+      return STATUS_SUSPEND;
+    }
+    if (typeof r === 'bigint') {
+      fromBig(r);
+      m.lo[0] = out[0];
+      m.hi[0] = out[1];
+    } else if (typeof r === 'number' && Number.isFinite(r)) {
+      if (h.returns64) {
+        fromBig(BigInt(Math.trunc(r)));
+        m.lo[0] = out[0];
+        m.hi[0] = out[1];
+      } else {
+        m.lo[0] = r | 0; // RIOT: 32-bit result, zero-extended
+        m.hi[0] = 0;
+      }
+    } else {
+      return fail(FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} returned ${String(r)}, not a number`);
+    }
+    return STATUS_EXIT;
+  };
+}
