@@ -1,11 +1,11 @@
 /**
  * Compiler front: C source → eBPF object (clang) → RIOT femto-container image (vm/elf + vm/image).
  *
- * clang runs as `clang -target bpf -O2 -nostdinc -I<repo>/include -c src.c -o out.o` through
+ * clang runs as `clang -target bpf -O2 -nostdinc -I<repo>/lib/include -c src.c -o out.o` through
  * child_process.spawn with an argument vector (never a shell, so no file name or option can be
  * interpreted as shell syntax), in a private temporary folder that is always removed, under a
  * timeout (the process is killed when it expires) and with a cap on the diagnostics kept.
- * `-nostdinc`: a container has no libc; `femto.h` (shipped in `include/`) is the only header.
+ * `-nostdinc`: a container has no libc; `femto.h` (shipped in `lib/include/`) is the only header.
  *
  * Failures are typed: clang missing → ClangNotFoundError (says how to install it); compile errors
  * → CompileError carrying clang's diagnostics (file:line:col, paths shown as the user's file
@@ -20,7 +20,7 @@ import { loadElf } from '../vm/elf';
 import { buildImage } from '../vm/image';
 
 export interface CompileOptions {
-  /** Extra include directories (-I); `<repo>/include` is always added when it exists. */
+  /** Extra include directories (-I); `<repo>/lib/include` is always added when it exists. */
   includeDirs?: string[];
   /** Optimisation level: 'O0' | 'O1' | 'O2' | 'O3' | 'Os' | 'Oz' (a leading '-' is accepted). Default O2. */
   optimize?: string;
@@ -103,7 +103,7 @@ export function packageRoot(): string {
 
 /** `<package>/include` if it exists. */
 export function defaultIncludeDir(): string | undefined {
-  const dir = path.join(packageRoot(), 'include');
+  const dir = path.join(packageRoot(), 'lib', 'include');
   return fs.existsSync(dir) ? dir : undefined;
 }
 
