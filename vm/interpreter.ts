@@ -80,6 +80,13 @@ export class Machine {
   readonly off: Int16Array;
   readonly imm: Int32Array;
 
+  /**
+   * Optional execution profile for the cost model: executions per pc, and taken conditional
+   * jumps per pc. Null when not profiling (one predictable branch per instruction).
+   */
+  counts: Int32Array | null = null;
+  taken: Int32Array | null = null;
+
   // Fault record (valid after STATUS_FAULT).
   faultKind: FaultKind = FaultKind.None;
   faultPc = 0;
@@ -131,6 +138,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
   const ops = m.op, dsts = m.dst, srcs = m.src, offs = m.off, imms = m.imm;
   const mem = m.mem;
   const divZeroFaults = m.opts.divZeroFaults;
+  const counts = m.counts, taken = m.taken;
   let u8 = mem.u8, dv = mem.dv;
   // Read and write region caches: an access [a, a+n) hits when rB <= a && a+n <= rE; its
   // buffer offset is a - rD.
@@ -149,6 +157,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       break;
     }
     pc = i + 1;
+    if (counts !== null) counts[i]++;
     const op = ops[i];
     const d = dsts[i];
     switch (op) {
@@ -401,6 +410,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         if (t) {
           pc = i + 1 + offs[i];
+          if (taken !== null) taken[i]++;
           if (--br < 0) { status = branchFault(m); break run; }
         }
         break;
@@ -428,6 +438,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         if (t) {
           pc = i + 1 + offs[i];
+          if (taken !== null) taken[i]++;
           if (--br < 0) { status = branchFault(m); break run; }
         }
         break;

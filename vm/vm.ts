@@ -24,6 +24,7 @@ import { Program } from './program';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
 import type { RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
+import { CompiledTier } from './compiled-tier';
 
 export const DEFAULT_BUDGET = 1_000_000;
 export const RIOT_BRANCH_BUDGET = 200;
@@ -76,6 +77,31 @@ export interface VmOptions {
   /** Helper ids the verifier accepts; defaults to the keys of `helpers`. */
   grants?: ReadonlySet<number>;
   maxCallDepth?: number;
+  /** Count executions (and taken conditional jumps) per instruction, for a cost model. */
+  countPerPc?: boolean;
+  /**
+   * Execution tier: `interp` (the reference interpreter), `compiled` (WebAssembly from the start,
+   * when the program can be compiled), `auto` (interpreter first, compiled once hot).
+   */
+  tier?: Tier;
+  /** When `auto` moves to the compiled tier: after this many runs or instructions, whichever first. */
+  tierUp?: { runs?: number; insns?: number };
+}
+
+export type Tier = 'interp' | 'compiled' | 'auto';
+export const DEFAULT_TIER: Tier = 'auto';
+export const DEFAULT_TIER_UP = { runs: 50, insns: 200_000 } as const;
+
+/** Which tier a Vm runs on and why. */
+export interface TierInfo {
+  mode: Tier;
+  current: 'interp' | 'compiled';
+  /** Why the program stays on the interpreter, when it does. */
+  reason?: string;
+  compileMs?: number;
+  moduleBytes?: number;
+  runs: number;
+  insns: number;
 }
 
 export interface RunOptions {
@@ -103,6 +129,10 @@ export interface RunResult {
   fault?: VmFault;
   /** The context bytes after the run (only with a writable context). */
   context?: Uint8Array;
+  /** With `countPerPc`: executions per instruction index in this slice. */
+  pcCounts?: Int32Array;
+  /** With `countPerPc`: taken conditional jumps per instruction index in this slice. */
+  pcTaken?: Int32Array;
 }
 
 class Call implements HelperCall {
@@ -133,6 +163,13 @@ export class Vm {
   private readonly stackSize: number;
   private state: 'idle' | 'suspended' = 'idle';
   private runInsns = 0;
+  private compiled: CompiledTier | null = null;
+  private readonly tierMode: Tier;
+  private readonly tierUp: { runs: number; insns: number };
+  private noCompile: string | undefined;
+  private hotRuns = 0;
+  private hotInsns = 0;
+  private readonly maxCallDepth: number;
 
   /** Verifies the program (throws VerifyError) and lays out memory. */
   constructor(opts: VmOptions) {
@@ -162,9 +199,51 @@ export class Vm {
       frameSize: STACK_FRAME_SIZE,
       maxCallDepth,
     });
+    if (opts.countPerPc) {
+      this.machine.counts = new Int32Array(this.program.length + 1);
+      this.machine.taken = new Int32Array(this.program.length + 1);
+    }
     this.machine.dataBase = this.memory.region('data')!.base;
     this.machine.rodataBase = this.memory.region('rodata')!.base;
     this.call = new Call(this, this.memory, this.machine);
+    this.maxCallDepth = maxCallDepth;
+    this.tierMode = opts.tier ?? DEFAULT_TIER;
+    this.tierUp = { runs: opts.tierUp?.runs ?? DEFAULT_TIER_UP.runs, insns: opts.tierUp?.insns ?? DEFAULT_TIER_UP.insns };
+    if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
+    else if (opts.countPerPc) this.noCompile = 'per-instruction counting for the cost model runs on the interpreter';
+    else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
+    if (this.tierMode === 'compiled') this.compileNow();
+  }
+
+  /** Current tier, the reason a program stays interpreted, compile time. */
+  get tier(): TierInfo {
+    return {
+      mode: this.tierMode,
+      current: this.compiled ? 'compiled' : 'interp',
+      reason: this.noCompile,
+      compileMs: this.compiled?.compileMs,
+      moduleBytes: this.compiled?.moduleBytes,
+      runs: this.hotRuns,
+      insns: this.hotInsns,
+    };
+  }
+
+  /** Compile now (if the program can be compiled); returns whether the compiled tier is in use. */
+  compileNow(): boolean {
+    if (this.compiled) return true;
+    if (this.noCompile) return false;
+    try {
+      this.compiled = new CompiledTier(this.program, this.memory, this.machine, this.dispatch, {
+        dataBase: this.machine.dataBase,
+        rodataBase: this.machine.rodataBase,
+        frameSize: STACK_FRAME_SIZE,
+        maxCallDepth: this.maxCallDepth,
+        entries: this.functions.map((f) => f.offset / 8),
+      });
+    } catch (e) {
+      this.noCompile = `compile failed: ${e instanceof Error ? e.message : String(e)}`;
+    }
+    return this.compiled !== null;
   }
 
   get suspended(): boolean {
@@ -222,18 +301,56 @@ export class Vm {
     const m = this.machine;
     m.faultKind = FaultKind.None;
     this.state = 'idle';
-    const status: Status = execute(m, budget, this.branchBudget);
+    m.counts?.fill(0);
+    m.taken?.fill(0);
+    const status: Status = this.execute(budget);
     this.runInsns += m.executed;
+    this.hotRuns++;
+    this.hotInsns += m.executed;
     const res: RunResult = {
       status: status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : 'suspended',
       r0: toBigU64(m.lo[0], m.hi[0]),
       insns: m.executed,
       totalInsns: this.runInsns,
     };
+    if (m.counts && m.taken) {
+      res.pcCounts = m.counts.slice(0, this.program.length);
+      res.pcTaken = m.taken.slice(0, this.program.length);
+    }
     if (status === STATUS_SUSPEND) this.state = 'suspended';
     if (status === STATUS_FAULT) res.fault = this.buildFault(m, budget);
     if (writableContext && this.memory.region('context')) res.context = this.memory.bytes('context').slice();
     return res;
+  }
+
+  /** Run one slice on the best tier available; m.executed counts the whole slice. */
+  private execute(budget: number): Status {
+    const m = this.machine;
+    if (this.compiled && this.compiled.canEnter()) return this.compiled.run(budget, this.branchBudget);
+    if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, this.branchBudget);
+    if (this.hotRuns >= this.tierUp.runs) {
+      const c = this.compileNow() ? this.compiled as CompiledTier | null : null;
+      if (c && c.canEnter()) return c.run(budget, this.branchBudget);
+      return execute(m, budget, this.branchBudget);
+    }
+    // Interpret in chunks so that one long run can still move to the compiled tier when hot.
+    let left = budget;
+    let executed = 0;
+    for (;;) {
+      const chunk = Math.max(1, Math.min(left, this.tierUp.insns - this.hotInsns - executed));
+      const st = execute(m, chunk, this.branchBudget);
+      executed += m.executed;
+      left -= m.executed;
+      const chunkEnded = st === STATUS_FAULT && m.faultKind === FaultKind.Budget && left > 0;
+      if (!chunkEnded) { m.executed = executed; return st; }
+      m.faultKind = FaultKind.None;
+      const c = this.hotInsns + executed >= this.tierUp.insns && this.compileNow() ? this.compiled as CompiledTier | null : null;
+      if (c && c.canEnter()) {
+        const st2 = c.run(left, this.branchBudget);
+        m.executed += executed;
+        return st2;
+      }
+    }
   }
 
   private buildFault(m: Machine, budget: number): VmFault {
