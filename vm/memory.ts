@@ -71,6 +71,12 @@ export class Memory {
   rOff: number[] = [];
   rPerm: number[] = [];
   private nextExtra = 0;
+  /** Bytes before the first region (the compiled tier's state area), 0 without it. */
+  private reserve = 0;
+  /** The WebAssembly memory backing the regions once the compiled tier is in use. */
+  wasmMemory: WebAssembly.Memory | null = null;
+  /** Bumped on every layout change, so caches of region offsets know to refresh. */
+  layoutVersion = 0;
 
   /**
    * Add (or replace, by name) a region. `init` is copied in; a number allocates that many zero
@@ -132,15 +138,23 @@ export class Memory {
 
   /** Rebuild the buffer after the region set changed, keeping every kept region's contents. */
   private relayout(fresh?: string): void {
-    const old = this.u8;
-    let total = 0;
+    // Snapshot first: with a WebAssembly memory the old and new layouts share one buffer.
+    const old = this.u8.slice();
+    let total = this.reserve;
     const newOffsets = this.regions.map((r) => {
       const o = total;
       total += align8(r.size);
       return o;
     });
-    const buffer = new ArrayBuffer(Math.max(total, 8));
+    let buffer: ArrayBuffer;
+    if (this.wasmMemory) {
+      const pages = Math.ceil(Math.max(total, 8) / 65536);
+      const have = this.wasmMemory.buffer.byteLength / 65536;
+      if (pages > have) this.wasmMemory.grow(pages - have);
+      buffer = this.wasmMemory.buffer;
+    } else buffer = new ArrayBuffer(Math.max(total, 8));
     const u8 = new Uint8Array(buffer);
+    if (this.wasmMemory) u8.set(old.subarray(0, Math.min(this.reserve, old.length)));
     this.regions.forEach((r, i) => {
       if (r.name !== fresh && r.offset + r.size <= old.length && r.size > 0) {
         u8.set(old.subarray(r.offset, r.offset + r.size), newOffsets[i]);
@@ -154,6 +168,21 @@ export class Memory {
     this.rEnd = this.regions.map((r) => r.base + r.size);
     this.rOff = this.regions.map((r) => r.offset);
     this.rPerm = this.regions.map((r) => r.perm);
+    this.layoutVersion++;
+  }
+
+  /**
+   * Move every region into a WebAssembly memory, after `reserve` bytes the compiled tier uses for
+   * its own state (registers, region table, call frames). Contents are kept; later map/unmap
+   * calls keep using (and growing) the same WebAssembly memory.
+   */
+  useWasmMemory(reserve: number): WebAssembly.Memory {
+    if (this.wasmMemory) return this.wasmMemory;
+    const total = reserve + this.regions.reduce((n, r) => n + align8(r.size), 0);
+    this.wasmMemory = new WebAssembly.Memory({ initial: Math.max(1, Math.ceil(total / 65536)) });
+    this.reserve = reserve;
+    this.relayout();
+    return this.wasmMemory;
   }
 
   /**

@@ -1,0 +1,145 @@
+/**
+ * Runs a Machine on the compiled tier: instantiates the WebAssembly module from wasm-compiler.ts
+ * against the container's memory (moved into a WebAssembly.Memory), and moves the run state —
+ * registers, pc, call frames, budget — between the Machine and the module's state area on the
+ * way in and out, so that the interpreter can take over at any exit (a bail near the end of the
+ * budget, a resumed suspension) and the host never sees which tier ran.
+ */
+import { C_BAIL, C_EXIT, C_FAULT, C_SUSPEND, FRAME_BYTES, H, compileToWasm, stateBytes, type CompileOptions } from './wasm-compiler';
+import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
+import type { Memory } from './memory';
+import type { Program } from './program';
+
+const TWO32 = 4294967296;
+
+export class CompiledTier {
+  readonly blockOf: Int32Array;
+  /** Milliseconds spent translating and compiling the module. */
+  readonly compileMs: number;
+  readonly moduleBytes: number;
+  private readonly runFn: (block: number) => number;
+
+  constructor(program: Program, private readonly mem: Memory, private readonly m: Machine, dispatch: HelperDispatch, opts: CompileOptions) {
+    const t0 = now();
+    const mod = compileToWasm(program, opts);
+    const memory = mem.useWasmMemory(stateBytes(opts.maxCallDepth));
+    const module = new WebAssembly.Module(mod.bytes);
+    const instance = new WebAssembly.Instance(module, {
+      env: {
+        memory,
+        helper: (id: number, pc: number): number => this.helper(dispatch, id, pc),
+        lookup: (a: number, n: number, perm: number): number => this.lookup(a >>> 0, n, perm),
+      },
+    });
+    this.runFn = instance.exports.run as (block: number) => number;
+    this.blockOf = mod.blockOf;
+    this.moduleBytes = mod.bytes.length;
+    this.compileMs = now() - t0;
+  }
+
+  /** Whether a run can enter compiled code at the Machine's current state. */
+  canEnter(): boolean {
+    const m = this.m;
+    if (m.pc >= this.blockOf.length || this.blockOf[m.pc] < 0) return false;
+    for (let k = 0; k < m.depth; k++) if (this.blockOf[m.framePc[k]] < 0) return false;
+    return true;
+  }
+
+  /** Run from m.pc with `budget` instructions; finishes on the interpreter after a bail. */
+  run(budget: number, branchBudget: number): Status {
+    const m = this.m;
+    const dv = this.mem.dv;
+    for (let r = 0; r <= 10; r++) { dv.setInt32(H.REGS + 8 * r, m.lo[r], true); dv.setInt32(H.REGS + 8 * r + 4, m.hi[r], true); }
+    dv.setInt32(H.DEPTH, m.depth, true);
+    for (let k = 0; k < m.depth; k++) {
+      const f = H.FRAMES + k * FRAME_BYTES;
+      dv.setInt32(f, m.framePc[k], true);
+      dv.setInt32(f + 4, this.blockOf[m.framePc[k]], true);
+      for (let r = 0; r < 5; r++) {
+        dv.setInt32(f + 8 + 8 * r, m.frameRegs[k * 10 + 2 * r], true);
+        dv.setInt32(f + 12 + 8 * r, m.frameRegs[k * 10 + 2 * r + 1], true);
+      }
+    }
+    dv.setInt32(H.LEFT, budget % TWO32 | 0, true);
+    dv.setInt32(H.LEFT + 4, Math.floor(budget / TWO32), true);
+
+    const code = this.runFn(this.blockOf[m.pc]);
+
+    const d = this.mem.dv; // a helper may have grown the memory
+    for (let r = 0; r <= 10; r++) { m.lo[r] = d.getInt32(H.REGS + 8 * r, true); m.hi[r] = d.getInt32(H.REGS + 8 * r + 4, true); }
+    m.depth = d.getInt32(H.DEPTH, true);
+    for (let k = 0; k < m.depth; k++) {
+      const f = H.FRAMES + k * FRAME_BYTES;
+      m.framePc[k] = d.getInt32(f, true);
+      for (let r = 0; r < 5; r++) {
+        m.frameRegs[k * 10 + 2 * r] = d.getInt32(f + 8 + 8 * r, true);
+        m.frameRegs[k * 10 + 2 * r + 1] = d.getInt32(f + 12 + 8 * r, true);
+      }
+    }
+    const left = d.getInt32(H.LEFT + 4, true) * TWO32 + (d.getInt32(H.LEFT, true) >>> 0);
+    m.pc = d.getInt32(H.PC, true);
+    m.executed = budget - left;
+    switch (code) {
+      case C_EXIT:
+        m.budget = left;
+        return STATUS_EXIT;
+      case C_SUSPEND:
+        m.budget = left;
+        return STATUS_SUSPEND;
+      case C_FAULT: {
+        m.faultPc = m.pc;
+        m.budget = left;
+        const kind = d.getInt32(H.FAULT_KIND, true) as FaultKind;
+        if (kind !== FaultKind.Helper) m.faultKind = kind;
+        if (kind === FaultKind.Mem) {
+          m.faultAddress = (BigInt(d.getUint32(H.FAULT_ADDR + 4, true)) << 32n) | BigInt(d.getUint32(H.FAULT_ADDR, true));
+          m.faultSize = d.getInt32(H.FAULT_SIZE, true);
+          m.faultWrite = d.getInt32(H.FAULT_WRITE, true) !== 0;
+        }
+        return STATUS_FAULT;
+      }
+      case C_BAIL: {
+        // Less budget left than the next block needs: the interpreter finishes exactly.
+        const before = m.executed;
+        const st = execute(m, left, branchBudget);
+        m.executed += before;
+        return st;
+      }
+      default:
+        throw new Error(`compiled tier returned ${code}`);
+    }
+  }
+
+  private helper(dispatch: HelperDispatch, id: number, pc: number): number {
+    const m = this.m;
+    const d = this.mem.dv;
+    for (let r = 0; r <= 10; r++) { m.lo[r] = d.getInt32(H.REGS + 8 * r, true); m.hi[r] = d.getInt32(H.REGS + 8 * r + 4, true); }
+    const st = dispatch(m, id, pc);
+    const d2 = this.mem.dv;
+    if (st === STATUS_EXIT) {
+      d2.setInt32(H.REGS, m.lo[0], true);
+      d2.setInt32(H.REGS + 4, m.hi[0], true);
+      return C_EXIT;
+    }
+    if (st === STATUS_SUSPEND) return C_SUSPEND;
+    d2.setInt32(H.PC, pc, true);
+    d2.setInt32(H.FAULT_KIND, FaultKind.Helper, true);
+    return C_FAULT;
+  }
+
+  private lookup(a: number, n: number, perm: number): number {
+    const mem = this.mem;
+    const k = mem.lookup(a, n, perm);
+    if (k < 0) return -1;
+    const d = mem.dv;
+    d.setInt32(H.LK_BASE, mem.rBase[k], true); d.setInt32(H.LK_BASE + 4, 0, true);
+    d.setInt32(H.LK_END, mem.rEnd[k], true); d.setInt32(H.LK_END + 4, 0, true);
+    const delta = mem.rBase[k] - mem.rOff[k];
+    d.setInt32(H.LK_DELTA, delta | 0, true); d.setInt32(H.LK_DELTA + 4, delta < 0 ? -1 : 0, true);
+    return k;
+  }
+}
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}

@@ -1,0 +1,530 @@
+/**
+ * The compiled tier's translator: a verified program → one WebAssembly function with the eBPF
+ * registers as i64 locals. Same semantics as interpreter.ts, instruction for instruction; the
+ * differential tests hold the two together.
+ *
+ * Control flow. The program is cut into basic blocks (leaders: 0, entry points, jump and call
+ * targets, and the instruction after any jump, call or exit). The function is the classic
+ * "loop over nested blocks" shape:
+ *
+ *     loop $L
+ *       block $B(n-1) … block $B1  block $B0  br_table(block index)  end
+ *       code0  end  code1  end … code(n-1)
+ *     end
+ *
+ * so a forward jump is a plain `br` to the block that ends right before its target, and only
+ * backward jumps go round through `$L` and the br_table. A block that jumps to its own start (a
+ * tight loop) is additionally wrapped in its own `loop`, so its back edge is a direct branch.
+ *
+ * Budget. Each block subtracts its length from the remaining budget on entry. When the rest of
+ * the budget is smaller than the block, the code returns "bail" and the interpreter finishes the
+ * run from that block's first instruction, which makes the fault point and the instruction count
+ * exactly the interpreter's. A fault in the middle of a block gives back the instructions after
+ * it, so counts match there too.
+ *
+ * Memory. Every access computes the full 64-bit address and checks it against a one-entry cache
+ * of the last read region and of the last written region (locals); a miss asks the host's
+ * region lookup (an import), which also refuses addresses of 4 GiB and above. Helper calls go to
+ * the host's dispatcher through an import, with all registers spilled to the state area first so
+ * the helper sees them and a suspension keeps them.
+ *
+ * Not compiled (the interpreter keeps such programs, with the reason): the riot-2022 profile
+ * (its taken-branch budget and division faults are interpreter-only) and per-instruction
+ * profiling for the cost model.
+ */
+import { BLOCK_VOID, ByteWriter, I32, I64, W, encodeModule, type FuncBody, type ValType } from './wasm-encoder';
+import { isWide } from './opcodes';
+import type { Program } from './program';
+
+/** Layout of the state area at the start of the WebAssembly memory (bytes). */
+export const H = {
+  REGS: 0, // r0..r10, i64 each
+  FAULT_ADDR: 96, // i64
+  FAULT_SIZE: 104, // i32
+  FAULT_KIND: 108, // i32 (interpreter FaultKind)
+  FAULT_WRITE: 112, // i32
+  PC: 116, // i32: pc where a bail resumes / a fault happened
+  DEPTH: 120, // i32: local-call depth
+  LEFT: 128, // i64: remaining instruction budget
+  LK_BASE: 136, // i64: region found by the last lookup
+  LK_END: 144, // i64
+  LK_DELTA: 152, // i64: base − buffer offset
+  FRAMES: 256, // per frame: ret pc i32, ret block i32, r6..r10 i64
+} as const;
+export const FRAME_BYTES = 48;
+export const stateBytes = (maxCallDepth: number): number => (H.FRAMES + FRAME_BYTES * maxCallDepth + 63) & ~63;
+
+/** Return codes of the compiled function. */
+export const C_EXIT = 0;
+export const C_FAULT = 1;
+export const C_SUSPEND = 2;
+export const C_BAIL = 3;
+
+// Fault kinds shared with interpreter.ts (kept numerically equal).
+const FK_MEM = 1;
+const FK_CALL_DEPTH = 5;
+
+export interface CompileOptions {
+  dataBase: number;
+  rodataBase: number;
+  frameSize: number;
+  maxCallDepth: number;
+  /** Extra instruction indexes execution may start at (exported functions). */
+  entries?: number[];
+}
+
+export interface CompiledModule {
+  bytes: Uint8Array;
+  /** Block index for each instruction index that starts a block, else −1. */
+  blockOf: Int32Array;
+  blockCount: number;
+}
+
+// Local variable indexes.
+const P_BLOCK = 0; // i32 param
+const L_LEFT = 1; // i64
+const R0 = 2; // r0..r10 → 2..12
+const L_A = 13; // i64 address
+const L_T = 14; // i64 temp
+const L_RB = 15, L_RE = 16, L_RD = 17, L_WB = 18, L_WE = 19, L_WD = 20; // i64 region caches
+const L_K = 21; // i32
+const L_DEPTH = 22; // i32
+const L_T32 = 23; // i32
+const LOCALS: ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32, I32];
+
+// Function indexes: imports first.
+const F_HELPER = 0; // (id i32, pc i32) → status i32
+const F_LOOKUP = 1; // (addr i32, size i32, perm i32) → region index or −1
+const F_BSWAP32 = 3; // defined after run (index 2)
+
+const reg = (r: number): number => R0 + r;
+
+/** Emits WebAssembly instructions, tracking structured labels for br depths. */
+class Code {
+  readonly w = new ByteWriter();
+  private readonly labels: unknown[] = [];
+
+  op(...ops: number[]): this { for (const o of ops) this.w.byte(o); return this; }
+  get(l: number): this { this.w.byte(W.local_get).u32(l); return this; }
+  set(l: number): this { this.w.byte(W.local_set).u32(l); return this; }
+  tee(l: number): this { this.w.byte(W.local_tee).u32(l); return this; }
+  i32(v: number): this { this.w.byte(W.i32_const).s32(v); return this; }
+  i64(lo: number, hi = lo >> 31): this { this.w.byte(W.i64_const).s64(lo | 0, hi | 0); return this; }
+  mem(opcode: number, offset = 0, align = 0): this { this.w.byte(opcode).u32(align).u32(offset); return this; }
+  call(f: number): this { this.w.byte(W.call).u32(f); return this; }
+  block(label: unknown): this { this.labels.push(label); this.w.byte(W.block).byte(BLOCK_VOID); return this; }
+  loop(label: unknown): this { this.labels.push(label); this.w.byte(W.loop).byte(BLOCK_VOID); return this; }
+  if(label: unknown = null, type: number = BLOCK_VOID): this { this.labels.push(label); this.w.byte(W.if).byte(type); return this; }
+  else(): this { this.w.byte(W.else); return this; }
+  end(): this { this.labels.pop(); this.w.byte(W.end); return this; }
+  depth(label: unknown): number {
+    const i = this.labels.lastIndexOf(label);
+    if (i < 0) throw new Error('internal: branch to a label that is not open');
+    return this.labels.length - 1 - i;
+  }
+  br(label: unknown): this { this.w.byte(W.br).u32(this.depth(label)); return this; }
+  brIf(label: unknown): this { this.w.byte(W.br_if).u32(this.depth(label)); return this; }
+  brTable(labels: unknown[], dflt: unknown): this {
+    this.w.byte(W.br_table).u32(labels.length);
+    for (const l of labels) this.w.u32(this.depth(l));
+    this.w.u32(this.depth(dflt));
+    return this;
+  }
+}
+
+/** Translate a verified rfc9669 program. Throws Error for anything it cannot take. */
+export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule {
+  const n = p.length;
+  // ---- leaders ----
+  const leader = new Uint8Array(n + 1);
+  leader[0] = 1;
+  for (const e of opts.entries ?? []) if (e >= 0 && e < n) leader[e] = 1;
+  for (let pc = 0; pc < n; pc++) {
+    const op = p.opcode[pc];
+    if (isWide(op)) { pc++; continue; }
+    const cls = op & 7;
+    if (cls !== 5 && cls !== 6) continue;
+    const code = op & 0xf0;
+    if (code === 0x80) { // call: return point, and local-call target
+      leader[pc + 1] = 1;
+      if (op === 0x85 && p.src[pc] === 1) leader[pc + 1 + p.imm[pc]] = 1;
+      continue;
+    }
+    leader[pc + 1] = 1;
+    if (code === 0x90) continue; // exit
+    const t = op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc];
+    leader[t] = 1;
+  }
+  const blockOf = new Int32Array(n).fill(-1);
+  const starts: number[] = [];
+  for (let pc = 0; pc < n; pc++) if (leader[pc]) { blockOf[pc] = starts.length; starts.push(pc); }
+  const nb = starts.length;
+  const blockEnd = (b: number): number => (b + 1 < nb ? starts[b + 1] : n);
+
+  const c = new Code();
+  const L = { name: 'L' };
+  const B = starts.map((s) => ({ name: 'B', s }));
+
+  // Prologue: registers and depth from the state area, empty region caches.
+  for (let r = 0; r <= 10; r++) c.i32(0).mem(W.i64_load, H.REGS + 8 * r, 3).set(reg(r));
+  c.i32(0).mem(W.i64_load, H.LEFT, 3).set(L_LEFT);
+  c.i32(0).mem(W.i32_load, H.DEPTH, 2).set(L_DEPTH);
+  for (const [b, e] of [[L_RB, L_RE], [L_WB, L_WE]]) { c.i64(-1, -1).set(b).i64(0x10000, 0).set(e); }
+
+  c.loop(L);
+  for (let b = nb - 1; b >= 0; b--) c.block(B[b]);
+  c.get(P_BLOCK).brTable(B, B[0]);
+
+  /** Store registers, depth and budget into the state area (before returning to the host). */
+  const spill = (): void => {
+    for (let r = 0; r <= 10; r++) c.i32(0).get(reg(r)).mem(W.i64_store, H.REGS + 8 * r, 3);
+    c.i32(0).get(L_DEPTH).mem(W.i32_store, H.DEPTH, 2);
+    c.i32(0).get(L_LEFT).mem(W.i64_store, H.LEFT, 3);
+  };
+  const ret = (status: number, pc: number): void => {
+    c.i32(0).i32(pc).mem(W.i32_store, H.PC, 2);
+    spill();
+    c.i32(status).op(W.return);
+  };
+
+  for (let b = 0; b < nb; b++) {
+    c.end(); // closes B[b]: its code follows
+    const start = starts[b], end = blockEnd(b);
+    let len = 0;
+    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) len++;
+    // A block that jumps back to its own start gets its own loop.
+    let self = false;
+    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+      const op = p.opcode[pc];
+      if ((op & 7) === 5 || (op & 7) === 6) {
+        const code = op & 0xf0;
+        if (code !== 0x80 && code !== 0x90 && (op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc]) === start) self = true;
+      }
+    }
+    const S = { name: 'S', b };
+    if (self) c.loop(S);
+    // Budget: bail to the interpreter when this block does not fit in what is left.
+    c.get(L_LEFT).i64(len).op(W.i64_lt_s).if();
+    ret(C_BAIL, start);
+    c.end();
+    c.get(L_LEFT).i64(len).op(W.i64_sub).set(L_LEFT);
+
+    /** Jump to instruction `t` (a leader). */
+    const jump = (t: number): void => {
+      const tb = blockOf[t];
+      if (tb > b) c.br(B[tb]);
+      else if (tb === b && self) c.br(S);
+      else c.i32(tb).set(P_BLOCK).br(L);
+    };
+    const condJump = (t: number): void => { // condition (i32) on the stack
+      const tb = blockOf[t];
+      if (tb > b) c.brIf(B[tb]);
+      else if (tb === b && self) c.brIf(S);
+      else { c.if(); c.i32(tb).set(P_BLOCK).br(L); c.end(); }
+    };
+    /** Region-checked address of [reg + off, +size) → i32 buffer address on the stack. */
+    const address = (base: number, off: number, size: number, write: boolean, idx: number, pc: number): void => {
+      const [cb, ce, cd] = write ? [L_WB, L_WE, L_WD] : [L_RB, L_RE, L_RD];
+      c.get(reg(base)).i64(off).op(W.i64_add).tee(L_A);
+      c.get(cb).op(W.i64_ge_u);
+      c.get(L_A).get(ce).i64(size).op(W.i64_sub).op(W.i64_le_u);
+      c.op(W.i32_and, W.i32_eqz).if();
+      lookup(size, write ? 2 : 1, idx, pc, write);
+      c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cb);
+      c.i32(0).mem(W.i64_load, H.LK_END, 3).set(ce);
+      c.i32(0).mem(W.i64_load, H.LK_DELTA, 3).set(cd);
+      c.end();
+      c.get(L_A).get(cd).op(W.i64_sub, W.i32_wrap_i64);
+    };
+    /** Host lookup of L_A; faults (returns) when no region grants `perm`. */
+    const lookup = (size: number, perm: number, idx: number, pc: number, write: boolean): void => {
+      c.get(L_A).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
+      c.get(L_A).op(W.i32_wrap_i64).i32(size).i32(perm).call(F_LOOKUP);
+      c.else().i32(-1).end();
+      c.i32(0).op(W.i32_lt_s).if();
+      // Give back the instructions of this block after the faulting one.
+      if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
+      c.i32(0).get(L_A).mem(W.i64_store, H.FAULT_ADDR, 3);
+      c.i32(0).i32(size).mem(W.i32_store, H.FAULT_SIZE, 2);
+      c.i32(0).i32(write ? 1 : 0).mem(W.i32_store, H.FAULT_WRITE, 2);
+      c.i32(0).i32(FK_MEM).mem(W.i32_store, H.FAULT_KIND, 2);
+      ret(C_FAULT, pc);
+      c.end();
+    };
+
+    let idx = 0;
+    let falls = true;
+    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1, idx++) {
+      const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], off = p.offset[pc], imm = p.imm[pc];
+      const last = pc + (isWide(op) ? 2 : 1) >= end;
+      const cls = op & 7;
+      if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, off, imm); continue; }
+      switch (op) {
+        case 0x18: c.i64(imm, p.imm[pc + 1]).set(reg(d)); continue;
+        case 0xb8: case 0xd8: {
+          const v = BigInt.asUintN(64, BigInt(op === 0xb8 ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
+          c.i64(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0).set(reg(d));
+          continue;
+        }
+        case 0x61: case 0x69: case 0x71: case 0x79: case 0x81: case 0x89: case 0x91: {
+          const [size, ld] = ({ 0x61: [4, W.i64_load32_u], 0x69: [2, W.i64_load16_u], 0x71: [1, W.i64_load8_u],
+            0x79: [8, W.i64_load], 0x81: [4, W.i64_load32_s], 0x89: [2, W.i64_load16_s], 0x91: [1, W.i64_load8_s] } as Record<number, [number, number]>)[op];
+          address(s, off, size, false, idx, pc);
+          c.mem(ld).set(reg(d));
+          continue;
+        }
+        case 0x62: case 0x6a: case 0x72: case 0x7a: case 0x63: case 0x6b: case 0x73: case 0x7b: {
+          const size = ({ 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 } as Record<number, number>)[op & 0x18];
+          address(d, off, size, true, idx, pc);
+          if (cls === 2) c.i64(imm); else c.get(reg(s));
+          c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
+          continue;
+        }
+        case 0xc3: case 0xdb: {
+          const size = op === 0xdb ? 8 : 4;
+          c.get(reg(d)).i64(off).op(W.i64_add).set(L_A);
+          lookup(size, 3, idx, pc, true);
+          emitAtomic(c, size, s, imm);
+          continue;
+        }
+        case 0x05: jump(pc + 1 + off); falls = false; continue;
+        case 0x06: jump(pc + 1 + imm); falls = false; continue;
+        case 0x95: { // exit
+          c.get(L_DEPTH).op(W.i32_eqz).if();
+          ret(C_EXIT, pc);
+          c.end();
+          c.get(L_DEPTH).i32(1).op(W.i32_sub).tee(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
+          for (let r = 0; r < 5; r++) c.get(L_K).mem(W.i64_load, H.FRAMES + 8 + 8 * r, 3).set(reg(6 + r));
+          c.get(L_K).mem(W.i32_load, H.FRAMES + 4, 2).set(P_BLOCK).br(L);
+          falls = false;
+          continue;
+        }
+        case 0x85: case 0x8d: {
+          if (op === 0x85 && s === 1) { // local call
+            const t = pc + 1 + imm;
+            c.get(L_DEPTH).i32(opts.maxCallDepth).op(W.i32_ge_u).if();
+            c.i32(0).i32(FK_CALL_DEPTH).mem(W.i32_store, H.FAULT_KIND, 2);
+            ret(C_FAULT, pc);
+            c.end();
+            c.get(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
+            c.get(L_K).i32(pc + 1).mem(W.i32_store, H.FRAMES, 2);
+            c.get(L_K).i32(blockOf[pc + 1]).mem(W.i32_store, H.FRAMES + 4, 2);
+            for (let r = 0; r < 5; r++) c.get(L_K).get(reg(6 + r)).mem(W.i64_store, H.FRAMES + 8 + 8 * r, 3);
+            c.get(L_DEPTH).i32(1).op(W.i32_add).set(L_DEPTH);
+            c.get(reg(10)).i64(opts.frameSize).op(W.i64_sub).set(reg(10));
+            jump(t);
+            falls = false;
+            continue;
+          }
+          // Helper call: everything spilled so the host sees (and can suspend) the full state.
+          c.i32(0).i32(pc + 1).mem(W.i32_store, H.PC, 2);
+          spill();
+          if (op === 0x85) c.i32(imm);
+          else {
+            c.get(reg(d)).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
+            c.get(reg(d)).op(W.i32_wrap_i64).else().i32(-1).end();
+          }
+          c.i32(pc).call(F_HELPER).tee(L_T32).if();
+          c.get(L_T32).op(W.return);
+          c.end();
+          c.i32(0).mem(W.i64_load, H.REGS, 3).set(reg(0));
+          continue;
+        }
+        default: {
+          if (cls === 5 || cls === 6) { // conditional jumps
+            emitCompare(c, op, d, s, imm);
+            condJump(pc + 1 + off);
+            continue;
+          }
+          throw new Error(`compiled tier: opcode 0x${op.toString(16)} at pc ${pc} is not supported`);
+        }
+      }
+      void last;
+    }
+    if (self) c.end();
+    void falls;
+  }
+  c.end(); // loop
+  c.op(W.unreachable);
+  c.op(W.end);
+
+  const run: FuncBody = {
+    type: { params: [I32], results: [I32] },
+    locals: LOCALS,
+    code: c.w.toBytes(),
+    export: 'run',
+  };
+  const bswap = new Code();
+  // ((x & 0xff) << 24) | ((x & 0xff00) << 8) | ((x >>> 8) & 0xff00) | (x >>> 24)
+  bswap.get(0).i32(0xff).op(W.i32_and).i32(24).op(W.i32_shl);
+  bswap.get(0).i32(0xff00).op(W.i32_and).i32(8).op(W.i32_shl).op(W.i32_or);
+  bswap.get(0).i32(8).op(W.i32_shr_u).i32(0xff00).op(W.i32_and).op(W.i32_or);
+  bswap.get(0).i32(24).op(W.i32_shr_u).op(W.i32_or).op(W.end);
+  const bytes = encodeModule(
+    [
+      { module: 'env', name: 'helper', type: { params: [I32, I32], results: [I32] } },
+      { module: 'env', name: 'lookup', type: { params: [I32, I32, I32], results: [I32] } },
+    ],
+    [run, { type: { params: [I32], results: [I32] }, locals: [], code: bswap.w.toBytes() }],
+    1,
+  );
+  return { bytes, blockOf, blockCount: nb };
+}
+
+/** ALU and ALU64 instructions (verified: fields are consistent). */
+function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: number): void {
+  const x = (op & 0x08) !== 0;
+  const code = op & 0xf0;
+  const rd = reg(d);
+  if ((op & 7) === 7) {
+    const rhs = (): Code => (x ? c.get(reg(s)) : c.i64(imm));
+    const bin = (w: number): void => { c.get(rd); rhs(); c.op(w).set(rd); };
+    switch (code) {
+      case 0x00: bin(W.i64_add); return;
+      case 0x10: bin(W.i64_sub); return;
+      case 0x20: bin(W.i64_mul); return;
+      case 0x40: bin(W.i64_or); return;
+      case 0x50: bin(W.i64_and); return;
+      case 0xa0: bin(W.i64_xor); return;
+      case 0x60: bin(W.i64_shl); return; // wasm masks the count by 63, as RFC 9669 does
+      case 0x70: bin(W.i64_shr_u); return;
+      case 0xc0: bin(W.i64_shr_s); return;
+      case 0x80: c.i64(0).get(rd).op(W.i64_sub).set(rd); return;
+      case 0xb0:
+        if (!x) { c.i64(imm).set(rd); return; }
+        c.get(reg(s));
+        if (off === 8) c.op(W.i64_extend8_s); else if (off === 16) c.op(W.i64_extend16_s); else if (off === 32) c.op(W.i64_extend32_s);
+        c.set(rd);
+        return;
+      case 0xd0: { // bswap16/32/64
+        if (imm === 16) c.get(rd).op(W.i32_wrap_i64).call(F_BSWAP32).i32(16).op(W.i32_shr_u, W.i64_extend_i32_u).set(rd);
+        else if (imm === 32) c.get(rd).op(W.i32_wrap_i64).call(F_BSWAP32).op(W.i64_extend_i32_u).set(rd);
+        else {
+          c.get(rd).op(W.i32_wrap_i64).call(F_BSWAP32).op(W.i64_extend_i32_u).i64(32).op(W.i64_shl);
+          c.get(rd).i64(32).op(W.i64_shr_u, W.i32_wrap_i64).call(F_BSWAP32).op(W.i64_extend_i32_u, W.i64_or).set(rd);
+        }
+        return;
+      }
+      case 0x30: case 0x90: { // div / mod, RFC 9669: x/0 = 0, x%0 = x; signed INT_MIN/−1 = INT_MIN, %−1 = 0
+        const div = code === 0x30;
+        const signed = off === 1;
+        if (!x) {
+          if (imm === 0) { if (div) c.i64(0).set(rd); return; }
+          if (signed && imm === -1) { if (div) c.i64(0).get(rd).op(W.i64_sub).set(rd); else c.i64(0).set(rd); return; }
+          c.get(rd).i64(imm).op(div ? (signed ? W.i64_div_s : W.i64_div_u) : (signed ? W.i64_rem_s : W.i64_rem_u)).set(rd);
+          return;
+        }
+        const rs = reg(s);
+        c.get(rs).op(W.i64_eqz).if();
+        if (div) c.i64(0).set(rd);
+        c.else();
+        if (signed) {
+          c.get(rs).i64(-1).op(W.i64_eq).if();
+          if (div) c.i64(0).get(rd).op(W.i64_sub).set(rd); else c.i64(0).set(rd);
+          c.else();
+          c.get(rd).get(rs).op(div ? W.i64_div_s : W.i64_rem_s).set(rd);
+          c.end();
+        } else c.get(rd).get(rs).op(div ? W.i64_div_u : W.i64_rem_u).set(rd);
+        c.end();
+        return;
+      }
+    }
+    throw new Error(`compiled tier: ALU64 opcode 0x${op.toString(16)}`);
+  }
+  // ALU32: operate on the low halves, zero-extend the result.
+  const lhs = (): Code => c.get(rd).op(W.i32_wrap_i64);
+  const rhs = (): Code => (x ? c.get(reg(s)).op(W.i32_wrap_i64) : c.i32(imm));
+  const done = (): void => { c.op(W.i64_extend_i32_u).set(rd); };
+  const bin = (w: number): void => { lhs(); rhs(); c.op(w); done(); };
+  switch (code) {
+    case 0x00: bin(W.i32_add); return;
+    case 0x10: bin(W.i32_sub); return;
+    case 0x20: bin(W.i32_mul); return;
+    case 0x40: bin(W.i32_or); return;
+    case 0x50: bin(W.i32_and); return;
+    case 0xa0: bin(W.i32_xor); return;
+    case 0x60: bin(W.i32_shl); return;
+    case 0x70: bin(W.i32_shr_u); return;
+    case 0xc0: bin(W.i32_shr_s); return;
+    case 0x80: c.i32(0); lhs(); c.op(W.i32_sub); done(); return;
+    case 0xb0:
+      rhs();
+      if (x && off === 8) c.op(W.i32_extend8_s); else if (x && off === 16) c.op(W.i32_extend16_s);
+      done();
+      return;
+    case 0xd0: // le (0xd4: truncate) / be (0xdc: swap)
+      if (!x) {
+        if (imm === 16) c.get(rd).i64(0xffff).op(W.i64_and).set(rd);
+        else if (imm === 32) c.get(rd).i64(-1, 0).op(W.i64_and).set(rd);
+        return;
+      }
+      emitAlu(c, 0xd7, d, 0, 0, imm);
+      return;
+    case 0x30: case 0x90: {
+      const div = code === 0x30;
+      const signed = off === 1;
+      // divisor → L_T32
+      rhs(); c.set(L_T32);
+      c.get(L_T32).op(W.i32_eqz).if();
+      if (div) c.i64(0).set(rd); else c.get(rd).i64(-1, 0).op(W.i64_and).set(rd);
+      c.else();
+      if (signed) {
+        c.get(L_T32).i32(-1).op(W.i32_eq).if();
+        if (div) { c.i32(0); lhs(); c.op(W.i32_sub); done(); } else c.i64(0).set(rd);
+        c.else();
+        lhs(); c.get(L_T32).op(div ? W.i32_div_s : W.i32_rem_s); done();
+        c.end();
+      } else { lhs(); c.get(L_T32).op(div ? W.i32_div_u : W.i32_rem_u); done(); }
+      c.end();
+      return;
+    }
+  }
+  throw new Error(`compiled tier: ALU opcode 0x${op.toString(16)}`);
+}
+
+/** Conditional jump condition → i32 on the stack. */
+function emitCompare(c: Code, op: number, d: number, s: number, imm: number): void {
+  const x = (op & 0x08) !== 0;
+  const code = op & 0xf0;
+  if ((op & 7) === 5) {
+    c.get(reg(d));
+    if (x) c.get(reg(s)); else c.i64(imm);
+    const w = ({ 0x10: W.i64_eq, 0x50: W.i64_ne, 0x20: W.i64_gt_u, 0x30: W.i64_ge_u, 0xa0: W.i64_lt_u, 0xb0: W.i64_le_u,
+      0x60: W.i64_gt_s, 0x70: W.i64_ge_s, 0xc0: W.i64_lt_s, 0xd0: W.i64_le_s } as Record<number, number>)[code];
+    if (code === 0x40) c.op(W.i64_and).i64(0).op(W.i64_ne);
+    else c.op(w);
+    return;
+  }
+  c.get(reg(d)).op(W.i32_wrap_i64);
+  if (x) c.get(reg(s)).op(W.i32_wrap_i64); else c.i32(imm);
+  const w = ({ 0x10: W.i32_eq, 0x50: W.i32_ne, 0x20: W.i32_gt_u, 0x30: W.i32_ge_u, 0xa0: W.i32_lt_u, 0xb0: W.i32_le_u,
+    0x60: W.i32_gt_s, 0x70: W.i32_ge_s, 0xc0: W.i32_lt_s, 0xd0: W.i32_le_s } as Record<number, number>)[code];
+  if (code === 0x40) c.op(W.i32_and).i32(0).op(W.i32_ne);
+  else c.op(w);
+}
+
+/** Atomic read-modify-write at the address in L_A, already checked for read and write. */
+function emitAtomic(c: Code, size: number, s: number, kind: number): void {
+  // p = wrap(a − delta) into L_K
+  c.get(L_A).i32(0).mem(W.i64_load, H.LK_DELTA, 3).op(W.i64_sub, W.i32_wrap_i64).set(L_K);
+  const load = size === 8 ? W.i64_load : W.i64_load32_u;
+  const store = size === 8 ? W.i64_store : W.i64_store32;
+  c.get(L_K).mem(load).set(L_T); // old value
+  const rs = reg(s);
+  const base = kind & ~0x01;
+  if (base === 0xf0) { // cmpxchg: compare with r0 (low 32 bits for the 32-bit form)
+    if (size === 8) c.get(reg(0)).get(L_T).op(W.i64_eq);
+    else c.get(reg(0)).op(W.i32_wrap_i64).get(L_T).op(W.i32_wrap_i64, W.i32_eq);
+    c.if().get(L_K).get(rs).mem(store).end();
+    c.get(L_T).set(reg(0));
+    return;
+  }
+  c.get(L_K);
+  if (base === 0xe0) c.get(rs);
+  else {
+    c.get(L_T).get(rs);
+    c.op(base === 0x00 ? W.i64_add : base === 0x40 ? W.i64_or : base === 0x50 ? W.i64_and : W.i64_xor);
+  }
+  c.mem(store);
+  if (kind & 0x01) c.get(L_T).set(rs);
+}
