@@ -11,9 +11,17 @@ import type { Memory } from './memory';
 import type { Program } from './program';
 
 const TWO32 = 4294967296;
+/**
+ * Instructions per call into the module. A long run is cut into calls of this size because V8
+ * moves a WebAssembly function from its baseline compiler to its optimising one only between
+ * calls (no on-stack replacement for wasm): the first call of a billion-instruction run would
+ * otherwise stay in baseline code to the end.
+ */
+const CHUNK = 1 << 24;
 
 export class CompiledTier {
   readonly blockOf: Int32Array;
+  private readonly blockLen: Int32Array;
   /** Milliseconds spent translating and compiling the module. */
   readonly compileMs: number;
   readonly moduleBytes: number;
@@ -33,6 +41,7 @@ export class CompiledTier {
     });
     this.runFn = instance.exports.run as (block: number) => number;
     this.blockOf = mod.blockOf;
+    this.blockLen = mod.blockLen;
     this.moduleBytes = mod.bytes.length;
     this.compileMs = now() - t0;
   }
@@ -60,12 +69,26 @@ export class CompiledTier {
         dv.setInt32(f + 12 + 8 * r, m.frameRegs[k * 10 + 2 * r + 1], true);
       }
     }
-    dv.setInt32(H.LEFT, budget % TWO32 | 0, true);
-    dv.setInt32(H.LEFT + 4, Math.floor(budget / TWO32), true);
-
-    const code = this.runFn(this.blockOf[m.pc]);
-
-    const d = this.mem.dv; // a helper may have grown the memory
+    let remaining = budget;
+    let block = this.blockOf[m.pc];
+    let code: number;
+    for (;;) {
+      const slice = Math.min(remaining, CHUNK);
+      const dvs = this.mem.dv; // a helper may have grown the memory
+      dvs.setInt32(H.LEFT, slice % TWO32 | 0, true);
+      dvs.setInt32(H.LEFT + 4, Math.floor(slice / TWO32), true);
+      code = this.runFn(block);
+      const d1 = this.mem.dv;
+      const leftInSlice = d1.getInt32(H.LEFT + 4, true) * TWO32 + (d1.getInt32(H.LEFT, true) >>> 0);
+      remaining -= slice - leftInSlice;
+      if (code !== C_BAIL) break;
+      // A bail only because the slice ran out: the state area already holds the state, go on.
+      block = this.blockOf[d1.getInt32(H.PC, true)];
+      if (remaining < this.blockLen[block]) break;
+    }
+    const d = this.mem.dv;
+    d.setInt32(H.LEFT, remaining % TWO32 | 0, true);
+    d.setInt32(H.LEFT + 4, Math.floor(remaining / TWO32), true);
     for (let r = 0; r <= 10; r++) { m.lo[r] = d.getInt32(H.REGS + 8 * r, true); m.hi[r] = d.getInt32(H.REGS + 8 * r + 4, true); }
     m.depth = d.getInt32(H.DEPTH, true);
     for (let k = 0; k < m.depth; k++) {
@@ -132,10 +155,13 @@ export class CompiledTier {
     const k = mem.lookup(a, n, perm);
     if (k < 0) return -1;
     const d = mem.dv;
-    d.setInt32(H.LK_BASE, mem.rBase[k], true); d.setInt32(H.LK_BASE + 4, 0, true);
-    d.setInt32(H.LK_END, mem.rEnd[k], true); d.setInt32(H.LK_END + 4, 0, true);
-    const delta = mem.rBase[k] - mem.rOff[k];
-    d.setInt32(H.LK_DELTA, delta | 0, true); d.setInt32(H.LK_DELTA + 4, delta < 0 ? -1 : 0, true);
+    const base = mem.rBase[k], size = mem.rEnd[k] - base;
+    d.setInt32(H.LK_BASE, base, true); d.setInt32(H.LK_BASE + 4, 0, true);
+    d.setInt32(H.LK_OFF, mem.rOff[k], true);
+    [1, 2, 4, 8].forEach((sz, i) => {
+      d.setInt32(H.LK_LIMIT + 8 * i, Math.max(0, size - sz + 1), true);
+      d.setInt32(H.LK_LIMIT + 8 * i + 4, 0, true);
+    });
     return k;
   }
 }

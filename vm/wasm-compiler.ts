@@ -46,9 +46,9 @@ export const H = {
   PC: 116, // i32: pc where a bail resumes / a fault happened
   DEPTH: 120, // i32: local-call depth
   LEFT: 128, // i64: remaining instruction budget
-  LK_BASE: 136, // i64: region found by the last lookup
-  LK_END: 144, // i64
-  LK_DELTA: 152, // i64: base − buffer offset
+  LK_BASE: 136, // i64: region found by the last lookup: virtual base
+  LK_OFF: 144, // i32: its offset in the buffer
+  LK_LIMIT: 152, // i64 × 4: for access sizes 1, 2, 4, 8: max(0, size − n + 1)
   FRAMES: 256, // per frame: ret pc i32, ret block i32, r6..r10 i64
 } as const;
 export const FRAME_BYTES = 48;
@@ -78,6 +78,8 @@ export interface CompiledModule {
   /** Block index for each instruction index that starts a block, else −1. */
   blockOf: Int32Array;
   blockCount: number;
+  /** Instructions in each block (what its entry subtracts from the budget). */
+  blockLen: Int32Array;
 }
 
 // Local variable indexes.
@@ -86,11 +88,19 @@ const L_LEFT = 1; // i64
 const R0 = 2; // r0..r10 → 2..12
 const L_A = 13; // i64 address
 const L_T = 14; // i64 temp
-const L_RB = 15, L_RE = 16, L_RD = 17, L_WB = 18, L_WE = 19, L_WD = 20; // i64 region caches
-const L_K = 21; // i32
-const L_DEPTH = 22; // i32
-const L_T32 = 23; // i32
-const LOCALS: ValType[] = [I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I64, I32, I32, I32];
+// One-entry region caches, read and write: base (i64), limits for sizes 1/2/4/8 (i64), buffer
+// offset (i32). An access [a, a+n) hits when (a − base) <u limit_n, limit_n = max(0, size−n+1):
+// one subtraction and one unsigned compare, with no wrap-around case (a below the base or above
+// 4 GiB gives a huge difference; a limit of 0 never hits).
+const C_READ = { base: 15, limit: [16, 17, 18, 19], off: 29 };
+const C_WRITE = { base: 20, limit: [21, 22, 23, 24], off: 30 };
+const L_K = 25; // i32
+const L_DEPTH = 26; // i32
+const L_T32 = 27; // i32
+const L_T2 = 28; // i32
+const L_STATUS = 31, L_OUTPC = 32, L_FINFO = 33; // i32: what the shared epilogue reports
+const LOCALS: ValType[] = [...Array(24).fill(I64), ...Array(9).fill(I32)];
+const sizeIndex = (n: number): number => (n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3);
 
 // Function indexes: imports first.
 const F_HELPER = 0; // (id i32, pc i32) → status i32
@@ -99,10 +109,29 @@ const F_BSWAP32 = 3; // defined after run (index 2)
 
 const reg = (r: number): number => R0 + r;
 
+// Opcode → operation tables (module-level: the translator allocates nothing per instruction).
+const LOAD_SIZE = new Uint8Array(256);
+const LOAD_OP = new Uint8Array(256);
+for (const [op, size, w] of [[0x61, 4, W.i64_load32_u], [0x69, 2, W.i64_load16_u], [0x71, 1, W.i64_load8_u], [0x79, 8, W.i64_load],
+  [0x81, 4, W.i64_load32_s], [0x89, 2, W.i64_load16_s], [0x91, 1, W.i64_load8_s]]) { LOAD_SIZE[op] = size; LOAD_OP[op] = w; }
+const STORE_SIZE = [4, 2, 1, 8]; // by size field >> 3 (W, H, B, DW)
+const cmpTable = (pairs: [number, number][]): Uint8Array => {
+  const t = new Uint8Array(16);
+  for (const [code, w] of pairs) t[code >> 4] = w;
+  return t;
+};
+const CMP64 = cmpTable([[0x10, W.i64_eq], [0x50, W.i64_ne], [0x20, W.i64_gt_u], [0x30, W.i64_ge_u], [0xa0, W.i64_lt_u],
+  [0xb0, W.i64_le_u], [0x60, W.i64_gt_s], [0x70, W.i64_ge_s], [0xc0, W.i64_lt_s], [0xd0, W.i64_le_s]]);
+const CMP32 = cmpTable([[0x10, W.i32_eq], [0x50, W.i32_ne], [0x20, W.i32_gt_u], [0x30, W.i32_ge_u], [0xa0, W.i32_lt_u],
+  [0xb0, W.i32_le_u], [0x60, W.i32_gt_s], [0x70, W.i32_ge_s], [0xc0, W.i32_lt_s], [0xd0, W.i32_le_s]]);
+
 /** Emits WebAssembly instructions, tracking structured labels for br depths. */
 class Code {
   readonly w = new ByteWriter();
-  private readonly labels: unknown[] = [];
+  private depthNow = 0;
+  /** Nesting level of each open label (labels are unique objects). */
+  private readonly levels = new Map<unknown, number>();
+  private readonly open: unknown[] = [];
 
   op(...ops: number[]): this { for (const o of ops) this.w.byte(o); return this; }
   get(l: number): this { this.w.byte(W.local_get).u32(l); return this; }
@@ -112,15 +141,26 @@ class Code {
   i64(lo: number, hi = lo >> 31): this { this.w.byte(W.i64_const).s64(lo | 0, hi | 0); return this; }
   mem(opcode: number, offset = 0, align = 0): this { this.w.byte(opcode).u32(align).u32(offset); return this; }
   call(f: number): this { this.w.byte(W.call).u32(f); return this; }
-  block(label: unknown): this { this.labels.push(label); this.w.byte(W.block).byte(BLOCK_VOID); return this; }
-  loop(label: unknown): this { this.labels.push(label); this.w.byte(W.loop).byte(BLOCK_VOID); return this; }
-  if(label: unknown = null, type: number = BLOCK_VOID): this { this.labels.push(label); this.w.byte(W.if).byte(type); return this; }
+  private push(label: unknown): void {
+    this.open.push(label);
+    if (label !== null) this.levels.set(label, this.depthNow);
+    this.depthNow++;
+  }
+  block(label: unknown): this { this.push(label); this.w.byte(W.block).byte(BLOCK_VOID); return this; }
+  loop(label: unknown): this { this.push(label); this.w.byte(W.loop).byte(BLOCK_VOID); return this; }
+  if(label: unknown = null, type: number = BLOCK_VOID): this { this.push(label); this.w.byte(W.if).byte(type); return this; }
   else(): this { this.w.byte(W.else); return this; }
-  end(): this { this.labels.pop(); this.w.byte(W.end); return this; }
+  end(): this {
+    const label = this.open.pop();
+    if (label !== null) this.levels.delete(label);
+    this.depthNow--;
+    this.w.byte(W.end);
+    return this;
+  }
   depth(label: unknown): number {
-    const i = this.labels.lastIndexOf(label);
-    if (i < 0) throw new Error('internal: branch to a label that is not open');
-    return this.labels.length - 1 - i;
+    const level = this.levels.get(label);
+    if (level === undefined) throw new Error('internal: branch to a label that is not open');
+    return this.depthNow - 1 - level;
   }
   br(label: unknown): this { this.w.byte(W.br).u32(this.depth(label)); return this; }
   brIf(label: unknown): this { this.w.byte(W.br_if).u32(this.depth(label)); return this; }
@@ -161,6 +201,11 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   const nb = starts.length;
   const blockEnd = (b: number): number => (b + 1 < nb ? starts[b + 1] : n);
 
+  const blockLen = new Int32Array(nb);
+  for (let b = 0; b < nb; b++) {
+    for (let pc = starts[b]; pc < blockEnd(b); pc += isWide(p.opcode[pc]) ? 2 : 1) blockLen[b]++;
+  }
+
   const c = new Code();
   const L = { name: 'L' };
   const B = starts.map((s) => ({ name: 'B', s }));
@@ -169,8 +214,12 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   for (let r = 0; r <= 10; r++) c.i32(0).mem(W.i64_load, H.REGS + 8 * r, 3).set(reg(r));
   c.i32(0).mem(W.i64_load, H.LEFT, 3).set(L_LEFT);
   c.i32(0).mem(W.i32_load, H.DEPTH, 2).set(L_DEPTH);
-  for (const [b, e] of [[L_RB, L_RE], [L_WB, L_WE]]) { c.i64(-1, -1).set(b).i64(0x10000, 0).set(e); }
+  // Region caches start empty: all limits 0 (locals are zero-initialised).
 
+  // Every way out goes through one epilogue after $X (spill registers, report), which keeps
+  // each exit site a few bytes long.
+  const X = { name: 'X' };
+  c.block(X);
   c.loop(L);
   for (let b = nb - 1; b >= 0; b--) c.block(B[b]);
   c.get(P_BLOCK).brTable(B, B[0]);
@@ -181,17 +230,17 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     c.i32(0).get(L_DEPTH).mem(W.i32_store, H.DEPTH, 2);
     c.i32(0).get(L_LEFT).mem(W.i64_store, H.LEFT, 3);
   };
-  const ret = (status: number, pc: number): void => {
-    c.i32(0).i32(pc).mem(W.i32_store, H.PC, 2);
-    spill();
-    c.i32(status).op(W.return);
+  /** Leave with `status` at `pc`; `finfo` = fault kind << 16 | write << 8 | size, for faults. */
+  const ret = (status: number, pc: number, finfo = 0): void => {
+    c.i32(status).set(L_STATUS).i32(pc).set(L_OUTPC);
+    if (finfo) c.i32(finfo).set(L_FINFO);
+    c.br(X);
   };
 
   for (let b = 0; b < nb; b++) {
     c.end(); // closes B[b]: its code follows
     const start = starts[b], end = blockEnd(b);
-    let len = 0;
-    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) len++;
+    const len = blockLen[b];
     // A block that jumps back to its own start gets its own loop.
     let self = false;
     for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
@@ -204,10 +253,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     const S = { name: 'S', b };
     if (self) c.loop(S);
     // Budget: bail to the interpreter when this block does not fit in what is left.
-    c.get(L_LEFT).i64(len).op(W.i64_lt_s).if();
+    c.get(L_LEFT).i64(len).op(W.i64_sub).tee(L_LEFT).i64(0).op(W.i64_lt_s).if();
+    c.get(L_LEFT).i64(len).op(W.i64_add).set(L_LEFT);
     ret(C_BAIL, start);
     c.end();
-    c.get(L_LEFT).i64(len).op(W.i64_sub).set(L_LEFT);
 
     /** Jump to instruction `t` (a leader). */
     const jump = (t: number): void => {
@@ -224,17 +273,17 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     };
     /** Region-checked address of [reg + off, +size) → i32 buffer address on the stack. */
     const address = (base: number, off: number, size: number, write: boolean, idx: number, pc: number): void => {
-      const [cb, ce, cd] = write ? [L_WB, L_WE, L_WD] : [L_RB, L_RE, L_RD];
-      c.get(reg(base)).i64(off).op(W.i64_add).tee(L_A);
-      c.get(cb).op(W.i64_ge_u);
-      c.get(L_A).get(ce).i64(size).op(W.i64_sub).op(W.i64_le_u);
-      c.op(W.i32_and, W.i32_eqz).if();
+      const cache = write ? C_WRITE : C_READ;
+      c.get(reg(base));
+      if (off !== 0) c.i64(off).op(W.i64_add);
+      c.tee(L_A).get(cache.base).op(W.i64_sub).tee(L_T).get(cache.limit[sizeIndex(size)]).op(W.i64_lt_u, W.i32_eqz).if();
       lookup(size, write ? 2 : 1, idx, pc, write);
-      c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cb);
-      c.i32(0).mem(W.i64_load, H.LK_END, 3).set(ce);
-      c.i32(0).mem(W.i64_load, H.LK_DELTA, 3).set(cd);
+      c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cache.base);
+      c.i32(0).mem(W.i32_load, H.LK_OFF, 2).set(cache.off);
+      for (let k = 0; k < 4; k++) c.i32(0).mem(W.i64_load, H.LK_LIMIT + 8 * k, 3).set(cache.limit[k]);
+      c.get(L_A).get(cache.base).op(W.i64_sub).set(L_T);
       c.end();
-      c.get(L_A).get(cd).op(W.i64_sub, W.i32_wrap_i64);
+      c.get(L_T).op(W.i32_wrap_i64).get(cache.off).op(W.i32_add);
     };
     /** Host lookup of L_A; faults (returns) when no region grants `perm`. */
     const lookup = (size: number, perm: number, idx: number, pc: number, write: boolean): void => {
@@ -244,11 +293,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       c.i32(0).op(W.i32_lt_s).if();
       // Give back the instructions of this block after the faulting one.
       if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
-      c.i32(0).get(L_A).mem(W.i64_store, H.FAULT_ADDR, 3);
-      c.i32(0).i32(size).mem(W.i32_store, H.FAULT_SIZE, 2);
-      c.i32(0).i32(write ? 1 : 0).mem(W.i32_store, H.FAULT_WRITE, 2);
-      c.i32(0).i32(FK_MEM).mem(W.i32_store, H.FAULT_KIND, 2);
-      ret(C_FAULT, pc);
+      ret(C_FAULT, pc, (FK_MEM << 16) | ((write ? 1 : 0) << 8) | size);
       c.end();
     };
 
@@ -267,14 +312,13 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
           continue;
         }
         case 0x61: case 0x69: case 0x71: case 0x79: case 0x81: case 0x89: case 0x91: {
-          const [size, ld] = ({ 0x61: [4, W.i64_load32_u], 0x69: [2, W.i64_load16_u], 0x71: [1, W.i64_load8_u],
-            0x79: [8, W.i64_load], 0x81: [4, W.i64_load32_s], 0x89: [2, W.i64_load16_s], 0x91: [1, W.i64_load8_s] } as Record<number, [number, number]>)[op];
+          const size = LOAD_SIZE[op], ld = LOAD_OP[op];
           address(s, off, size, false, idx, pc);
           c.mem(ld).set(reg(d));
           continue;
         }
         case 0x62: case 0x6a: case 0x72: case 0x7a: case 0x63: case 0x6b: case 0x73: case 0x7b: {
-          const size = ({ 0x00: 4, 0x08: 2, 0x10: 1, 0x18: 8 } as Record<number, number>)[op & 0x18];
+          const size = STORE_SIZE[(op & 0x18) >> 3];
           address(d, off, size, true, idx, pc);
           if (cls === 2) c.i64(imm); else c.get(reg(s));
           c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
@@ -303,8 +347,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
           if (op === 0x85 && s === 1) { // local call
             const t = pc + 1 + imm;
             c.get(L_DEPTH).i32(opts.maxCallDepth).op(W.i32_ge_u).if();
-            c.i32(0).i32(FK_CALL_DEPTH).mem(W.i32_store, H.FAULT_KIND, 2);
-            ret(C_FAULT, pc);
+            ret(C_FAULT, pc, FK_CALL_DEPTH << 16);
             c.end();
             c.get(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
             c.get(L_K).i32(pc + 1).mem(W.i32_store, H.FRAMES, 2);
@@ -346,6 +389,16 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   }
   c.end(); // loop
   c.op(W.unreachable);
+  c.end(); // $X: the epilogue
+  c.i32(0).get(L_OUTPC).mem(W.i32_store, H.PC, 2);
+  c.get(L_FINFO).if();
+  c.i32(0).get(L_A).mem(W.i64_store, H.FAULT_ADDR, 3);
+  c.i32(0).get(L_FINFO).i32(0xff).op(W.i32_and).mem(W.i32_store, H.FAULT_SIZE, 2);
+  c.i32(0).get(L_FINFO).i32(8).op(W.i32_shr_u).i32(1).op(W.i32_and).mem(W.i32_store, H.FAULT_WRITE, 2);
+  c.i32(0).get(L_FINFO).i32(16).op(W.i32_shr_u).mem(W.i32_store, H.FAULT_KIND, 2);
+  c.end();
+  spill();
+  c.get(L_STATUS);
   c.op(W.end);
 
   const run: FuncBody = {
@@ -368,7 +421,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     [run, { type: { params: [I32], results: [I32] }, locals: [], code: bswap.w.toBytes() }],
     1,
   );
-  return { bytes, blockOf, blockCount: nb };
+  return { bytes, blockOf, blockCount: nb, blockLen };
 }
 
 /** ALU and ALU64 instructions (verified: fields are consistent). */
@@ -489,24 +542,22 @@ function emitCompare(c: Code, op: number, d: number, s: number, imm: number): vo
   if ((op & 7) === 5) {
     c.get(reg(d));
     if (x) c.get(reg(s)); else c.i64(imm);
-    const w = ({ 0x10: W.i64_eq, 0x50: W.i64_ne, 0x20: W.i64_gt_u, 0x30: W.i64_ge_u, 0xa0: W.i64_lt_u, 0xb0: W.i64_le_u,
-      0x60: W.i64_gt_s, 0x70: W.i64_ge_s, 0xc0: W.i64_lt_s, 0xd0: W.i64_le_s } as Record<number, number>)[code];
+    const w = CMP64[code >> 4];
     if (code === 0x40) c.op(W.i64_and).i64(0).op(W.i64_ne);
     else c.op(w);
     return;
   }
   c.get(reg(d)).op(W.i32_wrap_i64);
   if (x) c.get(reg(s)).op(W.i32_wrap_i64); else c.i32(imm);
-  const w = ({ 0x10: W.i32_eq, 0x50: W.i32_ne, 0x20: W.i32_gt_u, 0x30: W.i32_ge_u, 0xa0: W.i32_lt_u, 0xb0: W.i32_le_u,
-    0x60: W.i32_gt_s, 0x70: W.i32_ge_s, 0xc0: W.i32_lt_s, 0xd0: W.i32_le_s } as Record<number, number>)[code];
+  const w = CMP32[code >> 4];
   if (code === 0x40) c.op(W.i32_and).i32(0).op(W.i32_ne);
   else c.op(w);
 }
 
 /** Atomic read-modify-write at the address in L_A, already checked for read and write. */
 function emitAtomic(c: Code, size: number, s: number, kind: number): void {
-  // p = wrap(a − delta) into L_K
-  c.get(L_A).i32(0).mem(W.i64_load, H.LK_DELTA, 3).op(W.i64_sub, W.i32_wrap_i64).set(L_K);
+  // p = wrap(a − base) + offset into L_K
+  c.get(L_A).i32(0).mem(W.i64_load, H.LK_BASE, 3).op(W.i64_sub, W.i32_wrap_i64).i32(0).mem(W.i32_load, H.LK_OFF, 2).op(W.i32_add).set(L_K);
   const load = size === 8 ? W.i64_load : W.i64_load32_u;
   const store = size === 8 ? W.i64_store : W.i64_store32;
   c.get(L_K).mem(load).set(L_T); // old value

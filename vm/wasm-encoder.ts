@@ -40,18 +40,26 @@ export class ByteWriter {
   private buf = new Uint8Array(256);
   length = 0;
 
+  private ensure(extra: number): void {
+    if (this.length + extra <= this.buf.length) return;
+    let cap = this.buf.length * 2;
+    while (cap < this.length + extra) cap *= 2;
+    const n = new Uint8Array(cap);
+    n.set(this.buf.subarray(0, this.length));
+    this.buf = n;
+  }
+
   byte(b: number): this {
-    if (this.length === this.buf.length) {
-      const n = new Uint8Array(this.buf.length * 2);
-      n.set(this.buf);
-      this.buf = n;
-    }
+    if (this.length === this.buf.length) this.ensure(1);
     this.buf[this.length++] = b;
     return this;
   }
 
   bytes(bs: ArrayLike<number>): this {
-    for (let i = 0; i < bs.length; i++) this.byte(bs[i]);
+    this.ensure(bs.length);
+    if (bs instanceof Uint8Array) this.buf.set(bs, this.length);
+    else for (let i = 0; i < bs.length; i++) this.buf[this.length + i] = bs[i];
+    this.length += bs.length;
     return this;
   }
 

@@ -10,7 +10,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { assemble } from '../../vm/assembler';
 import { parseDataFile } from '../../vm/conformance-data';
-import { Vm } from '../../vm/vm';
+import { Vm, type Tier } from '../../vm/vm';
+import { Program } from '../../vm/program';
+import { compileToWasm } from '../../vm/wasm-compiler';
 import { BENCH_DIR } from '../util/paths';
 
 const quick = process.argv.includes('--quick');
@@ -23,9 +25,10 @@ const REFERENCE = {
 
 interface Loaded { vm: Vm; mem: Uint8Array; expect?: bigint }
 
-function load(file: string): Loaded {
+function load(file: string, tier: Tier): Loaded {
   const parsed = parseDataFile(fs.readFileSync(path.join(BENCH_DIR, file), 'utf8'));
-  const vm = new Vm({ text: assemble(parsed.asm ?? ''), budget: Number.MAX_SAFE_INTEGER });
+  const vm = new Vm({ text: assemble(parsed.asm ?? ''), budget: Number.MAX_SAFE_INTEGER, tier });
+  if (tier === 'compiled' && vm.tier.current !== 'compiled') throw new Error(`not compiled: ${vm.tier.reason}`);
   return { vm, mem: parsed.mem, expect: parsed.result };
 }
 
@@ -81,42 +84,81 @@ function timeJs(f: () => number): { seconds: number; value: number } {
 const fmt = (n: number, d = 1): string => n.toFixed(d);
 const mips = (insns: number, s: number): string => fmt(insns / s / 1e6);
 
+function line(label: string, seconds: number, insns: number, extra = ''): void {
+  console.log(`  ${label.padEnd(18)} ${fmt(seconds, 3).padStart(7)} s  ${mips(insns, seconds).padStart(8)} M insns/s${extra}`);
+}
+
+/** A 4,096-instruction program with branches every few instructions, for compile time. */
+function bigProgram(): string {
+  const lines: string[] = ['mov %r0, 0', 'mov %r1, 1'];
+  let k = 0;
+  while (lines.length < 4094) {
+    lines.push(`add %r0, ${k % 100}`, `xor %r1, %r0`, `jgt %r1, ${k}, +1`, `lsh %r1, 1`, `stxdw [%r10-8], %r1`, `ldxdw %r2, [%r10-8]`);
+    k++;
+  }
+  while (lines.length < 4095) lines.push('mov %r3, 3');
+  lines.push('exit');
+  return lines.join('\n');
+}
+
 function main(): void {
-  console.log(`femto bench — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, ${os.platform()}`);
+  console.log(`femto bench — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, ${os.platform()}; ` +
+    'ratios are measured side by side in this run');
   console.log('');
 
-  // Fletcher-32 ×1e5 in the VM vs plain JS.
-  const fl = load(quick ? 'fletcher32-360-x1000.data' : 'fletcher32-360-x100000.data');
-  const times = quick ? 1000 : 100000;
-  const vmF = best(3, () => runOnce(fl));
-  const js = best(3, () => timeJs(() => fletcherJs(fl.mem, times)));
+  // Fletcher-32: interpreter on ×1e5, compiled tier and plain JS on ×1e6.
+  const times = quick ? 1000 : 1e6;
+  const flI = load(quick ? 'fletcher32-360-x1000.data' : 'fletcher32-360-x100000.data', 'interp');
+  const flC = load(quick ? 'fletcher32-360-x1000.data' : 'fletcher32-360-x1000000.data', 'compiled');
+  const vmI = best(3, () => runOnce(flI));
+  const vmC = best(3, () => runOnce(flC));
+  const js = best(3, () => timeJs(() => fletcherJs(flC.mem, times)));
   if (js.value !== 0xa4b6d43f) throw new Error('plain JS fletcher gave a wrong result');
-  console.log(`fletcher32-360 ×${times} (${vmF.insns.toLocaleString('en-US')} instructions)`);
-  console.log(`  interpreter      ${fmt(vmF.seconds, 3)} s   ${mips(vmF.insns, vmF.seconds)} M insns/s`);
-  console.log(`  plain JS         ${fmt(js.seconds, 4)} s   interpreter/JS time ratio ${fmt(vmF.seconds / js.seconds)}×`);
   const ref = REFERENCE.fletcherX1e6;
-  console.log(`  reference (README, ×1e6): uBPF interpreter ${ref.ubpfInterp} s ≈ ${fmt(ref.insns / ref.ubpfInterp / 1e6, 0)} M insns/s; ` +
-    `our interpreter at this rate: ${fmt(ref.insns / (vmF.insns / vmF.seconds), 2)} s ` +
-    `(${fmt((vmF.insns / vmF.seconds) / (ref.insns / ref.ubpfInterp), 2)}× uBPF's rate)`);
+  const scale = (flC.vm.program.length, 1e6 / times);
+  console.log(`Fletcher-32 over 360 B (RIOT variant); reference ×1e6 = ${ref.insns.toExponential(3)} instructions`);
+  line('interpreter', vmI.seconds, vmI.insns, `   (×${quick ? 1000 : 1e5})  ${fmt(vmI.insns / vmI.seconds / (ref.insns / ref.ubpfInterp), 2)}× uBPF interpreter's rate`);
+  line('compiled (wasm)', vmC.seconds, vmC.insns, `   (×${times})  ×1e6 ≈ ${fmt(vmC.seconds * scale, 3)} s`);
+  line('plain JS', js.seconds, vmC.insns, `   (×${times}, same algorithm, no VM)`);
+  console.log(`  compiled vs plain JS: ${fmt(js.seconds / vmC.seconds, 2)}× the speed; vs uBPF x86-64 JIT (${ref.ubpfJit} s): ` +
+    `${fmt(vmC.seconds * scale / ref.ubpfJit, 2)}× its time; vs native C -O2 (${ref.nativeC} s): ${fmt(vmC.seconds * scale / ref.nativeC, 2)}×`);
+  console.log(`  interpreter vs compiled: compiled is ${fmt((vmC.insns / vmC.seconds) / (vmI.insns / vmI.seconds), 1)}× faster per instruction`);
   console.log('');
 
-  // Sum loop.
-  const sumName = quick ? 'sum-loop-1000.data' : 'sum-loop-100000000.data';
-  const sl = load(sumName);
-  const vmS = best(quick ? 3 : 2, () => runOnce(sl));
-  const n = quick ? 1000 : 1e8;
-  const jsS = best(3, () => timeJs(() => {
-    let s = 0n; // 64-bit exact sum needs more than 53 bits for 1e8
-    let lo = 0, hi = 0;
+  // Sum loop: interpreter on 1e8, compiled on 1e9.
+  const sI = load(quick ? 'sum-loop-1000.data' : 'sum-loop-100000000.data', 'interp');
+  const sC = load(quick ? 'sum-loop-1000.data' : 'sum-loop-1000000000.data', 'compiled');
+  const rI = best(quick ? 3 : 1, () => runOnce(sI));
+  const rC = best(quick ? 3 : 2, () => runOnce(sC));
+  const n = quick ? 1000 : 1e9;
+  const jsS = best(2, () => timeJs(() => {
+    let lo = 0, hi = 0; // 64-bit exact sum: more than 53 bits for 1e9
     for (let k = 1; k <= n; k++) { lo += k; if (lo >= 4294967296) { lo -= 4294967296; hi++; } }
-    s = (BigInt(hi) << 32n) + BigInt(lo);
-    return Number(s & 0xffffffffn);
+    return hi + lo;
   }));
-  console.log(`${sumName.replace('.data', '')} (${vmS.insns.toLocaleString('en-US')} instructions)`);
-  console.log(`  interpreter      ${fmt(vmS.seconds, 3)} s   ${mips(vmS.insns, vmS.seconds)} M insns/s`);
-  console.log(`  plain JS         ${fmt(jsS.seconds, 4)} s   interpreter/JS time ratio ${fmt(vmS.seconds / jsS.seconds)}×`);
   const rs = REFERENCE.sum1e9;
-  console.log(`  reference (README, 1e9): uBPF interpreter ${rs.ubpfInterp} s ≈ ${fmt(rs.insns / rs.ubpfInterp / 1e6, 0)} M insns/s`);
+  console.log(`sum loop r0 = 1 + … + N (64-bit); reference N=1e9 = ${rs.insns.toExponential(3)} instructions`);
+  line('interpreter', rI.seconds, rI.insns, `   (N=${quick ? 1000 : 1e8})  ${fmt(rI.insns / rI.seconds / (rs.insns / rs.ubpfInterp), 2)}× uBPF interpreter's rate`);
+  line('compiled (wasm)', rC.seconds, rC.insns, `   (N=${n})`);
+  line('plain JS', jsS.seconds, rC.insns, `   (N=${n})`);
+  const sScale = 1e9 / n;
+  console.log(`  compiled vs plain JS: ${fmt(jsS.seconds / rC.seconds, 2)}× the speed; vs uBPF JIT (${rs.ubpfJit} s): ${fmt(rC.seconds * sScale / rs.ubpfJit, 2)}× its time; ` +
+    `vs uBPF interpreter (${rs.ubpfInterp} s): ${fmt(rs.ubpfInterp / (rC.seconds * sScale), 1)}× faster`);
+  console.log('');
+
+  // Compile time.
+  const prog = new Program(assemble(bigProgram()));
+  const opts = { dataBase: 0x20000000, rodataBase: 0x10000000, frameSize: 512, maxCallDepth: 8 };
+  const ct = best(5, () => {
+    const t0 = process.hrtime.bigint();
+    const mod = compileToWasm(prog, opts);
+    const t1 = process.hrtime.bigint();
+    new WebAssembly.Module(mod.bytes);
+    const t2 = process.hrtime.bigint();
+    return { seconds: Number(t2 - t0) / 1e9, translate: Number(t1 - t0) / 1e6, engine: Number(t2 - t1) / 1e6, bytes: mod.bytes.length };
+  });
+  console.log(`compile time, ${prog.length}-instruction program: ${fmt(ct.seconds * 1e3, 2)} ms ` +
+    `(translate ${fmt(ct.translate, 2)} ms + WebAssembly.Module ${fmt(ct.engine, 2)} ms, ${ct.bytes} bytes); Fletcher-32: ${fmt(flC.vm.tier.compileMs ?? 0, 2)} ms`);
 }
 
 main();
