@@ -1,0 +1,58 @@
+/**
+ * The layering rules of DESIGN §1, checked on the sources: vm/ imports nothing from lib/ or
+ * nodes/, no `node:` module, no Node-RED and no npm package (it also runs in the editor's page);
+ * lib/ never imports nodes/ or Node-RED.
+ */
+import * as assert from 'node:assert/strict';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from './util/paths';
+
+function sources(dir: string): string[] {
+  const full = path.join(ROOT, dir);
+  if (!fs.existsSync(full)) return [];
+  return fs.readdirSync(full, { recursive: true, encoding: 'utf8' })
+    .filter((f) => f.endsWith('.ts') && !f.endsWith('.d.ts'))
+    .map((f) => path.join(dir, f));
+}
+
+function imports(file: string): string[] {
+  const text = fs.readFileSync(path.join(ROOT, file), 'utf8');
+  const found: string[] = [];
+  for (const m of text.matchAll(/(?:from\s+|require\(\s*|import\(\s*)['"]([^'"]+)['"]/g)) found.push(m[1]);
+  return found;
+}
+
+describe('layering', () => {
+  it('vm/ imports only vm/ (no node:, no packages, no lib/ or nodes/)', () => {
+    const bad: string[] = [];
+    for (const f of sources('vm')) {
+      for (const spec of imports(f)) {
+        const ok = spec.startsWith('./') && !path.normalize(path.join(path.dirname(f), spec)).startsWith('..') &&
+          path.normalize(path.join(path.dirname(f), spec)).startsWith('vm');
+        if (!ok) bad.push(`${f}: ${spec}`);
+      }
+    }
+    assert.deepEqual(bad, []);
+  });
+
+  it('vm/ uses no Node.js globals', () => {
+    const bad: string[] = [];
+    for (const f of sources('vm')) {
+      const text = fs.readFileSync(path.join(ROOT, f), 'utf8').replace(/\/\*[\s\S]*?\*\/|\/\/.*$/gm, '');
+      for (const g of ['process.', 'Buffer.', 'require(', '__dirname', 'setImmediate']) if (text.includes(g)) bad.push(`${f}: ${g}`);
+    }
+    assert.deepEqual(bad, []);
+  });
+
+  it('lib/ never imports nodes/ or Node-RED', () => {
+    const bad: string[] = [];
+    for (const f of sources('lib')) {
+      for (const spec of imports(f)) {
+        const target = spec.startsWith('.') ? path.normalize(path.join(path.dirname(f), spec)) : spec;
+        if (target.startsWith('nodes') || /node-red/.test(spec)) bad.push(`${f}: ${spec}`);
+      }
+    }
+    assert.deepEqual(bad, []);
+  });
+});
