@@ -1,0 +1,90 @@
+/**
+ * `femto disasm FILE [--bytes] [--asm]`: a listing of any program file. Images (and ELF objects
+ * and C, through the same image) first show their sections and exported functions, and the
+ * listing marks where each function starts. `--asm` prints plain assembly with labels instead,
+ * which `femto asm` turns back into the identical bytecode.
+ */
+import { Program } from '../../vm/program';
+import { disassemble, disassembleListing } from '../../vm/disassembler';
+import { loadProgramFile, type LoadedProgram } from '../program-input';
+import { compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseFormat, requireFile, str } from './args';
+import { describeKind } from './asm';
+import { EXIT_OK, hex64, type Io } from './io';
+
+export const HELP = `usage: femto disasm FILE [--bytes] [--asm] [--format F]
+
+Disassemble a program: a RIOT image, an ELF object, C source (compiled with clang), a
+conformance .data vector, assembly, hex or raw bytecode. The listing numbers instructions
+(pc); jumps show their absolute target. Images show their sections and exported functions.
+
+      --bytes        show each instruction's bytes
+      --asm          plain assembly with labels (re-assembles to the same bytes with femto asm)
+      --format F     force the input kind: image, elf, asm, data, raw, hex, c
+      -O -I -D --clang for C sources: as for femto build
+  -h, --help         this help`;
+
+export async function disasmCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseCommand('disasm', argv, {
+    bytes: { type: 'boolean' },
+    asm: { type: 'boolean' },
+    format: { type: 'string' },
+    ...compileOptionSpec,
+  }, 1);
+  const file = requireFile('disasm', p);
+  const prog = await loadProgramFile(file, { format: parseFormat('disasm', str(p, 'format')), compile: compileOptionsFrom('disasm', p) });
+  for (const w of prog.warnings) io.err(`warning: ${w}`);
+  const program = new Program(prog.text);
+  if (flag(p, 'asm')) {
+    for (const l of header(prog, program)) io.out(`# ${l}`);
+    io.out(disassemble(program, { labels: true }).join('\n'));
+    return EXIT_OK;
+  }
+  for (const l of header(prog, program)) io.out(l);
+  io.out('');
+  const starts = new Map<number, string[]>();
+  for (const f of prog.functions) {
+    const pc = f.offset / 8;
+    starts.set(pc, [...(starts.get(pc) ?? []), `<${f.name}>:`]);
+  }
+  for (const [label, pc] of Object.entries(prog.labels ?? {})) starts.set(pc, [...(starts.get(pc) ?? []), `${label}:`]);
+  for (const line of disassembleListing(program, { bytes: flag(p, 'bytes') })) {
+    const m = /^\s*(\d+):/.exec(line);
+    const names = m ? starts.get(Number(m[1])) : undefined;
+    if (names) for (const n of names) io.out(n);
+    io.out(line);
+  }
+  return EXIT_OK;
+}
+
+function header(prog: LoadedProgram, program: Program): string[] {
+  const n = program.length;
+  const lines = [`${prog.file}: ${describeKind(prog.kind)}, ${n} instruction slot${n === 1 ? '' : 's'}`];
+  if (prog.image) {
+    lines.push(`  .data    ${prog.data.length} bytes`);
+    lines.push(`  .rodata  ${prog.rodata.length} bytes${rodataStrings(prog.rodata)}`);
+    lines.push(`  .text    ${prog.text.length} bytes`);
+    if (prog.functions.length === 0) lines.push('  functions: none exported (runs from pc 0)');
+    else lines.push(`  functions: ${prog.functions.map((f) => `${f.name} @ pc ${f.offset / 8}`).join(', ')}`);
+  }
+  if (prog.kind === 'data') {
+    lines.push(`  mem: ${prog.mem?.length ?? 0} bytes${prog.expected !== undefined ? `, expected r0 = ${hex64(prog.expected)}` : ''}`);
+  }
+  return lines;
+}
+
+/** Printable NUL-terminated strings of rodata, shown as a hint (first few). */
+function rodataStrings(ro: Uint8Array): string {
+  const out: string[] = [];
+  let cur = '';
+  let printable = true;
+  for (const b of ro) {
+    if (b === 0) {
+      if (printable && cur.length >= 2) out.push(JSON.stringify(cur));
+      if (out.length >= 6) break;
+      cur = '';
+      printable = true;
+    } else if (b >= 0x20 && b < 0x7f) cur += String.fromCharCode(b);
+    else printable = false;
+  }
+  return out.length ? `: ${out.join(' ')}` : '';
+}

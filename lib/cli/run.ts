@@ -1,0 +1,162 @@
+/**
+ * `femto run FILE [--mem HEX | --mem-file F] [--budget N] [--profile P] [--entry NAME]
+ * [--tier interp] [--json]`: verify and run a program once in the interpreter.
+ *
+ * Memory: --mem / --mem-file, else a `.data` vector's own `-- mem`; it becomes the context, r1
+ * points at a writable copy and r2 holds its length (the conformance suite's convention). No
+ * memory: r1 = 0. Helpers: cliHelperTable() (helper 5 = identity; RIOT's ids are granted but fault
+ * −4 when called, until the board work brings them). Entry: an exported function of an image, a
+ * label of an assembly program, or an instruction index.
+ *
+ * Output: `r0 = 0x… (decimal)` and `instructions: N`, or the fault; a `.data` vector's expected
+ * result is compared. Exit: 0 ran to exit, 1 rejected by the verifier or faulted (or, with
+ * --check, a result other than the vector expects), 2 bad input. JSON: one object
+ * `{"r0":"0x…","insns":N,"fault":null}`, or `"fault":{"code":…,"pc":…,"message":…}`; a verifier
+ * rejection has `"r0":null` and a fault with `"stage":"verify"` and the `rule`; a vector adds
+ * `"expected"` and `"match"`.
+ */
+import * as path from 'node:path';
+import { FaultCode, FormatError, VerifyError, VmFault } from '../../vm/errors';
+import { Vm, DEFAULT_BUDGET } from '../../vm/vm';
+import { loadProgramFile, parseHexBytes, readInputFile, type LoadedProgram } from '../program-input';
+import {
+  compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseCount, parseFormat, parseHelperList, parseProfile,
+  requireFile, str, UsageError,
+} from './args';
+import { cliHelperTable } from './helpers';
+import { EXIT_OK, EXIT_REJECTED, hex64, type Io } from './io';
+
+export const TIERS = ['interp', 'compiled', 'auto'] as const;
+
+export const HELP = `usage: femto run FILE [--mem HEX | --mem-file F] [--budget N] [--profile P]
+                      [--entry NAME] [--tier interp] [--json] [--check]
+
+Verify and run a program once: prints r0, the number of instructions executed and any fault.
+Exit status: 0 ran to exit, 1 rejected or faulted, 2 bad input.
+
+      --mem HEX       memory for the program, as hex bytes ("01 02 ff" or "0102ff"): r1 points
+                      at a writable copy, r2 holds its length. Default: a .data vector's own mem
+      --mem-file F    the same from a file: raw bytes, or hex text for a .hex / .txt file
+      --budget N      instruction budget (default ${DEFAULT_BUDGET.toLocaleString('en')})
+      --profile P     rfc9669 (default) or riot-2022 (RIOT's 2022 VM: 200 taken branches,
+                      division by zero faults)
+      --entry NAME    start at an exported function (images), a label (assembly) or an index
+      --helpers LIST  narrow the granted helper ids (see femto verify --help)
+      --tier T        execution tier: interp (the only one available yet)
+      --json          one JSON object: {"r0":"0x…","insns":N,"fault":null|{code,pc,message}}
+      --check         exit 1 when a .data vector's expected result differs
+      --format F      force the input kind: image, elf, asm, data, raw, hex, c
+      -O -I -D --clang  for C sources: as for femto build
+  -h, --help          this help`;
+
+export async function runCommand(argv: string[], io: Io): Promise<number> {
+  const p = parseCommand('run', argv, {
+    mem: { type: 'string' },
+    'mem-file': { type: 'string' },
+    budget: { type: 'string' },
+    profile: { type: 'string' },
+    entry: { type: 'string' },
+    helpers: { type: 'string' },
+    tier: { type: 'string' },
+    json: { type: 'boolean' },
+    check: { type: 'boolean' },
+    format: { type: 'string' },
+    ...compileOptionSpec,
+  }, 1);
+  const file = requireFile('run', p);
+  const profile = parseProfile('run', str(p, 'profile'));
+  const budget = parseCount('run', '--budget', str(p, 'budget')) ?? DEFAULT_BUDGET;
+  const tier = str(p, 'tier') ?? 'interp';
+  if (tier !== 'interp') {
+    if ((TIERS as readonly string[]).includes(tier)) throw new UsageError(`femto run: tier '${tier}' is not available yet (only 'interp')`);
+    throw new UsageError(`femto run: unknown tier '${tier}' (only 'interp' is available yet)`);
+  }
+  const memArg = str(p, 'mem');
+  const memFile = str(p, 'mem-file');
+  if (memArg !== undefined && memFile !== undefined) throw new UsageError('femto run: give --mem or --mem-file, not both');
+  const table = cliHelperTable();
+  const helpersArg = str(p, 'helpers');
+  const grants = parseHelperList('run', helpersArg, new Set(table.keys()));
+  const json = flag(p, 'json');
+
+  let mem: Uint8Array | undefined;
+  if (memArg !== undefined) mem = hexOption('--mem', memArg);
+  else if (memFile !== undefined) mem = readMemFile(memFile);
+  const prog = await loadProgramFile(file, { format: parseFormat('run', str(p, 'format')), compile: compileOptionsFrom('run', p) });
+  if (!json) for (const w of prog.warnings) io.err(`warning: ${w}`);
+  if (mem === undefined && prog.mem !== undefined && prog.mem.length > 0) mem = prog.mem;
+
+  let vm: Vm;
+  try {
+    vm = new Vm({ image: prog.image, text: prog.text, data: prog.data, rodata: prog.rodata, profile, budget, helpers: table, grants });
+  } catch (e) {
+    if (!(e instanceof VerifyError)) throw e;
+    if (json) {
+      io.out(JSON.stringify({ r0: null, insns: 0, fault: { stage: 'verify', code: e.code, pc: e.pc, rule: e.rule, message: e.reason, insn: e.insn ?? null } }));
+    } else io.out(`${file}: ${e.message}`);
+    return EXIT_REJECTED;
+  }
+  const entry = entrySlot(prog, str(p, 'entry'), vm.program.length);
+  const res = vm.run({ context: mem, contextWritable: true, lengthInR2: true, entry });
+
+  const expected = prog.expected;
+  const match = expected === undefined ? undefined : res.status === 'exit' && res.r0 === expected;
+  let fault: VmFault | undefined = res.fault;
+  if (res.status === 'suspended') {
+    // No CLI helper suspends yet; should one do so, a single run cannot resume it.
+    fault = new VmFault(FaultCode.ILLEGAL_CALL, 'the program suspended (a helper paused it); femto run cannot resume runs', -1);
+  }
+  if (json) {
+    const o: Record<string, unknown> = { r0: hex64(res.r0), insns: res.insns, fault: fault ? fault.toJSON() : null };
+    if (expected !== undefined) {
+      o.expected = hex64(expected);
+      o.match = match;
+    }
+    io.out(JSON.stringify(o));
+  } else {
+    if (fault) io.out(fault.message);
+    else io.out(`r0 = ${hex64(res.r0)} (${BigInt.asIntN(64, res.r0)})`);
+    io.out(`instructions: ${res.insns}`);
+    if (expected !== undefined) io.out(`expected r0 = ${hex64(expected)}: ${match ? 'ok' : 'MISMATCH'}`);
+  }
+  if (fault) return EXIT_REJECTED;
+  if (flag(p, 'check') && match === false) return EXIT_REJECTED;
+  return EXIT_OK;
+}
+
+function hexOption(option: string, text: string): Uint8Array {
+  try {
+    return parseHexBytes(text);
+  } catch (e) {
+    if (e instanceof FormatError) throw new UsageError(`femto run: ${option}: ${e.reason}`);
+    throw e;
+  }
+}
+
+function readMemFile(file: string): Uint8Array {
+  const bytes = readInputFile(file);
+  const ext = path.extname(file).toLowerCase();
+  if (ext !== '.hex' && ext !== '.txt') return bytes;
+  try {
+    return parseHexBytes(Buffer.from(bytes).toString('utf8'));
+  } catch (e) {
+    if (e instanceof FormatError) throw new FormatError('hex', `${file}: ${e.reason} (a ${ext} memory file holds hex bytes)`);
+    throw e;
+  }
+}
+
+/** --entry: exported function, assembly label, or instruction index. */
+function entrySlot(prog: LoadedProgram, entry: string | undefined, length: number): number {
+  if (entry === undefined) return 0;
+  const f = prog.functions.find((fn) => fn.name === entry);
+  if (f) return f.offset / 8;
+  const label = prog.labels?.[entry];
+  if (label !== undefined && label < length) return label;
+  if (/^\d+$/.test(entry)) {
+    const n = Number(entry);
+    if (n < length) return n;
+    throw new UsageError(`femto run: --entry ${entry} is past the end of the program (${length} slots)`);
+  }
+  const names = [...prog.functions.map((fn) => fn.name), ...Object.keys(prog.labels ?? {})];
+  throw new UsageError(`femto run: --entry '${entry}' is not an exported function${prog.labels ? ' or label' : ''} of ${prog.file} (${names.length ? 'available: ' + names.join(', ') : 'it has none'})`);
+}
