@@ -1,6 +1,6 @@
 /**
  * `femto run FILE [--mem HEX | --mem-file F] [--budget N] [--profile P] [--entry NAME]
- * [--tier interp] [--json]`: verify and run a program once in the interpreter.
+ * [--tier interp|compiled|auto] [--json]`: verify and run a program once.
  *
  * Memory: --mem / --mem-file, else a `.data` vector's own `-- mem`; it becomes the context, r1
  * points at a writable copy and r2 holds its length (the conformance suite's convention). No
@@ -17,7 +17,7 @@
  */
 import * as path from 'node:path';
 import { FaultCode, FormatError, VerifyError, VmFault } from '../../vm/errors';
-import { Vm, DEFAULT_BUDGET } from '../../vm/vm';
+import { Vm, DEFAULT_BUDGET, type Tier } from '../../vm/vm';
 import { loadProgramFile, parseHexBytes, readInputFile, type LoadedProgram } from '../program-input';
 import {
   compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseCount, parseFormat, parseHelperList, parseProfile,
@@ -29,7 +29,7 @@ import { EXIT_OK, EXIT_REJECTED, hex64, type Io } from './io';
 export const TIERS = ['interp', 'compiled', 'auto'] as const;
 
 export const HELP = `usage: femto run FILE [--mem HEX | --mem-file F] [--budget N] [--profile P]
-                      [--entry NAME] [--tier interp] [--json] [--check]
+                      [--entry NAME] [--tier interp|compiled|auto] [--json] [--check]
 
 Verify and run a program once: prints r0, the number of instructions executed and any fault.
 Exit status: 0 ran to exit, 1 rejected or faulted, 2 bad input.
@@ -42,7 +42,8 @@ Exit status: 0 ran to exit, 1 rejected or faulted, 2 bad input.
                       division by zero faults)
       --entry NAME    start at an exported function (images), a label (assembly) or an index
       --helpers LIST  narrow the granted helper ids (see femto verify --help)
-      --tier T        execution tier: interp (the only one available yet)
+      --tier T        execution tier: interp, compiled or auto (default: auto —
+                      interpreter first, WebAssembly once the run is hot)
       --json          one JSON object: {"r0":"0x…","insns":N,"fault":null|{code,pc,message}}
       --check         exit 1 when a .data vector's expected result differs
       --format F      force the input kind: image, elf, asm, data, raw, hex, c
@@ -66,11 +67,8 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   const file = requireFile('run', p);
   const profile = parseProfile('run', str(p, 'profile'));
   const budget = parseCount('run', '--budget', str(p, 'budget')) ?? DEFAULT_BUDGET;
-  const tier = str(p, 'tier') ?? 'interp';
-  if (tier !== 'interp') {
-    if ((TIERS as readonly string[]).includes(tier)) throw new UsageError(`femto run: tier '${tier}' is not available yet (only 'interp')`);
-    throw new UsageError(`femto run: unknown tier '${tier}' (only 'interp' is available yet)`);
-  }
+  const tier = str(p, 'tier') ?? 'auto';
+  if (!(TIERS as readonly string[]).includes(tier)) throw new UsageError(`femto run: unknown tier '${tier}' (interp, compiled or auto)`);
   const memArg = str(p, 'mem');
   const memFile = str(p, 'mem-file');
   if (memArg !== undefined && memFile !== undefined) throw new UsageError('femto run: give --mem or --mem-file, not both');
@@ -88,7 +86,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
 
   let vm: Vm;
   try {
-    vm = new Vm({ image: prog.image, text: prog.text, data: prog.data, rodata: prog.rodata, profile, budget, helpers: table, grants });
+    vm = new Vm({ image: prog.image, text: prog.text, data: prog.data, rodata: prog.rodata, profile, budget, helpers: table, grants, tier: tier as Tier });
   } catch (e) {
     if (!(e instanceof VerifyError)) throw e;
     if (json) {
@@ -118,6 +116,10 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     else io.out(`r0 = ${hex64(res.r0)} (${BigInt.asIntN(64, res.r0)})`);
     io.out(`instructions: ${res.insns}`);
     if (expected !== undefined) io.out(`expected r0 = ${hex64(expected)}: ${match ? 'ok' : 'MISMATCH'}`);
+    const t = vm.tier;
+    if (tier !== 'interp') {
+      io.out(`tier: ${t.current}${t.compileMs !== undefined ? ` (compiled in ${t.compileMs.toFixed(2)} ms)` : ''}${t.reason ? ` — interpreter because ${t.reason}` : ''}`);
+    }
   }
   if (fault) return EXIT_REJECTED;
   if (flag(p, 'check') && match === false) return EXIT_REJECTED;

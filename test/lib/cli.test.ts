@@ -134,11 +134,17 @@ describe('femto CLI (lib/cli)', function () {
       badInput(femto(['run', 'inc.s', '--mem', '00', '--mem-file', 'x']), /--mem or --mem-file, not both/);
     });
 
-    it('--tier: interp runs; compiled and auto are not available yet (exit 2)', () => {
+    it('--tier: interp, compiled and auto give the same result; unknown tiers are bad input', () => {
       write('inc.s', INCREMENT_S);
-      assert.equal(femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'interp']).code, 0);
-      badInput(femto(['run', 'inc.s', '--tier', 'compiled']), /tier 'compiled' is not available yet/);
-      badInput(femto(['run', 'inc.s', '--tier', 'auto']), /tier 'auto' is not available yet/);
+      for (const tier of ['interp', 'compiled', 'auto']) {
+        const r = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', tier, '--json']);
+        assert.equal(r.code, 0, r.stderr);
+        assert.deepEqual(JSON.parse(r.stdout), { r0: '0x2', insns: 3, fault: null });
+      }
+      const c = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled']);
+      assert.match(c.stdout, /tier: compiled \(compiled in [0-9.]+ ms\)/);
+      const riot = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled', '--profile', 'riot-2022']);
+      assert.match(riot.stdout, /tier: interp — interpreter because riot-2022 profile/);
       badInput(femto(['run', 'inc.s', '--tier', 'jit']), /unknown tier 'jit'/);
     });
   });
