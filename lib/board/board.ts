@@ -1,0 +1,820 @@
+/**
+ * An emulated RIOT board running femto-containers (issue 3): profiles, SAUL devices, hooks,
+ * helpers, key-value stores, tenants and the MCU cost model, behind one EventEmitter the Node-RED
+ * nodes and `femto sim` drive. Nothing a container does throws out of the board: every run ends in
+ * a RunReport (exit, suspended or fault).
+ *
+ * ## API (stable; the nodes, femto.h's examples and `femto sim` build on it)
+ *
+ *   const board = new Board({ profile: 'nrf52840dk', clock?: new VirtualClock(), storeCapacity?: 16,
+ *                             seed?: 1, name?: 'board', globalScope?: 'board' | 'tenant',
+ *                             vmProfile?: 'riot-2022' | 'rfc9669', timerPeriodMs?: 1000,
+ *                             schedTickMs?: 100, minWakeupUs?: 1000, slots?: { count, size },
+ *                             containerRamBytes?: n })
+ *   board.install(spec: ContainerSpec): ContainerInfo     throws VerifyError (rejected program),
+ *                                                          FormatError (bad image), BoardError
+ *                                                          (slot, RAM, id, hook, entry)
+ *   board.replaceImage(id, image): ContainerInfo           verified again; a rejected image leaves
+ *                                                          the old one installed and running; an
+ *                                                          accepted one starts with fresh .data and
+ *                                                          fault counters, keeps id, hook, local store
+ *   board.remove(id) · board.detach(id) · board.attach(id, hook) · board.resetContainer(id)
+ *   board.container(id) / board.containers(): ContainerInfo[]
+ *   board.setPolicy(hook, policy) / board.policy(hook)
+ *   board.addDevice(spec) · board.device(ref) · board.devices() · board.setSensor(ref, value)
+ *   board.store('global') · board.store('tenant', tenant) · board.store('local', containerId): KvStore
+ *
+ *   Firing hooks (each returns what ran; all synchronous):
+ *   board.sampleSensor(ref?): HookResult       reads the device now, runs the 'sensor' hook
+ *   board.pressButton(ref?) / releaseButton(ref?): HookResult
+ *   board.fireTimer(): HookResult
+ *   board.coapRequest(method, path, payload?): CoapResponse   (4.04 when no container serves the path)
+ *   board.schedTick(): HookResult              the modelled scheduler switches threads
+ *   board.runFlow(containerId, payload): RunReport     one 'flow' container on one message (a
+ *                                                       suspended run of it is abandoned: the new
+ *                                                       message starts a new run)
+ *   board.fireFlow(payload): HookResult                 every 'flow' container, by policy
+ *   board.start() / board.stop()   periodic sensor sampling (per-device periodMs), the timer hook,
+ *                                  scheduler ticks; stop() releases every timer, suspended runs too
+ *
+ *   Events: 'console' {container, line, atUs} · 'actuator' {device, name, type, value, previous,
+ *   container?} · 'store' StoreChange · 'sample' {device, name, type, data, values} ·
+ *   'button' {device, name, pressed} · 'result' RunReport (every run slice, faults included) ·
+ *   'fault' RunReport (faults only) · 'quarantine' {container, faults} · 'change' (containers
+ *   installed/removed/attached; for editors).
+ *
+ * ## Choices
+ * - Containers on one hook run newest first (latest install or attach) under the hook's policy
+ *   (hooks.ts); quarantined, suspended and running containers are skipped.
+ * - VM profile: `riot-2022` on the MCU profiles (exactly what RIOT's VM accepts, with its 200
+ *   taken-branch budget per run slice), `rfc9669` on native; per container overridable.
+ * - Events raised by helpers during a run (console lines, actuator and store changes) are queued
+ *   and emitted right after the run, before its 'result': a listener reacting to them (and firing
+ *   another hook) never re-enters a running VM.
+ * - Console: printf output is split into lines; a partial line is flushed at the end of each slice.
+ * - Instance RAM = 624 B (RIOT) + .data + 512 B per extra stack frame (local calls); the sum over
+ *   installed containers must fit the profile's container RAM; an image must fit a slot and a free
+ *   slot must exist.
+ * - Time: one Clock (clock.ts). With a VirtualClock the board is fully deterministic.
+ */
+import { EventEmitter } from 'node:events';
+import { VmFault, FaultCode, type FemtoError } from '../../vm/errors';
+import { Vm, STACK_FRAME_SIZE, type RunResult } from '../../vm/vm';
+import { DEFAULT_MAX_CALL_DEPTH, type Profile } from '../../vm/verifier';
+import type { RiotImage } from '../../vm/image';
+import { every, WallClock, type Clock, type TimerHandle } from './clock';
+import {
+  COAP_BUF_SIZE, COAP_METHODS, COAP_OPT_CONTENT_FORMAT, COAP_OPT_URI_PATH, COAP_PKT_SIZE, codeText,
+  encodeCoap, parseCoap, writePacketStruct, type CoapResponse,
+} from './coap';
+import {
+  Container, computeGrants, resolveImage, DEFAULT_TENANT, type ContainerSpec, type ContainerState,
+  type FaultCounters, type GlobalScope,
+} from './container';
+import { countByClass, emptyCounts, estimate, type ClassCounts } from './cost-model';
+import { buildHelpers, HELPER_NAME_BY_ID } from './helpers';
+import {
+  CONTRACTS, HOOKS, buttonContext, coapContext, flowContext, isHook, policyStops, schedContext,
+  sensorContext, timerContext, type HookName, type HookPolicy,
+} from './hooks';
+import { getProfile, INSTANCE_RAM, type BoardProfile } from './profiles';
+import { fromPhydat, isSensor, SAUL, SaulRegistry, type Phydat, type SaulDevice, type SaulDeviceSpec } from './saul';
+import { external, makeSource, type Source, type SourceSpec } from './sources';
+import { DEFAULT_STORE_CAPACITY, KvStore, type StoreChange, type StoreScope } from './stores';
+
+export { VirtualClock, WallClock } from './clock';
+export type { ContainerSpec } from './container';
+
+export interface BoardOptions {
+  profile: string | BoardProfile;
+  clock?: Clock;
+  storeCapacity?: number;
+  /** Default seed for simulated random sources. */
+  seed?: number;
+  name?: string;
+  globalScope?: GlobalScope;
+  vmProfile?: Profile;
+  timerPeriodMs?: number;
+  schedTickMs?: number;
+  minWakeupUs?: number;
+  slots?: { count: number; size: number };
+  containerRamBytes?: number;
+}
+
+export type BoardErrorCode = 'slot' | 'ram' | 'id' | 'hook' | 'entry' | 'not-found' | 'payload';
+
+/** A refusal by the board (not by the verifier): no slot, no RAM, bad id or hook. */
+export class BoardError extends Error {
+  constructor(readonly code: BoardErrorCode, message: string) {
+    super(message);
+    this.name = 'BoardError';
+  }
+  toJSON(): Record<string, unknown> {
+    return { code: this.code, message: this.message };
+  }
+}
+
+export interface FaultInfo {
+  code: number;
+  pc: number;
+  insn?: string;
+  message: string;
+  [k: string]: unknown;
+}
+
+export interface RunReport {
+  container: string;
+  name: string;
+  tenant: string;
+  hook: HookName | 'direct';
+  status: 'exit' | 'fault' | 'suspended';
+  /** r0 as unsigned 64-bit; `r0Signed` the same bits as signed. */
+  r0: bigint;
+  r0Signed: bigint;
+  /** Instructions in this slice; `totalInsns` since the run started (across resumes). */
+  insns: number;
+  totalInsns: number;
+  /** 1 for the first slice of a run, 2… for resumed slices. */
+  slice: number;
+  byClass: ClassCounts;
+  /** Estimated time of this slice on the board's real MCU (µs) — an estimate, see cost-model.ts. */
+  estimatedUs: number;
+  estimated: true;
+  estimateLabel: string;
+  console: string[];
+  storeWrites: StoreChange[];
+  fault?: FaultInfo;
+  faults: FaultCounters;
+  quarantined: boolean;
+  /** Board time when the slice ran (µs). */
+  atUs: number;
+}
+
+export interface HookResult {
+  hook: HookName;
+  reports: RunReport[];
+  /** Container whose result stopped the hook under its policy. */
+  stoppedBy?: string;
+  /** Containers skipped (quarantined, suspended, filtered out is not listed). */
+  skipped: { container: string; reason: ContainerState | 'running' }[];
+}
+
+export interface ContainerInfo {
+  id: string;
+  name: string;
+  tenant: string;
+  hook?: HookName;
+  state: ContainerState;
+  grants: string[];
+  helpersUsed: string[];
+  budget: number;
+  profile: Profile;
+  imageBytes: number;
+  ramBytes: number;
+  faults: FaultCounters;
+  runs: number;
+  globalScope: GlobalScope;
+  path?: string;
+  device?: string | number;
+  warnings: string[];
+}
+
+export interface ActuatorEvent {
+  device: number;
+  name: string;
+  type: number;
+  value: number[];
+  previous: number[];
+  container?: string;
+}
+
+interface RunCapture {
+  container: Container;
+  console: string[];
+  partial: string;
+  storeWrites: StoreChange[];
+  events: [string, unknown][];
+}
+
+const DEFAULT_THREADS = [
+  { pid: 1, name: 'idle' },
+  { pid: 2, name: 'main' },
+  { pid: 3, name: 'gcoap' },
+];
+
+export class Board extends EventEmitter {
+  readonly profile: BoardProfile;
+  readonly clock: Clock;
+  readonly name: string;
+  readonly saul: SaulRegistry;
+  readonly storeCapacity: number;
+  readonly seed: number;
+  readonly globalScope: GlobalScope;
+  readonly vmProfile: Profile;
+  readonly timerPeriodMs: number;
+  readonly schedTickMs: number;
+  readonly minWakeupUs: number;
+  readonly slots: { count: number; size: number };
+  readonly containerRamBytes: number;
+  readonly threads = DEFAULT_THREADS.map((t) => ({ ...t }));
+
+  private readonly globalStore: KvStore;
+  private readonly tenantStores = new Map<string, KvStore>();
+  private readonly list = new Map<string, Container>();
+  private readonly policies = new Map<HookName, HookPolicy>();
+  private nextId = 1;
+  private seqCounter = 0;
+  private timers: TimerHandle[] = [];
+  private deviceTimers = new Map<number, TimerHandle>();
+  private running = false;
+  private timerTick = 0;
+  private currentThread = 0;
+  private coapMessageId = 0;
+  private capture: RunCapture | undefined;
+
+  constructor(opts: BoardOptions) {
+    super();
+    this.profile = typeof opts.profile === 'string' ? getProfile(opts.profile) : opts.profile;
+    this.clock = opts.clock ?? new WallClock();
+    this.name = opts.name ?? this.profile.name;
+    this.storeCapacity = opts.storeCapacity ?? DEFAULT_STORE_CAPACITY;
+    this.seed = opts.seed ?? 1;
+    this.globalScope = opts.globalScope ?? 'board';
+    this.vmProfile = opts.vmProfile ?? (this.profile.costColumn === 'native' ? 'rfc9669' : 'riot-2022');
+    this.timerPeriodMs = opts.timerPeriodMs ?? 1000;
+    this.schedTickMs = opts.schedTickMs ?? 100;
+    this.minWakeupUs = opts.minWakeupUs ?? 1000;
+    this.slots = opts.slots ?? this.profile.slots;
+    this.containerRamBytes = opts.containerRamBytes ?? this.profile.containerRamBytes;
+    this.globalStore = this.watch(new KvStore('global', this.name, this.storeCapacity));
+    this.saul = new SaulRegistry((dev, value, previous) => this.onActuator(dev, value, previous));
+    for (const spec of this.profile.devices()) this.saul.add(spec);
+  }
+
+  // ---- stores ---------------------------------------------------------------------------------
+
+  /** The store of a scope: global (board), tenant (by name, created on first use), local (by container id). */
+  store(scope: StoreScope, owner?: string): KvStore {
+    if (scope === 'global') return this.globalStore;
+    if (scope === 'tenant') return this.tenantStore(owner ?? DEFAULT_TENANT);
+    const c = owner === undefined ? undefined : this.list.get(owner);
+    if (!c) throw new BoardError('not-found', `no container "${owner}" for its local store`);
+    return c.local;
+  }
+
+  tenantStore(tenant: string): KvStore {
+    let s = this.tenantStores.get(tenant);
+    if (!s) {
+      s = this.watch(new KvStore('tenant', tenant, this.storeCapacity));
+      this.tenantStores.set(tenant, s);
+    }
+    return s;
+  }
+
+  tenants(): string[] {
+    return [...new Set([...this.tenantStores.keys(), ...[...this.list.values()].map((c) => c.tenant)])].sort();
+  }
+
+  private watch(s: KvStore): KvStore {
+    s.on('change', (ch: StoreChange) => {
+      const cap = this.capture;
+      if (cap) {
+        if (ch.by === cap.container.id) cap.storeWrites.push(ch);
+        cap.events.push(['store', ch]);
+      } else {
+        this.emit('store', ch);
+      }
+    });
+    return s;
+  }
+
+  // ---- devices --------------------------------------------------------------------------------
+
+  addDevice(spec: Omit<SaulDeviceSpec, 'source'> & { source?: Source | SourceSpec }): SaulDevice {
+    const src = spec.source;
+    const source = src === undefined ? undefined : 'sample' in src ? src : makeSource(src, this.seed);
+    const dev = this.saul.add({ ...spec, source, simulated: spec.simulated ?? true });
+    if (this.running) this.scheduleDevice(dev);
+    this.emit('change', { kind: 'device', device: dev.index });
+    return dev;
+  }
+
+  devices(): readonly SaulDevice[] {
+    return this.saul.devices;
+  }
+
+  device(ref: string | number): SaulDevice {
+    const d = this.saul.find(ref);
+    if (!d) throw new BoardError('not-found', `no SAUL device ${typeof ref === 'number' ? `#${ref}` : `"${ref}"`} on ${this.name}`);
+    return d;
+  }
+
+  /** Set a sensor's value from outside (its source becomes an external one if it was not). */
+  setSensor(ref: string | number, value: number | number[]): void {
+    const d = this.device(ref);
+    if (!isSensor(d.type) || d.type === SAUL.SENSE_BTN) throw new BoardError('not-found', `"${d.name}" is not a sensor`);
+    if (d.source?.kind === 'external') (d.source as ReturnType<typeof external>).set(value);
+    else d.source = external(value);
+  }
+
+  /** Read a device now, as a container would (physical values too). */
+  readDevice(ref: string | number): { data: Phydat; values: number[] } {
+    const d = this.device(ref);
+    const r = this.saul.read(d, this.clock.nowUs());
+    if (typeof r === 'number') throw new BoardError('not-found', `reading "${d.name}" failed (${r})`);
+    return { data: r.data, values: fromPhydat(r.data, r.dims) };
+  }
+
+  private onActuator(dev: SaulDevice, value: number[], previous: number[]): void {
+    const ev: ActuatorEvent = { device: dev.index, name: dev.name, type: dev.type, value, previous, container: this.capture?.container.id };
+    if (this.capture) this.capture.events.push(['actuator', ev]);
+    else this.emit('actuator', ev);
+  }
+
+  // ---- containers -----------------------------------------------------------------------------
+
+  install(spec: ContainerSpec): ContainerInfo {
+    if (spec.hook !== undefined && !isHook(spec.hook)) throw new BoardError('hook', `unknown hook "${String(spec.hook)}" (hooks: ${HOOKS.join(', ')})`);
+    let id = spec.id;
+    if (id === undefined) {
+      do id = `c${this.nextId++}`; while (this.list.has(id));
+    } else if (typeof id !== 'string' || id === '' || this.list.has(id)) {
+      throw new BoardError('id', `container id "${String(id)}" is ${this.list.has(String(id)) ? 'taken' : 'invalid'}`);
+    }
+    if (this.list.size >= this.slots.count) {
+      throw new BoardError('slot', `no free container slot on ${this.name} (${this.slots.count} slots, all used)`);
+    }
+    const tenant = spec.tenant ?? DEFAULT_TENANT;
+    const local = this.watch(new KvStore('local', id, this.storeCapacity));
+    const c = this.build(id, spec, tenant, local, spec.image, 0);
+    c.seq = ++this.seqCounter;
+    this.list.set(id, c);
+    this.tenantStore(tenant);
+    this.emit('change', { kind: 'install', container: id });
+    return this.info(c);
+  }
+
+  /** Build (and verify) a container; nothing on the board changes if this throws. */
+  private build(id: string, spec: ContainerSpec, tenant: string, local: KvStore, image: ContainerSpec['image'], ramFreedBy: number): Container {
+    const resolved = resolveImage(image);
+    if (resolved.size > this.slots.size) {
+      throw new BoardError('slot', `image of ${resolved.size} B does not fit a ${this.slots.size} B slot on ${this.name}`);
+    }
+    const grants = computeGrants(spec.hook, spec.helpers);
+    const holder: { c?: Container } = {};
+    const scope = spec.globalScope ?? this.globalScope;
+    const helpers = buildHelpers({
+      clock: this.clock,
+      saul: this.saul,
+      local,
+      global: scope === 'tenant' ? this.tenantStore(tenant) : this.globalStore,
+      writer: id,
+      minWakeupUs: this.minWakeupUs,
+      print: (text) => this.print(text),
+      wakeupAt: (atUs) => {
+        if (holder.c) holder.c.wakeupAtUs = atUs;
+      },
+    });
+    for (const k of [...helpers.keys()]) if (!grants.has(k)) helpers.delete(k);
+    const profile = spec.profile ?? this.vmProfile;
+    const vm = new Vm({
+      image: resolved.image,
+      text: resolved.text,
+      data: resolved.data,
+      rodata: resolved.rodata,
+      profile,
+      budget: spec.budget,
+      branchBudget: spec.branchBudget,
+      helpers,
+      grants,
+      countPerPc: true,
+    });
+    try {
+      vm.entrySlot(spec.entry);
+    } catch (e) {
+      throw new BoardError('entry', (e as Error).message);
+    }
+    const frames = vm.info.hasLocalCalls ? DEFAULT_MAX_CALL_DEPTH : 0;
+    const ram = INSTANCE_RAM + resolved.data.length + frames * STACK_FRAME_SIZE;
+    const used = [...this.list.values()].reduce((s, x) => s + x.ramBytes, 0) - ramFreedBy;
+    if (used + ram > this.containerRamBytes) {
+      throw new BoardError('ram', `container needs ${ram} B of RAM; ${this.containerRamBytes - used} B of ${this.containerRamBytes} B left on ${this.name}`);
+    }
+    const c = new Container(id, spec, tenant, local, vm, resolved, grants, ram);
+    holder.c = c;
+    return c;
+  }
+
+  /** Install a new image in place: verified first; on rejection the old image stays. */
+  replaceImage(id: string, image: Uint8Array | RiotImage | string): ContainerInfo {
+    const old = this.get(id);
+    const next = this.build(id, { ...old.spec, hook: old.hook, image }, old.tenant, old.local, image, old.ramBytes);
+    old.abandonRun();
+    next.seq = old.seq;
+    next.hook = old.hook;
+    this.list.set(id, next);
+    this.emit('change', { kind: 'replace', container: id });
+    return this.info(next);
+  }
+
+  remove(id: string): void {
+    const c = this.get(id);
+    c.abandonRun();
+    this.list.delete(id);
+    this.emit('change', { kind: 'remove', container: id });
+  }
+
+  /** Take a container off its hook (it stays installed, its suspended run is dropped). */
+  detach(id: string): ContainerInfo {
+    const c = this.get(id);
+    c.abandonRun();
+    c.hook = undefined;
+    this.emit('change', { kind: 'detach', container: id });
+    return this.info(c);
+  }
+
+  /**
+   * Attach to a hook. The grants are recomputed for the new hook's contract and the program is
+   * verified against them (a VerifyError leaves the container where it was).
+   */
+  attach(id: string, hook: HookName): ContainerInfo {
+    if (!isHook(hook)) throw new BoardError('hook', `unknown hook "${String(hook)}"`);
+    const c = this.get(id);
+    const next = this.build(id, { ...c.spec, hook }, c.tenant, c.local, c.spec.image, c.ramBytes);
+    c.abandonRun();
+    next.seq = ++this.seqCounter;
+    next.faults.consecutive = c.faults.consecutive;
+    next.faults.total = c.faults.total;
+    next.quarantined = c.quarantined;
+    next.runs = c.runs;
+    this.list.set(id, next);
+    this.emit('change', { kind: 'attach', container: id });
+    return this.info(next);
+  }
+
+  /** Clear quarantine and fault counters. */
+  resetContainer(id: string): ContainerInfo {
+    const c = this.get(id);
+    c.reset();
+    this.emit('change', { kind: 'reset', container: id });
+    return this.info(c);
+  }
+
+  container(id: string): ContainerInfo {
+    return this.info(this.get(id));
+  }
+
+  containers(): ContainerInfo[] {
+    return [...this.list.values()].sort((a, b) => b.seq - a.seq).map((c) => this.info(c));
+  }
+
+  /** The container's Vm (tests, tools). */
+  vmOf(id: string): Vm {
+    return this.get(id).vm;
+  }
+
+  private get(id: string): Container {
+    const c = this.list.get(id);
+    if (!c) throw new BoardError('not-found', `no container "${id}" on ${this.name}`);
+    return c;
+  }
+
+  private info(c: Container): ContainerInfo {
+    return {
+      id: c.id,
+      name: c.name,
+      tenant: c.tenant,
+      hook: c.hook,
+      state: c.state,
+      grants: [...c.grants].sort((a, b) => a - b).map((g) => HELPER_NAME_BY_ID[g] ?? String(g)),
+      helpersUsed: c.vm.info.helpersUsed.map((g) => HELPER_NAME_BY_ID[g] ?? String(g)),
+      budget: c.vm.budget,
+      profile: c.vm.profile,
+      imageBytes: c.resolved.size,
+      ramBytes: c.ramBytes,
+      faults: { ...c.faults },
+      runs: c.runs,
+      globalScope: c.spec.globalScope ?? this.globalScope,
+      path: c.spec.path,
+      device: c.spec.device,
+      warnings: [...c.vm.info.warnings],
+    };
+  }
+
+  setPolicy(hook: HookName, policy: HookPolicy): void {
+    if (!isHook(hook)) throw new BoardError('hook', `unknown hook "${String(hook)}"`);
+    this.policies.set(hook, policy);
+  }
+
+  policy(hook: HookName): HookPolicy {
+    return this.policies.get(hook) ?? CONTRACTS[hook].defaultPolicy;
+  }
+
+  // ---- running --------------------------------------------------------------------------------
+
+  private print(text: string): void {
+    const cap = this.capture;
+    if (!cap) return;
+    const parts = (cap.partial + text).split('\n');
+    cap.partial = parts.pop() ?? '';
+    for (const line of parts) this.consoleLine(cap, line);
+  }
+
+  private consoleLine(cap: RunCapture, line: string): void {
+    cap.console.push(line);
+    cap.events.push(['console', { container: cap.container.id, line, atUs: this.clock.nowUs() }]);
+  }
+
+  /** Run (or resume) one slice of a container with every event captured; never throws. */
+  private slice(c: Container, hook: HookName | 'direct', start: (vm: Vm) => RunResult, resumed = false): RunReport {
+    const cap: RunCapture = { container: c, console: [], partial: '', storeWrites: [], events: [] };
+    const outer = this.capture;
+    this.capture = cap;
+    c.running = true;
+    c.wakeupAtUs = undefined;
+    let res: RunResult;
+    try {
+      res = start(c.vm);
+    } catch (e) {
+      // The VM promises not to throw; if it ever does, it is this container's fault report.
+      res = { status: 'fault', r0: 0n, insns: 0, totalInsns: 0, fault: new VmFault(FaultCode.ILLEGAL_INSTRUCTION, `internal error: ${(e as Error)?.message ?? String(e)}`, 0) };
+    } finally {
+      c.running = false;
+      this.capture = outer;
+    }
+    if (cap.partial) this.consoleLine(cap, cap.partial);
+    c.slice = resumed ? c.slice + 1 : 1;
+    if (res.status !== 'suspended') c.runs++;
+    const quarantinedNow = c.recordOutcome(res.status);
+    const byClass = res.pcCounts ? countByClass(c.vm.program, res.pcCounts, res.pcTaken) : emptyCounts();
+    const est = estimate(byClass, this.profile.costColumn);
+    const report: RunReport = {
+      container: c.id,
+      name: c.name,
+      tenant: c.tenant,
+      hook,
+      status: res.status,
+      r0: res.r0,
+      r0Signed: BigInt.asIntN(64, res.r0),
+      insns: res.insns,
+      totalInsns: res.totalInsns,
+      slice: c.slice,
+      byClass,
+      estimatedUs: est.us,
+      estimated: true,
+      estimateLabel: est.label,
+      console: cap.console,
+      storeWrites: cap.storeWrites,
+      fault: res.fault ? faultInfo(res.fault) : undefined,
+      faults: { ...c.faults },
+      quarantined: c.quarantined,
+      atUs: this.clock.nowUs(),
+    };
+    if (res.status === 'suspended') {
+      c.suspended = true;
+      c.runHook = hook;
+      this.scheduleResume(c, c.wakeupAtUs ?? this.clock.nowUs() + this.minWakeupUs);
+    } else {
+      c.suspended = false;
+      c.runHook = undefined;
+    }
+    const emitAll = (): void => {
+      for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
+      this.emitOut('result', report);
+      if (report.status === 'fault') this.emitOut('fault', report);
+      if (quarantinedNow) this.emitOut('quarantine', { container: c.id, faults: { ...c.faults } });
+    };
+    if (outer) {
+      // A run inside another run's listener chain cannot happen (events are queued), but a host
+      // calling the board from a helper-triggered path would land here: queue behind the outer run.
+      outer.events.push(...cap.events, ['result', report]);
+      if (report.status === 'fault') outer.events.push(['fault', report]);
+      if (quarantinedNow) outer.events.push(['quarantine', { container: c.id, faults: { ...c.faults } }]);
+    } else {
+      emitAll();
+    }
+    return report;
+  }
+
+  private emitOut(ev: string, payload: unknown): void {
+    this.emit(ev, payload);
+  }
+
+  private scheduleResume(c: Container, atUs: number): void {
+    c.cancelWakeup?.();
+    const h = this.clock.at(atUs, () => {
+      c.cancelWakeup = undefined;
+      if (!c.suspended || this.list.get(c.id) !== c) return;
+      this.slice(c, c.runHook ?? 'direct', (vm) => vm.resume(0), true);
+    });
+    c.cancelWakeup = () => h.cancel();
+  }
+
+  /** Containers of a hook, newest first. */
+  private onHook(hook: HookName): Container[] {
+    return [...this.list.values()].filter((c) => c.hook === hook).sort((a, b) => b.seq - a.seq);
+  }
+
+  /**
+   * Run every eligible container of `hook` under its policy. `prepare` maps hook regions on the
+   * container's Vm and returns the context bytes (or undefined to leave the container out).
+   */
+  private fire(hook: HookName, prepare: (c: Container) => Uint8Array | undefined, after?: (c: Container, r: RunReport) => boolean): HookResult {
+    const policy = this.policy(hook);
+    const result: HookResult = { hook, reports: [], skipped: [] };
+    for (const c of this.onHook(hook)) {
+      if (c.quarantined || c.suspended || c.running) {
+        result.skipped.push({ container: c.id, reason: c.running ? 'running' : c.state });
+        continue;
+      }
+      const ctx = prepare(c);
+      if (!ctx) continue;
+      const report = this.slice(c, hook, (vm) => vm.run({ context: ctx, entry: c.spec.entry }));
+      result.reports.push(report);
+      const stop = (after?.(c, report) ?? false) || (report.status === 'exit' && policyStops(policy, report.r0));
+      if (stop) {
+        result.stoppedBy = c.id;
+        break;
+      }
+      if (policy === 'single') break;
+    }
+    return result;
+  }
+
+  /** Sample a sensor now (default: the first non-button sensor) and run the 'sensor' hook. */
+  sampleSensor(ref?: string | number): HookResult {
+    const dev = ref === undefined ? this.saul.devices.find((d) => isSensor(d.type) && d.type !== SAUL.SENSE_BTN) : this.device(ref);
+    if (!dev) throw new BoardError('not-found', `no sensor on ${this.name}`);
+    const r = this.saul.read(dev, this.clock.nowUs());
+    const data: Phydat = typeof r === 'number' ? { val: [0, 0, 0], unit: dev.unit, scale: dev.scale } : r.data;
+    this.emit('sample', { device: dev.index, name: dev.name, type: dev.type, data, values: fromPhydat(data, dev.dims) });
+    const ctx = sensorContext(dev.index, dev.type, data);
+    return this.fire('sensor', (c) => (deviceMatches(c.spec.device, dev) ? ctx : undefined));
+  }
+
+  pressButton(ref?: string | number): HookResult {
+    return this.button(ref, true);
+  }
+
+  releaseButton(ref?: string | number): HookResult {
+    return this.button(ref, false);
+  }
+
+  private button(ref: string | number | undefined, pressed: boolean): HookResult {
+    const dev = ref === undefined ? this.saul.devices.find((d) => d.type === SAUL.SENSE_BTN) : this.device(ref);
+    if (!dev || dev.type !== SAUL.SENSE_BTN) throw new BoardError('not-found', `no button ${ref === undefined ? '' : `"${ref}" `}on ${this.name}`);
+    dev.actuator?.set([pressed ? 1 : 0]);
+    this.emit('button', { device: dev.index, name: dev.name, pressed });
+    const ctx = buttonContext(dev.index, pressed);
+    return this.fire('button', (c) => (deviceMatches(c.spec.device, dev) ? ctx : undefined));
+  }
+
+  fireTimer(): HookResult {
+    const ctx = timerContext(this.clock.nowUs(), this.timerPeriodMs, ++this.timerTick);
+    return this.fire('timer', () => ctx);
+  }
+
+  /** One scheduler switch: from the current thread to the next (round robin over `threads`). */
+  schedTick(): HookResult {
+    const prev = this.threads[this.currentThread];
+    this.currentThread = (this.currentThread + 1) % this.threads.length;
+    const next = this.threads[this.currentThread];
+    const ctx = schedContext(prev.pid, next.pid);
+    return this.fire('sched', () => ctx);
+  }
+
+  /** Run one 'flow' container on a message payload (a read-only copy in region "flow_payload"). */
+  runFlow(containerId: string, payload: Uint8Array): RunReport {
+    const c = this.get(containerId);
+    if (c.hook !== 'flow') throw new BoardError('hook', `container "${containerId}" is ${c.hook ? `on the ${c.hook} hook` : 'detached'}, not on the flow hook`);
+    if (payload.length > 65536) throw new BoardError('payload', `flow payload of ${payload.length} B exceeds 65536 B`);
+    if (c.running) throw new BoardError('hook', `container "${containerId}" is running`);
+    c.abandonRun();
+    const ctx = this.flowRegion(c, payload);
+    return this.slice(c, 'flow', (vm) => vm.run({ context: ctx, entry: c.spec.entry }));
+  }
+
+  /** Run every 'flow' container (newest first, by policy) on a payload. */
+  fireFlow(payload: Uint8Array): HookResult {
+    if (payload.length > 65536) throw new BoardError('payload', `flow payload of ${payload.length} B exceeds 65536 B`);
+    return this.fire('flow', (c) => this.flowRegion(c, payload));
+  }
+
+  private flowRegion(c: Container, payload: Uint8Array): Uint8Array {
+    const r = c.vm.mapRegion('flow_payload', payload.slice(), false);
+    return flowContext(r.base, payload.length);
+  }
+
+  /**
+   * A CoAP request to the board's resource at `path`: the containers on the 'coap' hook serving it
+   * run newest first (default policy abort-on-positive: the first that returns a PDU length
+   * answers). No container for the path → 4.04; none answered → 5.00.
+   */
+  coapRequest(method: string | number, path: string, payload: Uint8Array | string = new Uint8Array(0)): CoapResponse {
+    const code = typeof method === 'number' ? method : COAP_METHODS[method.toUpperCase()];
+    if (code === undefined) throw new BoardError('payload', `unknown CoAP method "${method}"`);
+    const body = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
+    const norm = normPath(path);
+    this.coapMessageId = (this.coapMessageId + 1) & 0xffff;
+    const mid = this.coapMessageId;
+    const reqBytes = encodeCoap({
+      type: 0, code, messageId: mid, token: Uint8Array.of(mid >> 8, mid & 0xff),
+      options: norm.split('/').filter(Boolean).map((seg) => ({ num: COAP_OPT_URI_PATH, value: new TextEncoder().encode(seg) })),
+      payload: body,
+    });
+    if (reqBytes.length > COAP_BUF_SIZE) throw new BoardError('payload', `CoAP request of ${reqBytes.length} B exceeds the ${COAP_BUF_SIZE} B PDU buffer`);
+    const req = parseCoap(reqBytes);
+    const serving = this.onHook('coap').filter((c) => c.spec.path === undefined || normPath(c.spec.path) === norm);
+    if (serving.length === 0) return simpleResponse((4 << 5) | 4, 'no container serves ' + norm);
+    let response: CoapResponse | undefined;
+    const bufs = new Map<Container, { base: number }>();
+    this.fire(
+      'coap',
+      (c) => {
+        if (!serving.includes(c)) return undefined;
+        const pkt = c.vm.mapRegion('coap_pkt', COAP_PKT_SIZE, true);
+        const buf = c.vm.mapRegion('coap_buf', COAP_BUF_SIZE, true);
+        const padded = new Uint8Array(COAP_BUF_SIZE);
+        padded.set(reqBytes);
+        c.vm.memory.write(buf.base, padded);
+        writePacketStruct(c.vm.memory, pkt.base, buf.base, req);
+        bufs.set(c, buf);
+        return coapContext(pkt.base, buf.base, COAP_BUF_SIZE);
+      },
+      (c, r) => {
+        if (response || r.status !== 'exit' || r.r0Signed <= 0n || r.r0Signed > BigInt(COAP_BUF_SIZE)) return false;
+        const pdu = c.vm.memory.read(bufs.get(c)!.base, Number(r.r0Signed));
+        response = parseResponse(pdu, c.id);
+        return false;
+      },
+    );
+    return response ?? simpleResponse((5 << 5) | 0, 'no container answered');
+  }
+
+  // ---- clocked operation ----------------------------------------------------------------------
+
+  get started(): boolean {
+    return this.running;
+  }
+
+  /** Start periodic sensor sampling, the timer hook and scheduler ticks on the board clock. */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    for (const d of this.saul.devices) this.scheduleDevice(d);
+    if (this.timerPeriodMs > 0) this.timers.push(every(this.clock, this.timerPeriodMs * 1000, () => this.fireTimer()));
+    if (this.schedTickMs > 0) this.timers.push(every(this.clock, this.schedTickMs * 1000, () => {
+      if (this.onHook('sched').length) this.schedTick();
+    }));
+  }
+
+  private scheduleDevice(d: SaulDevice): void {
+    if (!d.periodMs || !(d.periodMs > 0) || !isSensor(d.type) || d.type === SAUL.SENSE_BTN) return;
+    this.deviceTimers.get(d.index)?.cancel();
+    this.deviceTimers.set(d.index, every(this.clock, d.periodMs * 1000, () => this.sampleSensor(d.index)));
+  }
+
+  /** Stop every timer the board holds, suspended runs' wake-ups included (they are abandoned). */
+  stop(): void {
+    this.running = false;
+    for (const t of this.timers) t.cancel();
+    this.timers = [];
+    for (const t of this.deviceTimers.values()) t.cancel();
+    this.deviceTimers.clear();
+    for (const c of this.list.values()) c.abandonRun();
+  }
+}
+
+function deviceMatches(filter: string | number | undefined, dev: SaulDevice): boolean {
+  return filter === undefined || filter === dev.index || filter === dev.name;
+}
+
+function normPath(p: string): string {
+  return '/' + p.split('/').filter(Boolean).join('/');
+}
+
+export function faultInfo(f: FemtoError | VmFault): FaultInfo {
+  const j = f.toJSON() as FaultInfo;
+  return { ...j, code: Number(j.code), pc: Number(j.pc ?? 0), message: String(j.message ?? f.message), text: f.message };
+}
+
+function simpleResponse(code: number, text: string): CoapResponse {
+  const payload = new TextEncoder().encode(text);
+  return { code, codeText: codeText(code), type: 2, options: [], payload, pdu: new Uint8Array(0) };
+}
+
+/** Parse the container's PDU leniently (a trailing payload marker with no payload is accepted). */
+function parseResponse(pdu: Uint8Array, container: string): CoapResponse {
+  const bytes = pdu.length > 0 && pdu[pdu.length - 1] === 0xff ? pdu.subarray(0, pdu.length - 1) : pdu;
+  try {
+    const m = parseCoap(bytes);
+    const cf = m.options.find((o) => o.num === COAP_OPT_CONTENT_FORMAT);
+    return {
+      code: m.code, codeText: codeText(m.code), type: m.type, options: m.options, payload: m.payload, pdu: pdu.slice(), container,
+      contentFormat: cf ? cf.value.reduce((v, b) => v * 256 + b, 0) : undefined,
+    };
+  } catch (e) {
+    const r = simpleResponse((5 << 5) | 0, `malformed response from ${container}: ${(e as Error).message}`);
+    return { ...r, pdu: pdu.slice(), container };
+  }
+}

@@ -1,0 +1,170 @@
+/**
+ * The board's notion of time. Everything in lib/board that waits (sensor sampling, the timer hook,
+ * scheduler ticks, resuming a container after `ztimer_periodic_wakeup`) goes through a Clock, never
+ * a bare setTimeout, so that a test can swap in a VirtualClock and get the same runs every time.
+ *
+ * - WallClock: time since the clock was created, from the host's monotonic timer
+ *   (performance.now); timers are real setTimeouts. The default for a Node-RED board.
+ * - VirtualClock: time only moves when the caller advances it. `advance(us)` fires every timer that
+ *   falls due within the step, in time order (equal times: in the order they were scheduled), each
+ *   seeing `now()` equal to its own due time. Timers scheduled by a firing timer that fall inside
+ *   the step fire in the same advance, so "one hour of a 1 s periodic loop" is one call.
+ *
+ * Units: microseconds as a JS number (exact up to 2^53 µs ≈ 285 years). RIOT's helpers see u32
+ * wrap-around views of it (ztimer_now in µs, now_ms in ms); that truncation happens in helpers.ts.
+ */
+
+export interface TimerHandle {
+  /** Cancel the timer; harmless if it already fired or was cancelled. */
+  cancel(): void;
+}
+
+export interface Clock {
+  /** Microseconds since the clock's epoch (board start for a WallClock, 0 for a VirtualClock). */
+  nowUs(): number;
+  /** Run `fn` once when the clock reaches `atUs` (at once, asynchronously, if already past). */
+  at(atUs: number, fn: () => void): TimerHandle;
+  /** Cancel every pending timer of this clock (Board.stop uses its own handles; this is for owners). */
+  cancelAll(): void;
+  /** Number of pending timers (tests check that stop() released everything). */
+  pending(): number;
+}
+
+/** Run `fn` every `periodUs` (first time at now + period) until cancelled. Drift-free. */
+export function every(clock: Clock, periodUs: number, fn: () => void): TimerHandle {
+  if (!(periodUs > 0)) throw new RangeError(`period must be > 0 µs, got ${periodUs}`);
+  let next = clock.nowUs() + periodUs;
+  let h: TimerHandle | undefined;
+  let cancelled = false;
+  const tick = (): void => {
+    if (cancelled) return;
+    next += periodUs;
+    h = clock.at(next, tick);
+    fn();
+  };
+  h = clock.at(next, tick);
+  return {
+    cancel() {
+      cancelled = true;
+      h?.cancel();
+    },
+  };
+}
+
+/** Host time. Timers are setTimeouts (so a running board keeps the process alive, like Node-RED). */
+export class WallClock implements Clock {
+  private readonly t0 = performance.now();
+  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+
+  nowUs(): number {
+    return Math.floor((performance.now() - this.t0) * 1000);
+  }
+
+  at(atUs: number, fn: () => void): TimerHandle {
+    const delayMs = Math.max(0, (atUs - this.nowUs()) / 1000);
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      fn();
+    }, delayMs);
+    this.timers.add(t);
+    return {
+      cancel: () => {
+        clearTimeout(t);
+        this.timers.delete(t);
+      },
+    };
+  }
+
+  cancelAll(): void {
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+  }
+
+  pending(): number {
+    return this.timers.size;
+  }
+}
+
+interface VTimer {
+  at: number;
+  seq: number;
+  fn: () => void;
+  live: boolean;
+}
+
+/** Test time: moves only through advance()/advanceTo(). */
+export class VirtualClock implements Clock {
+  private now = 0;
+  private seq = 0;
+  private queue: VTimer[] = [];
+
+  constructor(startUs = 0) {
+    this.now = startUs;
+  }
+
+  nowUs(): number {
+    return this.now;
+  }
+
+  at(atUs: number, fn: () => void): TimerHandle {
+    // A past due time fires on the next advance (even advance(0)), never synchronously: callers
+    // may schedule from inside a run and must not be re-entered.
+    const t: VTimer = { at: Math.max(atUs, this.now), seq: this.seq++, fn, live: true };
+    this.queue.push(t);
+    return {
+      cancel: () => {
+        t.live = false;
+      },
+    };
+  }
+
+  /** Move time forward by `us`, firing due timers in order. Returns the number fired. */
+  advance(us: number): number {
+    if (!(us >= 0)) throw new RangeError(`advance needs a non-negative step, got ${us}`);
+    return this.advanceTo(this.now + us);
+  }
+
+  advanceMs(ms: number): number {
+    return this.advance(ms * 1000);
+  }
+
+  /** Move time to `targetUs` (never backwards), firing due timers in order. */
+  advanceTo(targetUs: number): number {
+    let fired = 0;
+    for (;;) {
+      const t = this.nextDue(targetUs);
+      if (!t) break;
+      t.live = false;
+      this.now = t.at;
+      fired++;
+      t.fn();
+    }
+    if (targetUs > this.now) this.now = targetUs;
+    this.queue = this.queue.filter((t) => t.live);
+    return fired;
+  }
+
+  /** Fire what is due now without moving time. */
+  flush(): number {
+    return this.advance(0);
+  }
+
+  private nextDue(limit: number): VTimer | undefined {
+    let best: VTimer | undefined;
+    for (const t of this.queue) {
+      if (!t.live || t.at > limit) continue;
+      if (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq)) best = t;
+    }
+    if (this.queue.length > 64) this.queue = this.queue.filter((t) => t.live);
+    return best;
+  }
+
+  cancelAll(): void {
+    for (const t of this.queue) t.live = false;
+    this.queue = [];
+  }
+
+  pending(): number {
+    return this.queue.filter((t) => t.live).length;
+  }
+}

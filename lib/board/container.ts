@@ -1,0 +1,187 @@
+/**
+ * One installed container on a board: its image and verified Vm (per-pc counting on, for the cost
+ * model), tenant, hook, grants, budget, local store, fault counters and run state.
+ *
+ * - Grants: the hook's contract ∩ what the container requests (default: the whole contract). Only
+ *   granted helpers are in the Vm's helper table *and* in the verifier's grant set, so a program
+ *   calling anything else is rejected at install (−4), and `callx` to a non-granted id faults.
+ * - Quarantine: after `quarantineAfter` consecutive faults (default 3) the container is skipped by
+ *   its hook until `Board.resetContainer`. A clean exit resets the consecutive count.
+ * - A suspended run (ztimer_periodic_wakeup) belongs to the container until the board resumes it;
+ *   while it is suspended, its hook skips it (RIOT's container is likewise busy in its loop).
+ * - Image input: RIOT image bytes (detected by magic), any other bytes as raw bytecode, a parsed
+ *   RiotImage, or assembly text (conformance syntax). Its size is what must fit a storage slot:
+ *   the image bytes as given, or for text/parsed input the size RIOT's image would have.
+ */
+import { assemble } from '../../vm/assembler';
+import { HEADER_SIZE, FUNCTION_ENTRY_SIZE, isImage, parseImage, type RiotImage } from '../../vm/image';
+import type { Profile } from '../../vm/verifier';
+import type { Vm } from '../../vm/vm';
+import { ALL_HELPER_IDS, helperId } from './helpers';
+import { CONTRACTS, type HookName } from './hooks';
+import type { KvStore } from './stores';
+
+export type GlobalScope = 'board' | 'tenant';
+export const DEFAULT_QUARANTINE_AFTER = 3;
+export const DEFAULT_TENANT = 'default';
+
+export interface ContainerSpec {
+  /** Unique on the board; default `c1`, `c2`, … */
+  id?: string;
+  name?: string;
+  /** RIOT image bytes or raw bytecode, a parsed RiotImage, or assembly text. */
+  image: Uint8Array | RiotImage | string;
+  /** Hook to attach to; absent = installed but detached. */
+  hook?: HookName;
+  tenant?: string;
+  /** Helpers the container asks for (ids or names, `bpf_` prefix optional). Default: the hook's whole contract. */
+  helpers?: readonly (number | string)[];
+  /** Instructions per run (and per resumed slice). Default 1,000,000. */
+  budget?: number;
+  /** Taken branches per run; default RIOT's 200 under the riot-2022 profile. */
+  branchBudget?: number;
+  /** VM profile; default the board's (riot-2022 on MCU boards, rfc9669 on native). */
+  profile?: Profile;
+  /** Exported function name or instruction index. Default: the first instruction (RIOT). */
+  entry?: string | number;
+  /** Consecutive faults before quarantine. Default 3. */
+  quarantineAfter?: number;
+  /** What store_global/fetch_global reach: the board's global store or the tenant's. */
+  globalScope?: GlobalScope;
+  /** coap hook: the resource path served (e.g. "/temp"); absent = every path. */
+  path?: string;
+  /** sensor hook: only samples of this device (name or index); absent = every sensor. */
+  device?: string | number;
+}
+
+export interface ResolvedImage {
+  image?: RiotImage;
+  text: Uint8Array;
+  data: Uint8Array;
+  rodata: Uint8Array;
+  /** Bytes the image occupies in a storage slot. */
+  size: number;
+}
+
+export function resolveImage(input: ContainerSpec['image']): ResolvedImage {
+  if (typeof input === 'string') {
+    const text = assemble(input);
+    return { text, data: new Uint8Array(0), rodata: new Uint8Array(0), size: HEADER_SIZE + text.length };
+  }
+  if (input instanceof Uint8Array) {
+    if (isImage(input)) {
+      const image = parseImage(input);
+      return { image, text: image.text, data: image.data, rodata: image.rodata, size: input.length };
+    }
+    return { text: input, data: new Uint8Array(0), rodata: new Uint8Array(0), size: input.length };
+  }
+  const img = input;
+  const pad8 = (n: number): number => (n + 7) & ~7;
+  return {
+    image: img, text: img.text, data: img.data, rodata: img.rodata,
+    size: HEADER_SIZE + pad8(img.data.length) + pad8(img.rodata.length) + img.text.length + FUNCTION_ENTRY_SIZE * img.functions.length,
+  };
+}
+
+/**
+ * The hook's contract ∩ the request. Unknown helper names are an error (a typo must not pass).
+ * A detached container is verified against every helper (it is verified again when attached).
+ */
+export function computeGrants(hook: HookName | undefined, requested?: readonly (number | string)[]): Set<number> {
+  const contract: ReadonlySet<number> = hook ? CONTRACTS[hook].helpers : new Set(ALL_HELPER_IDS);
+  if (!requested) return new Set(contract);
+  const out = new Set<number>();
+  for (const r of requested) {
+    const id = helperId(r);
+    if (id === undefined) throw new RangeError(`unknown helper ${typeof r === 'number' ? `0x${r.toString(16)}` : `"${r}"`}`);
+    if (contract.has(id)) out.add(id);
+  }
+  return out;
+}
+
+export interface FaultCounters {
+  consecutive: number;
+  total: number;
+}
+
+export type ContainerState = 'detached' | 'idle' | 'suspended' | 'quarantined';
+
+export class Container {
+  hook: HookName | undefined;
+  /** Attach order: higher = newer (hooks run newest first). */
+  seq = 0;
+  vm: Vm;
+  resolved: ResolvedImage;
+  grants: Set<number>;
+  ramBytes: number;
+  readonly faults: FaultCounters = { consecutive: 0, total: 0 };
+  quarantined = false;
+  runs = 0;
+  /** Slice number of the current (possibly suspended) run; 0 when idle. */
+  slice = 0;
+  suspended = false;
+  running = false;
+  wakeupAtUs: number | undefined;
+  cancelWakeup: (() => void) | undefined;
+  /** Hook of the run that suspended (resumed slices report it). */
+  runHook: HookName | 'direct' | undefined;
+
+  constructor(
+    readonly id: string,
+    readonly spec: ContainerSpec,
+    readonly tenant: string,
+    readonly local: KvStore,
+    vm: Vm,
+    resolved: ResolvedImage,
+    grants: Set<number>,
+    ramBytes: number,
+  ) {
+    this.hook = spec.hook;
+    this.vm = vm;
+    this.resolved = resolved;
+    this.grants = grants;
+    this.ramBytes = ramBytes;
+  }
+
+  get name(): string {
+    return this.spec.name ?? this.id;
+  }
+
+  get quarantineAfter(): number {
+    return this.spec.quarantineAfter ?? DEFAULT_QUARANTINE_AFTER;
+  }
+
+  get state(): ContainerState {
+    if (this.quarantined) return 'quarantined';
+    if (this.suspended) return 'suspended';
+    return this.hook ? 'idle' : 'detached';
+  }
+
+  /** Record a finished slice. Returns true when this fault just quarantined the container. */
+  recordOutcome(status: 'exit' | 'fault' | 'suspended'): boolean {
+    if (status === 'exit') this.faults.consecutive = 0;
+    if (status !== 'fault') return false;
+    this.faults.consecutive++;
+    this.faults.total++;
+    if (!this.quarantined && this.quarantineAfter > 0 && this.faults.consecutive >= this.quarantineAfter) {
+      this.quarantined = true;
+      return true;
+    }
+    return false;
+  }
+
+  /** Forget a suspended run (detach, replace, remove, stop). */
+  abandonRun(): void {
+    this.cancelWakeup?.();
+    this.cancelWakeup = undefined;
+    this.wakeupAtUs = undefined;
+    this.suspended = false;
+    this.slice = 0;
+  }
+
+  reset(): void {
+    this.quarantined = false;
+    this.faults.consecutive = 0;
+    this.faults.total = 0;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * The emulated RIOT board (issue 3) in one import: `import { Board, VirtualClock } from
+ * '../lib/board'`. Each module has one job; see the header of board.ts for the Board API.
+ */
+export * from './board';
+export * from './clock';
+export * from './coap';
+export * from './container';
+export * from './cost-model';
+export * from './helpers';
+export * from './hooks';
+export * from './printf';
+export * from './profiles';
+export * from './saul';
+export * from './sources';
+export * from './stores';
