@@ -21,6 +21,7 @@ import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute,
 import { disassembleInsn } from './disassembler';
 import { Memory, MemoryAccessError, PERM_READ, PERM_RW, hex32, type Region } from './memory';
 import { Program } from './program';
+import { isWide } from './opcodes';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
 import type { RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
@@ -159,6 +160,8 @@ export class Vm {
   branchBudget: number;
   private readonly machine: Machine;
   private readonly helpers = new Map<number, HelperDef>();
+  /** Helper ids this container may call: checked again at run time for callx. */
+  private readonly grants: ReadonlySet<number>;
   private readonly call: Call;
   private readonly stackSize: number;
   private state: 'idle' | 'suspended' = 'idle';
@@ -179,9 +182,10 @@ export class Vm {
     this.profile = opts.profile ?? 'rfc9669';
     for (const [id, h] of opts.helpers ?? []) this.helpers.set(id, typeof h === 'function' ? { fn: h } : h);
     const maxCallDepth = opts.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH;
+    this.grants = opts.grants ?? new Set(this.helpers.keys());
     this.info = assertVerified(this.program, {
       profile: this.profile,
-      helpers: opts.grants ?? new Set(this.helpers.keys()),
+      helpers: this.grants,
       maxCallDepth,
     });
     this.budget = opts.budget ?? DEFAULT_BUDGET;
@@ -286,7 +290,10 @@ export class Vm {
   entrySlot(entry?: string | number): number {
     if (entry === undefined) return 0;
     if (typeof entry === 'number') {
-      if (!Number.isInteger(entry) || entry < 0 || entry >= this.program.length) throw new RangeError(`entry ${entry} is not an instruction index`);
+      const second = entry > 0 && isWide(this.program.opcode[entry - 1]) && [...this.program.starts()].includes(entry - 1);
+      if (!Number.isInteger(entry) || entry < 0 || entry >= this.program.length || second) {
+        throw new RangeError(`entry ${entry} is not the start of an instruction`);
+      }
       return entry;
     }
     const f = this.functions.find((fn) => fn.name === entry);
@@ -337,7 +344,7 @@ export class Vm {
     let left = budget;
     let executed = 0;
     for (;;) {
-      const chunk = Math.max(1, Math.min(left, this.tierUp.insns - this.hotInsns - executed));
+      const chunk = left === 0 ? 0 : Math.max(1, Math.min(left, this.tierUp.insns - this.hotInsns - executed));
       const st = execute(m, chunk, this.branchBudget);
       executed += m.executed;
       left -= m.executed;
@@ -390,7 +397,7 @@ export class Vm {
 
   /** Helper dispatch for `call imm` and `callx`: never throws. */
   private readonly dispatch = (m: Machine, id: number, pc: number): Status => {
-    const h = id >= 0 ? this.helpers.get(id) : undefined;
+    const h = id >= 0 && this.grants.has(id) ? this.helpers.get(id) : undefined;
     const fail = (code: number, reason: string, detail: ConstructorParameters<typeof VmFault>[4] = {}): Status => {
       m.helperFault = new VmFault(code, reason, pc, disassembleInsn(this.program.insn(pc), pc), { helper: id, ...detail });
       m.faultKind = FaultKind.Helper;
@@ -398,7 +405,7 @@ export class Vm {
       m.pc = pc;
       return STATUS_FAULT;
     };
-    if (!h) return fail(FaultCode.ILLEGAL_CALL, `helper ${id} (0x${(id >>> 0).toString(16)}) is not available`);
+    if (!h) return fail(FaultCode.ILLEGAL_CALL, `helper ${id} (0x${(id >>> 0).toString(16)}) is not available${this.helpers.has(id) ? ' (not granted to this container)' : ''}`);
     const call = this.call;
     call.id = id;
     call.pc = pc;

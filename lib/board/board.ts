@@ -128,7 +128,7 @@ export interface RunReport {
   tenant: string;
   hook: HookName | 'direct';
   status: 'exit' | 'fault' | 'suspended';
-  /** r0 as unsigned 64-bit; `r0Signed` the same bits as signed. */
+  /** r0 as unsigned 64-bit; `r0Signed` its low 32 bits as a signed int (RIOT's `int` result). */
   r0: bigint;
   r0Signed: bigint;
   /** Instructions in this slice; `totalInsns` since the run started (across resumes). */
@@ -555,7 +555,7 @@ export class Board extends EventEmitter {
       hook,
       status: res.status,
       r0: res.r0,
-      r0Signed: BigInt.asIntN(64, res.r0),
+      r0Signed: BigInt.asIntN(32, res.r0),
       insns: res.insns,
       totalInsns: res.totalInsns,
       slice: c.slice,

@@ -23,10 +23,13 @@
  *
  * Policies for several containers on one hook (newest first):
  *  - continue: run all;
- *  - abort-on-negative: stop after the first container whose r0 (signed 64-bit) is negative;
+ *  - abort-on-negative: stop after the first container whose result is negative;
  *  - abort-on-positive: stop after the first positive r0;
  *  - single: run only the newest container.
  * A fault is neither negative nor positive: it never stops the others (fault isolation).
+ * The result is read as a 32-bit signed int, as RIOT's C hooks read it on a 32-bit MCU: clang's
+ * BPF target returns an `int` in the low half of r0 and leaves the upper half zero, so `return -1`
+ * is 0x00000000ffffffff and must count as −1.
  */
 import { ALL_HELPER_IDS, HELPER } from './helpers';
 import { encodePhydat, SAUL, type Phydat } from './saul';
@@ -124,7 +127,7 @@ export function flowContext(dataAddr: number, len: number): Uint8Array {
 
 /** Whether a policy stops the hook after a run that exited with `r0`. */
 export function policyStops(policy: HookPolicy, r0: bigint): boolean {
-  const s = BigInt.asIntN(64, r0);
+  const s = BigInt.asIntN(32, r0);
   if (policy === 'abort-on-negative') return s < 0n;
   if (policy === 'abort-on-positive') return s > 0n;
   return false;
