@@ -15,6 +15,7 @@ import { disasmCommand, HELP as DISASM_HELP } from './disasm';
 import { exitCodeFor, messageFor, processIo, EXIT_OK, type Io } from './io';
 import { pluginCommand, HELP as PLUGIN_HELP } from './plugin';
 import { runCommand, HELP as RUN_HELP } from './run';
+import { simCommand, HELP as SIM_HELP } from './sim';
 import { verifyCommand, HELP as VERIFY_HELP } from './verify';
 
 interface Command {
@@ -30,6 +31,7 @@ export const COMMANDS: Record<string, Command> = {
   asm: { summary: 'assemble eBPF assembly into bytecode or a RIOT image', help: ASM_HELP, run: asmCommand },
   build: { summary: 'build a RIOT image from C, an ELF object or assembly', help: BUILD_HELP, run: buildCommand },
   plugin: { summary: 'the bpf_conformance plugin protocol (program hex on stdin)', help: PLUGIN_HELP, run: pluginCommand },
+  sim: { summary: 'run a container on an emulated board: fire hook events, print each run', help: SIM_HELP, run: simCommand },
 };
 
 export function version(): string {

@@ -14,6 +14,7 @@ import { Vm, type Tier } from '../../vm/vm';
 import { Program } from '../../vm/program';
 import { compileToWasm } from '../../vm/wasm-compiler';
 import { BENCH_DIR } from '../util/paths';
+import { benchDispatch } from './dispatch';
 
 const quick = process.argv.includes('--quick');
 
@@ -159,6 +160,10 @@ function main(): void {
   });
   console.log(`compile time, ${prog.length}-instruction program: ${fmt(ct.seconds * 1e3, 2)} ms ` +
     `(translate ${fmt(ct.translate, 2)} ms + WebAssembly.Module ${fmt(ct.engine, 2)} ms, ${ct.bytes} bytes); Fletcher-32: ${fmt(flC.vm.tier.compileMs ?? 0, 2)} ms`);
+  console.log('');
+
+  // Hook dispatch on an emulated board.
+  for (const l of benchDispatch({ quick })) console.log(l);
 }
 
 main();

@@ -1,0 +1,5 @@
+/* stdint.h for containers: there is no libc (-nostdinc); the types come from femto.h. */
+#ifndef FEMTO_SHIM_STDINT_H
+#define FEMTO_SHIM_STDINT_H
+#include "femto.h"
+#endif
