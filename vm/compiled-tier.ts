@@ -9,6 +9,7 @@ import { C_BAIL, C_EXIT, C_FAULT, C_SUSPEND, FRAME_BYTES, H, compileToWasm, stat
 import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
 import type { Memory } from './memory';
 import type { Program } from './program';
+import { isWide } from './opcodes';
 
 const TWO32 = 4294967296;
 /**
@@ -27,10 +28,20 @@ export class CompiledTier {
   readonly moduleBytes: number;
   private readonly runFn: (block: number) => number;
 
-  constructor(program: Program, private readonly mem: Memory, private readonly m: Machine, dispatch: HelperDispatch, opts: CompileOptions) {
+  /** Byte offset of the per-block counters, when counting for the cost model. */
+  private readonly countsAt: number | undefined;
+  private readonly starts: Int32Array;
+
+  constructor(private readonly program: Program, private readonly mem: Memory, private readonly m: Machine, dispatch: HelperDispatch, opts: CompileOptions) {
     const t0 = now();
-    const mod = compileToWasm(program, opts);
-    const memory = mem.useWasmMemory(stateBytes(opts.maxCallDepth));
+    const counting = m.counts !== null;
+    const blocksMax = program.length; // upper bound on the number of blocks
+    this.countsAt = counting ? stateBytes(opts.maxCallDepth) : undefined;
+    const mod = compileToWasm(program, { ...opts, countsOffset: this.countsAt });
+    const reserve = stateBytes(opts.maxCallDepth) + (counting ? 8 * blocksMax : 0);
+    const memory = mem.useWasmMemory((reserve + 63) & ~63);
+    this.starts = new Int32Array(mod.blockCount);
+    for (let pc = 0; pc < mod.blockOf.length; pc++) if (mod.blockOf[pc] >= 0) this.starts[mod.blockOf[pc]] = pc;
     const module = new WebAssembly.Module(mod.bytes);
     const instance = new WebAssembly.Instance(module, {
       env: {
@@ -102,6 +113,7 @@ export class CompiledTier {
     const left = d.getInt32(H.LEFT + 4, true) * TWO32 + (d.getInt32(H.LEFT, true) >>> 0);
     m.pc = d.getInt32(H.PC, true);
     m.executed = budget - left;
+    if (this.countsAt !== undefined) this.foldCounts(code === C_FAULT ? m.pc : -1);
     switch (code) {
       case C_EXIT:
         m.budget = left;
@@ -130,6 +142,40 @@ export class CompiledTier {
       }
       default:
         throw new Error(`compiled tier returned ${code}`);
+    }
+  }
+
+  /**
+   * Add the module's block counters into the Machine's per-instruction counts (and reset them).
+   * A fault in the middle of a block counted the rest of that block: take those back.
+   */
+  private foldCounts(faultPc: number): void {
+    const m = this.m, counts = m.counts!, taken = m.taken!, d = this.mem.dv, at = this.countsAt!;
+    const nb = this.starts.length, n = this.program.length, op = this.program.opcode;
+    for (let b = 0; b < nb; b++) {
+      const k = d.getInt32(at + 4 * b, true);
+      const t = d.getInt32(at + 4 * (nb + b), true);
+      if (k === 0 && t === 0) continue;
+      d.setInt32(at + 4 * b, 0, true);
+      d.setInt32(at + 4 * (nb + b), 0, true);
+      const end = b + 1 < nb ? this.starts[b + 1] : n;
+      let last = this.starts[b];
+      for (let pc = this.starts[b]; pc < end; pc += isWide(op[pc]) ? 2 : 1) { counts[pc] += k; last = pc; }
+      taken[last] += t;
+    }
+    if (faultPc >= 0 && faultPc < n && this.blockOf[faultPc] < 0) {
+      // Not a block start: walk back to the block's start, then undo the instructions after faultPc.
+      let s = faultPc;
+      while (s > 0 && this.blockOf[s] < 0) s--;
+      const b = this.blockOf[s];
+      const end = b + 1 < nb ? this.starts[b + 1] : n;
+      let pc = s;
+      while (pc <= faultPc) pc += isWide(op[pc]) ? 2 : 1;
+      for (; pc < end; pc += isWide(op[pc]) ? 2 : 1) counts[pc]--;
+    } else if (faultPc >= 0 && faultPc < n) {
+      const b = this.blockOf[faultPc];
+      const end = b + 1 < nb ? this.starts[b + 1] : n;
+      for (let pc = faultPc + (isWide(op[faultPc]) ? 2 : 1); pc < end; pc += isWide(op[pc]) ? 2 : 1) counts[pc]--;
     }
   }
 

@@ -85,13 +85,18 @@ export interface VmOptions {
    * when the program can be compiled), `auto` (interpreter first, compiled once hot).
    */
   tier?: Tier;
-  /** When `auto` moves to the compiled tier: after this many runs or instructions, whichever first. */
-  tierUp?: { runs?: number; insns?: number };
+  /**
+   * When `auto` moves to the compiled tier: after `runs` runs averaging at least `minAvgInsns`
+   * instructions, or once `insns` instructions have run (one long run moves mid-run). Very short
+   * programs stay interpreted: entering compiled code costs more than it saves for a handful of
+   * instructions.
+   */
+  tierUp?: { runs?: number; insns?: number; minAvgInsns?: number };
 }
 
 export type Tier = 'interp' | 'compiled' | 'auto';
 export const DEFAULT_TIER: Tier = 'auto';
-export const DEFAULT_TIER_UP = { runs: 50, insns: 200_000 } as const;
+export const DEFAULT_TIER_UP = { runs: 16, insns: 200_000, minAvgInsns: 48 } as const;
 
 /** Which tier a Vm runs on and why. */
 export interface TierInfo {
@@ -130,7 +135,7 @@ export interface RunResult {
   fault?: VmFault;
   /** The context bytes after the run (only with a writable context). */
   context?: Uint8Array;
-  /** With `countPerPc`: executions per instruction index in this slice. */
+  /** With `countPerPc`: executions per instruction index in this slice (a view, valid until the next run). */
   pcCounts?: Int32Array;
   /** With `countPerPc`: taken conditional jumps per instruction index in this slice. */
   pcTaken?: Int32Array;
@@ -168,7 +173,7 @@ export class Vm {
   private runInsns = 0;
   private compiled: CompiledTier | null = null;
   private readonly tierMode: Tier;
-  private readonly tierUp: { runs: number; insns: number };
+  private readonly tierUp: { runs: number; insns: number; minAvgInsns: number };
   private noCompile: string | undefined;
   private hotRuns = 0;
   private hotInsns = 0;
@@ -212,9 +217,8 @@ export class Vm {
     this.call = new Call(this, this.memory, this.machine);
     this.maxCallDepth = maxCallDepth;
     this.tierMode = opts.tier ?? DEFAULT_TIER;
-    this.tierUp = { runs: opts.tierUp?.runs ?? DEFAULT_TIER_UP.runs, insns: opts.tierUp?.insns ?? DEFAULT_TIER_UP.insns };
+    this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
-    else if (opts.countPerPc) this.noCompile = 'per-instruction counting for the cost model runs on the interpreter';
     else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
     if (this.tierMode === 'compiled') this.compileNow();
   }
@@ -321,8 +325,10 @@ export class Vm {
       totalInsns: this.runInsns,
     };
     if (m.counts && m.taken) {
-      res.pcCounts = m.counts.slice(0, this.program.length);
-      res.pcTaken = m.taken.slice(0, this.program.length);
+      // Views, not copies: valid until the next run or resume of this Vm (hosts fold them into
+      // their cost model right away; copying them on every short hook run was measurable).
+      res.pcCounts = m.counts.subarray(0, this.program.length);
+      res.pcTaken = m.taken.subarray(0, this.program.length);
     }
     if (status === STATUS_SUSPEND) this.state = 'suspended';
     if (status === STATUS_FAULT) res.fault = this.buildFault(m, budget);
@@ -335,7 +341,8 @@ export class Vm {
     const m = this.machine;
     if (this.compiled && this.compiled.canEnter()) return this.compiled.run(budget, this.branchBudget);
     if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, this.branchBudget);
-    if (this.hotRuns >= this.tierUp.runs) {
+    const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
+    if (this.hotRuns >= this.tierUp.runs && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
       const c = this.compileNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) return c.run(budget, this.branchBudget);
       return execute(m, budget, this.branchBudget);
@@ -344,14 +351,15 @@ export class Vm {
     let left = budget;
     let executed = 0;
     for (;;) {
-      const chunk = left === 0 ? 0 : Math.max(1, Math.min(left, this.tierUp.insns - this.hotInsns - executed));
+      const chunk = Math.min(left, this.tierUp.insns);
       const st = execute(m, chunk, this.branchBudget);
       executed += m.executed;
       left -= m.executed;
       const chunkEnded = st === STATUS_FAULT && m.faultKind === FaultKind.Budget && left > 0;
       if (!chunkEnded) { m.executed = executed; return st; }
       m.faultKind = FaultKind.None;
-      const c = this.hotInsns + executed >= this.tierUp.insns && this.compileNow() ? this.compiled as CompiledTier | null : null;
+      const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
+      const c = hot && this.compileNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
         const st2 = c.run(left, this.branchBudget);
         m.executed += executed;

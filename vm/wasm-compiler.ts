@@ -71,6 +71,11 @@ export interface CompileOptions {
   maxCallDepth: number;
   /** Extra instruction indexes execution may start at (exported functions). */
   entries?: number[];
+  /**
+   * Count block entries and taken conditional jumps (for the cost model) in two i32 arrays of
+   * one slot per block at this byte offset of the memory: entries, then taken.
+   */
+  countsOffset?: number;
 }
 
 export interface CompiledModule {
@@ -257,6 +262,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     c.get(L_LEFT).i64(len).op(W.i64_add).set(L_LEFT);
     ret(C_BAIL, start);
     c.end();
+    const counts = opts.countsOffset;
+    if (counts !== undefined) {
+      c.i32(0).i32(0).mem(W.i32_load, counts + 4 * b, 2).i32(1).op(W.i32_add).mem(W.i32_store, counts + 4 * b, 2);
+    }
 
     /** Jump to instruction `t` (a leader). */
     const jump = (t: number): void => {
@@ -267,6 +276,11 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     };
     const condJump = (t: number): void => { // condition (i32) on the stack
       const tb = blockOf[t];
+      if (counts !== undefined) {
+        const at = counts + 4 * (nb + b);
+        c.tee(L_T32).if().i32(0).i32(0).mem(W.i32_load, at, 2).i32(1).op(W.i32_add).mem(W.i32_store, at, 2).end();
+        c.get(L_T32);
+      }
       if (tb > b) c.brIf(B[tb]);
       else if (tb === b && self) c.brIf(S);
       else { c.if(); c.i32(tb).set(P_BLOCK).br(L); c.end(); }
