@@ -5,7 +5,7 @@
  * way in and out, so that the interpreter can take over at any exit (a bail near the end of the
  * budget, a resumed suspension) and the host never sees which tier ran.
  */
-import { C_BAIL, C_EXIT, C_FAULT, C_SUSPEND, FRAME_BYTES, H, compileToWasm, stateBytes, type CompileOptions } from './wasm-compiler';
+import { C_BAIL, C_EXIT, C_FAULT, C_SUSPEND, FRAME_BYTES, H, compileToWasm, stateBytes, type CompileOptions, type CompiledModule } from './wasm-compiler';
 import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
 import type { Memory } from './memory';
 import type { Program } from './program';
@@ -20,6 +20,9 @@ const TWO32 = 4294967296;
  */
 const CHUNK = 1 << 24;
 
+/** A module translated and compiled ahead of instantiation (see compileAsync). */
+export interface Precompiled { mod: CompiledModule; module: WebAssembly.Module; ms: number }
+
 export class CompiledTier {
   readonly blockOf: Int32Array;
   private readonly blockLen: Int32Array;
@@ -32,17 +35,29 @@ export class CompiledTier {
   private readonly countsAt: number | undefined;
   private readonly starts: Int32Array;
 
-  constructor(private readonly program: Program, private readonly mem: Memory, private readonly m: Machine, dispatch: HelperDispatch, opts: CompileOptions) {
+  /**
+   * Translate and compile off the calling thread's critical path (browsers refuse synchronous
+   * compilation of modules over 4 KB on their main thread); pass the result to the constructor.
+   */
+  static async compileAsync(program: Program, counting: boolean, opts: CompileOptions): Promise<Precompiled> {
+    const t0 = now();
+    const mod = compileToWasm(program, { ...opts, countsOffset: counting ? stateBytes(opts.maxCallDepth) : undefined });
+    const module = await WebAssembly.compile(mod.bytes);
+    return { mod, module, ms: now() - t0 };
+  }
+
+  constructor(private readonly program: Program, private readonly mem: Memory, private readonly m: Machine, dispatch: HelperDispatch,
+    opts: CompileOptions, pre?: Precompiled) {
     const t0 = now();
     const counting = m.counts !== null;
     const blocksMax = program.length; // upper bound on the number of blocks
     this.countsAt = counting ? stateBytes(opts.maxCallDepth) : undefined;
-    const mod = compileToWasm(program, { ...opts, countsOffset: this.countsAt });
+    const mod = pre?.mod ?? compileToWasm(program, { ...opts, countsOffset: this.countsAt });
+    const module = pre?.module ?? new WebAssembly.Module(mod.bytes);
     const reserve = stateBytes(opts.maxCallDepth) + (counting ? 8 * blocksMax : 0);
     const memory = mem.useWasmMemory((reserve + 63) & ~63);
     this.starts = new Int32Array(mod.blockCount);
     for (let pc = 0; pc < mod.blockOf.length; pc++) if (mod.blockOf[pc] >= 0) this.starts[mod.blockOf[pc]] = pc;
-    const module = new WebAssembly.Module(mod.bytes);
     const instance = new WebAssembly.Instance(module, {
       env: {
         memory,
@@ -54,7 +69,7 @@ export class CompiledTier {
     this.blockOf = mod.blockOf;
     this.blockLen = mod.blockLen;
     this.moduleBytes = mod.bytes.length;
-    this.compileMs = now() - t0;
+    this.compileMs = (pre?.ms ?? 0) + now() - t0;
   }
 
   /** Whether a run can enter compiled code at the Machine's current state. */

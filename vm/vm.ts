@@ -26,6 +26,7 @@ import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo }
 import type { RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
 import { CompiledTier } from './compiled-tier';
+import type { CompileOptions } from './wasm-compiler';
 
 export const DEFAULT_BUDGET = 1_000_000;
 export const RIOT_BRANCH_BUDGET = 200;
@@ -172,6 +173,7 @@ export class Vm {
   private state: 'idle' | 'suspended' = 'idle';
   private runInsns = 0;
   private compiled: CompiledTier | null = null;
+  private compiling: Promise<boolean> | null = null;
   private readonly tierMode: Tier;
   private readonly tierUp: { runs: number; insns: number; minAvgInsns: number };
   private noCompile: string | undefined;
@@ -236,22 +238,53 @@ export class Vm {
     };
   }
 
+  private compileOptions(): CompileOptions {
+    return {
+      dataBase: this.machine.dataBase,
+      rodataBase: this.machine.rodataBase,
+      frameSize: STACK_FRAME_SIZE,
+      maxCallDepth: this.maxCallDepth,
+      entries: this.functions.map((f) => f.offset / 8),
+    };
+  }
+
   /** Compile now (if the program can be compiled); returns whether the compiled tier is in use. */
   compileNow(): boolean {
     if (this.compiled) return true;
-    if (this.noCompile) return false;
+    if (this.noCompile || this.compiling) return false;
     try {
-      this.compiled = new CompiledTier(this.program, this.memory, this.machine, this.dispatch, {
-        dataBase: this.machine.dataBase,
-        rodataBase: this.machine.rodataBase,
-        frameSize: STACK_FRAME_SIZE,
-        maxCallDepth: this.maxCallDepth,
-        entries: this.functions.map((f) => f.offset / 8),
-      });
+      this.compiled = new CompiledTier(this.program, this.memory, this.machine, this.dispatch, this.compileOptions());
     } catch (e) {
+      if (e instanceof RangeError && /synchronous|main thread|4 ?KB|limit/i.test(e.message)) {
+        // A browser's main thread: compile asynchronously and switch when it is ready.
+        void this.compileAsync();
+        return false;
+      }
       this.noCompile = `compile failed: ${e instanceof Error ? e.message : String(e)}`;
     }
     return this.compiled !== null;
+  }
+
+  /**
+   * Compile without blocking (the way to tier up on a browser's main thread); later runs use the
+   * compiled tier once it resolves true. A suspended run continues on whichever tier fits.
+   */
+  compileAsync(): Promise<boolean> {
+    if (this.compiled) return Promise.resolve(true);
+    if (this.noCompile) return Promise.resolve(false);
+    if (!this.compiling) {
+      this.compiling = CompiledTier.compileAsync(this.program, this.machine.counts !== null, this.compileOptions())
+        .then((pre) => {
+          this.compiled = new CompiledTier(this.program, this.memory, this.machine, this.dispatch, this.compileOptions(), pre);
+          return true;
+        })
+        .catch((e: unknown) => {
+          this.noCompile = `compile failed: ${e instanceof Error ? e.message : String(e)}`;
+          return false;
+        })
+        .finally(() => { this.compiling = null; });
+    }
+    return this.compiling;
   }
 
   get suspended(): boolean {
