@@ -75,6 +75,7 @@ export class Memory {
   private reserve = 0;
   /** The WebAssembly memory backing the regions once the compiled tier is in use. */
   wasmMemory: WebAssembly.Memory | null = null;
+  private stateKept = false;
   /** Bumped on every layout change, so caches of region offsets know to refresh. */
   layoutVersion = 0;
 
@@ -154,10 +155,18 @@ export class Memory {
       buffer = this.wasmMemory.buffer;
     } else buffer = new ArrayBuffer(Math.max(total, 8));
     const u8 = new Uint8Array(buffer);
-    if (this.wasmMemory) u8.set(old.subarray(0, Math.min(this.reserve, old.length)));
+    // The compiled tier's state area is kept across layouts once it exists, and starts zeroed
+    // (the buffer it now occupies held region bytes before).
+    if (this.wasmMemory) {
+      if (this.stateKept) u8.set(old.subarray(0, Math.min(this.reserve, old.length)));
+      else u8.fill(0, 0, this.reserve);
+      this.stateKept = true;
+    }
     this.regions.forEach((r, i) => {
       if (r.name !== fresh && r.offset + r.size <= old.length && r.size > 0) {
         u8.set(old.subarray(r.offset, r.offset + r.size), newOffsets[i]);
+      } else if (r.name === fresh) {
+        u8.fill(0, newOffsets[i], newOffsets[i] + r.size); // a shared buffer still holds old bytes here
       }
       r.offset = newOffsets[i];
     });

@@ -32,6 +32,12 @@ export const DEFAULT_BUDGET = 1_000_000;
 export const RIOT_BRANCH_BUDGET = 200;
 export const STACK_FRAME_SIZE = 512;
 
+/** A budget must be a whole number of instructions, 0 or more. */
+function checkBudget(b: number): number {
+  if (!Number.isSafeInteger(b) || b < 0) throw new RangeError(`budget must be a whole number ≥ 0 (got ${b})`);
+  return b;
+}
+
 /** Returned by a helper (via `call.suspend()`) to pause the run; the host resumes it later. */
 export const SUSPEND: unique symbol = Symbol('femto.suspend');
 export type HelperReturn = number | bigint | typeof SUSPEND;
@@ -222,6 +228,7 @@ export class Vm {
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
     else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
+    else if (opts.branchBudget !== undefined) this.noCompile = 'a taken-branch budget runs on the interpreter';
     if (this.tierMode === 'compiled') this.compileNow();
   }
 
@@ -313,14 +320,14 @@ export class Vm {
     m.lo[10] = top;
     m.pc = this.entrySlot(opts.entry);
     this.runInsns = 0;
-    return this.slice(opts.budget ?? this.budget, opts.contextWritable === true);
+    return this.slice(checkBudget(opts.budget ?? this.budget), opts.contextWritable === true);
   }
 
   /** Continue a suspended run with a fresh budget; r0 of the suspending call is set to `r0`. */
   resume(r0: number | bigint = 0, budget = this.budget): RunResult {
     if (this.state !== 'suspended') throw new Error('resume: the container is not suspended');
     this.setR0(r0, typeof r0 === 'bigint');
-    return this.slice(budget, this.memory.region('context')?.perm === PERM_RW);
+    return this.slice(checkBudget(budget), this.memory.region('context')?.perm === PERM_RW);
   }
 
   /** Instruction index of an entry given as a name or an index. */
@@ -375,7 +382,7 @@ export class Vm {
     if (this.compiled && this.compiled.canEnter()) return this.compiled.run(budget, this.branchBudget);
     if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, this.branchBudget);
     const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
-    if (this.hotRuns >= this.tierUp.runs && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
+    if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
       const c = this.compileNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) return c.run(budget, this.branchBudget);
       return execute(m, budget, this.branchBudget);

@@ -385,6 +385,8 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
           c.get(L_T32).op(W.return);
           c.end();
           c.i32(0).mem(W.i64_load, H.REGS, 3).set(reg(0));
+          // The host may have remapped regions during the call: forget both region caches.
+          for (const cache of [C_READ, C_WRITE]) for (const l of cache.limit) c.i64(0).set(l);
           continue;
         }
         default: {
