@@ -1,0 +1,714 @@
+/**
+ * The compiled tier (vm/wasm-compiler.ts + vm/compiled-tier.ts) against the reference
+ * interpreter: differential property tests on random verified programs (test/util/program-gen.ts)
+ * with random and exhaustive budgets, suspension and resumption on and across tiers, all
+ * conformance vectors with a budget sweep, tier-up rules, and compile time.
+ *
+ * "Same" means: status, r0, insns, totalInsns, the whole fault (code, pc, reason, instruction,
+ * address/size/access/helper), the writable context after the run, .data, .rodata and the stack
+ * after every slice, and whether the Vm is left suspended, over several consecutive runs of the
+ * same Vm (.data persists between runs).
+ *
+ * Seeded: FC_SEED replays another sequence, FC_RUNS changes the number of runs per property.
+ */
+import * as assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { Vm, DEFAULT_TIER_UP, type HelperCall, type RunResult, type VmOptions } from '../../vm/vm';
+import { Program } from '../../vm/program';
+import type { RiotImage } from '../../vm/image';
+import { assemble } from '../../vm/assembler';
+import { FaultCode } from '../../vm/errors';
+import { conformanceHelpers, expectedResult, hexBytes, loadAssembled } from '../util/vectors';
+import {
+  H_SUSPEND, H_VALUE, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
+} from '../util/program-gen';
+
+const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 0x7135;
+const RUNS = Number(process.env.FC_RUNS ?? 500);
+const params = <T>(runs = RUNS, seed = SEED): fc.Parameters<T> => ({ numRuns: runs, seed, endOnFailure: true });
+/**
+ * auto thresholds: after `runs` runs or `insns` instructions. `minAvgInsns: 0` switches off the
+ * "short programs stay interpreted" rule where a Vm has it, so these tests really move tiers.
+ */
+const up = (runs: number, insns: number, minAvgInsns = 0): VmOptions['tierUp'] => ({ runs, insns, minAvgInsns } as VmOptions['tierUp']);
+
+// ---------------------------------------------------------------------------------------------
+// Observing a Vm
+
+function fnv(b: Uint8Array): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
+  return (h >>> 0).toString(16) + '/' + b.length;
+}
+const hex = (b: Uint8Array | undefined): string | undefined => (b ? Buffer.from(b).toString('hex') : undefined);
+
+/** Everything a host can see after one slice. */
+function observe(vm: Vm, res: RunResult): Record<string, unknown> {
+  const f = res.fault;
+  return {
+    status: res.status,
+    r0: '0x' + res.r0.toString(16),
+    insns: res.insns,
+    totalInsns: res.totalInsns,
+    fault: f ? { code: f.code, pc: f.pc, reason: f.reason, insn: f.insn, detail: f.detail, message: f.message } : null,
+    context: hex(res.context),
+    data: hex(vm.memory.bytes('data')),
+    rodata: hex(vm.memory.bytes('rodata')),
+    stack: fnv(vm.memory.bytes('stack')),
+    suspended: vm.suspended,
+    ...(res.pcCounts ? { pcCounts: res.pcCounts.join(','), pcTaken: res.pcTaken?.join(',') } : {}),
+  };
+}
+
+interface Slice { r0: number | bigint; budget: number }
+interface RunPlan {
+  ctx: { bytes: Uint8Array; writable: boolean } | null;
+  budget: number;
+  /** Entry slot; undefined = 0. */
+  entry?: number;
+  resumes: Slice[];
+}
+
+type Hook = (vm: Vm, run: number, slice: number) => void;
+
+/** Runs the plans on a Vm, resuming suspended runs with the planned slices; one observation per slice. */
+function execPlans(vm: Vm, plans: RunPlan[], hook?: Hook): Record<string, unknown>[] {
+  const obs: Record<string, unknown>[] = [];
+  plans.forEach((p, k) => {
+    hook?.(vm, k, 0);
+    let res = vm.run({ budget: p.budget, entry: p.entry, ...(p.ctx ? { context: p.ctx.bytes.slice(), contextWritable: p.ctx.writable } : {}) });
+    obs.push({ run: k, slice: 0, ...observe(vm, res) });
+    for (let s = 0; s < p.resumes.length && res.status === 'suspended'; s++) {
+      hook?.(vm, k, s + 1);
+      res = vm.resume(p.resumes[s].r0, p.resumes[s].budget);
+      obs.push({ run: k, slice: s + 1, ...observe(vm, res) });
+    }
+  });
+  return obs;
+}
+
+function vmFor(g: GenProgram, opts: Partial<VmOptions>): Vm {
+  return new Vm({ text: g.text, data: g.data, rodata: g.rodata, helpers: makeHelpers(), maxCallDepth: g.sizes.maxCallDepth, ...opts });
+}
+
+/** Compare observation lists slice by slice with a readable message. */
+function assertSame(actual: Record<string, unknown>[], expected: Record<string, unknown>[], what: string, g?: GenProgram): void {
+  const n = Math.max(actual.length, expected.length);
+  for (let i = 0; i < n; i++) {
+    try {
+      assert.deepEqual(actual[i], expected[i]);
+    } catch (e) {
+      const prog = g ? `\nprogram: ${Buffer.from(g.text).toString('hex')}\ndata: ${hex(g.data)} rodata: ${hex(g.rodata)} maxCallDepth: ${g.sizes.maxCallDepth}` : '';
+      throw new Error(`${what}: slice ${i} differs\n${(e as Error).message}${prog}`);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Plan arbitraries
+
+const arbBudget: fc.Arbitrary<number> = fc.oneof(
+  { weight: 4, arbitrary: fc.integer({ min: 0, max: 40 }) },
+  { weight: 3, arbitrary: fc.integer({ min: 0, max: 400 }) },
+  { weight: 2, arbitrary: fc.integer({ min: 400, max: 5000 }) },
+  { weight: 1, arbitrary: fc.constant(100_000) },
+);
+const arbCtx = (nominal: number): fc.Arbitrary<RunPlan['ctx']> => fc.oneof(
+  { weight: 4, arbitrary: fc.record({ bytes: fc.uint8Array({ minLength: nominal, maxLength: nominal }), writable: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ bytes: fc.uint8Array({ maxLength: 72 }), writable: fc.boolean() }) },
+  { weight: 1, arbitrary: fc.constant(null) },
+);
+const arbR0: fc.Arbitrary<number | bigint> = fc.oneof(fc.integer({ min: -3, max: 300 }), fc.bigInt({ min: 0n, max: (1n << 64n) - 1n }));
+
+function arbPlans(g: GenProgram, budget = arbBudget, maxRuns = 4): fc.Arbitrary<RunPlan[]> {
+  const starts = [...new Program(g.text).starts()];
+  const entry = fc.oneof(
+    { weight: 8, arbitrary: fc.constant(undefined) },
+    { weight: 1, arbitrary: fc.constantFrom(...g.functions) },
+    { weight: 1, arbitrary: fc.constantFrom(...starts) },
+  );
+  return fc.array(fc.record({
+    ctx: arbCtx(g.sizes.ctx),
+    budget,
+    entry,
+    resumes: fc.array(fc.record({ r0: arbR0, budget }), { maxLength: 4 }),
+  }), { minLength: 1, maxLength: maxRuns });
+}
+
+const withPlans = (cfg: GenConfig = {}, budget = arbBudget): fc.Arbitrary<{ g: GenProgram; plans: RunPlan[] }> =>
+  arbProgram(cfg).chain((g) => arbPlans(g, budget).map((plans) => ({ g, plans })));
+
+// ---------------------------------------------------------------------------------------------
+
+describe('compiled tier vs interpreter', function () {
+  this.timeout(60_000);
+
+  describe('program generator', () => {
+    it('makes programs that mostly verify, with every opcode and every outcome present', () => {
+      const sample = fc.sample(arbProgramRaw(), { seed: SEED, numRuns: 1000 });
+      const ok = sample.filter(isVerified);
+      assert.ok(ok.length >= 0.9 * sample.length, `only ${ok.length}/${sample.length} verify`);
+      const ops = new Set<number>();
+      let localCalls = 0, backward = 0;
+      for (const g of ok) {
+        for (const i of g.insns) {
+          ops.add(i.opcode);
+          if (i.opcode === 0x85 && i.src === 1) localCalls++;
+          const cls = i.opcode & 7;
+          if ((cls === 5 || cls === 6) && i.opcode !== 0x85 && i.opcode !== 0x8d && i.opcode !== 0x95 && (i.opcode === 0x06 ? i.imm : i.offset) < 0) backward++;
+        }
+      }
+      const want: number[] = [];
+      for (const code of [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0]) for (const c of [0x04, 0x07]) want.push(code | c, code | c | 0x08);
+      want.push(0x84, 0x87, 0xd4, 0xdc, 0xd7, 0x18, 0xb8, 0xd8, 0x61, 0x69, 0x71, 0x79, 0x81, 0x89, 0x91,
+        0x62, 0x6a, 0x72, 0x7a, 0x63, 0x6b, 0x73, 0x7b, 0xc3, 0xdb, 0x05, 0x06, 0x85, 0x8d, 0x95);
+      for (const code of [0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0xa0, 0xb0, 0xc0, 0xd0]) for (const c of [0x05, 0x06]) want.push(code | c, code | c | 0x08);
+      const missing = want.filter((op) => !ops.has(op)).map((op) => '0x' + op.toString(16));
+      assert.deepEqual(missing, [], 'opcodes never generated');
+      assert.ok(localCalls > 100, `${localCalls} local calls`);
+      assert.ok(backward > 300, `${backward} backward jumps (loops)`);
+      // Outcomes on the interpreter: every kind of ending shows up.
+      const seen = new Map<string, number>();
+      const bump = (k: string): void => { seen.set(k, (seen.get(k) ?? 0) + 1); };
+      let long = 0;
+      for (const g of ok.slice(0, 600)) {
+        const vm = vmFor(g, { tier: 'interp' });
+        let r = vm.run({ budget: 3000, context: new Uint8Array(g.sizes.ctx), contextWritable: true });
+        for (let k = 0; k < 4 && r.status === 'suspended'; k++) { bump('suspended'); r = vm.resume(k, 3000); }
+        if (r.totalInsns > 100) long++;
+        const why = r.fault ? (r.fault.detail.helper !== undefined ? 'helper ' : '') + r.fault.code + (/nested/.test(r.fault.reason) ? ' depth' : '') : r.status;
+        bump(why);
+      }
+      for (const k of ['exit', 'suspended', '-2', 'helper -2', 'helper -4', '-4 depth', '-8']) assert.ok((seen.get(k) ?? 0) > 3, `outcome ${k}: ${JSON.stringify([...seen])}`);
+      assert.ok((seen.get('exit') ?? 0) > 150, `exits: ${JSON.stringify([...seen])}`);
+      assert.ok(long > 40, `${long} runs over 100 instructions`);
+    });
+  });
+
+  describe('differential: random programs, random budgets, consecutive runs', () => {
+    it('interp ≡ compiled ≡ auto (eager, mid-run) on every slice', () => {
+      fc.assert(fc.property(withPlans(), fc.integer({ min: 1, max: 60 }), ({ g, plans }, midRun) => {
+        const ref = execPlans(vmFor(g, { tier: 'interp' }), plans);
+        const compiled = vmFor(g, { tier: 'compiled' });
+        assert.equal(compiled.tier.current, 'compiled', compiled.tier.reason);
+        assertSame(execPlans(compiled, plans), ref, 'compiled', g);
+        const eager = vmFor(g, { tier: 'auto', tierUp: up(1, 1e12) });
+        assertSame(execPlans(eager, plans), ref, 'auto (runs: 1)', g);
+        if (ref.length >= 2) assert.equal(eager.tier.current, 'compiled', 'auto with runs: 1 did not tier up');
+        assertSame(execPlans(vmFor(g, { tier: 'auto', tierUp: up(1e9, midRun) }), plans), ref, `auto (insns: ${midRun})`, g);
+      }), params());
+    });
+
+    it('exhaustive budgets on one run: every budget from 0 to past the end gives the same outcome', () => {
+      fc.assert(fc.property(arbProgram({ weights: { suspend: 0, spin: 0 } }), arbCtx(0), (g, ctx0) => {
+        const ctx = ctx0 ?? { bytes: new Uint8Array(g.sizes.ctx), writable: true };
+        const runOpts = { context: ctx.bytes, contextWritable: ctx.writable };
+        const interp = vmFor(g, { tier: 'interp' });
+        const compiled = vmFor(g, { tier: 'compiled' });
+        const full = interp.run({ ...runOpts, context: ctx.bytes.slice(), budget: 3000 });
+        const top = Math.min(full.totalInsns + 2, 3001);
+        const budgets = new Set<number>();
+        for (let b = 0; b <= Math.min(top, 80); b++) budgets.add(b);
+        for (let k = 0; k < 40; k++) budgets.add(Math.floor((top * k) / 40));
+        budgets.add(top - 1); budgets.add(top - 2);
+        for (const b of budgets) {
+          if (b < 0) continue;
+          const fresh = (vm: Vm): Record<string, unknown> => observe(vm, vm.run({ ...runOpts, context: ctx.bytes.slice(), budget: b }));
+          // Fresh .data for both: restore the image's .data before each run.
+          interp.memory.bytes('data').set(g.data); compiled.memory.bytes('data').set(g.data);
+          assertSame([fresh(compiled)], [fresh(interp)], `budget ${b}`, g);
+        }
+      }), params());
+    });
+  });
+
+  describe('entry points', () => {
+    it('image functions (also in the middle of a block) as entries: same on every tier', () => {
+      const arb = arbProgram().chain((g) => {
+        const starts = [...new Program(g.text).starts()];
+        return fc.record({
+          extra: fc.uniqueArray(fc.constantFrom(...starts), { maxLength: 3 }),
+          runs: fc.array(fc.record({ k: fc.nat(), budget: arbBudget, ctx: arbCtx(g.sizes.ctx) }), { minLength: 1, maxLength: 4 }),
+        }).map((r) => ({ g, ...r }));
+      });
+      fc.assert(fc.property(arb, ({ g, extra, runs }) => {
+        const offsets = [...new Set([...g.functions, ...extra])];
+        const image: RiotImage = { flags: 0, data: g.data, rodata: g.rodata, text: g.text, functions: offsets.map((slot) => ({ name: `f${slot}`, flags: 0, offset: slot * 8 })) };
+        const go = (opts: Partial<VmOptions>): Record<string, unknown>[] => {
+          const vm = new Vm({ image, helpers: makeHelpers(), maxCallDepth: g.sizes.maxCallDepth, ...opts });
+          return runs.map((r) => observe(vm, vm.run({ entry: `f${offsets[r.k % offsets.length]}`, budget: r.budget, ...(r.ctx ? { context: r.ctx.bytes.slice(), contextWritable: r.ctx.writable } : {}) })));
+        };
+        const ref = go({ tier: 'interp' });
+        assertSame(go({ tier: 'compiled' }), ref, 'compiled', g);
+        assertSame(go({ tier: 'auto', tierUp: up(1, 1e12) }), ref, 'auto', g);
+      }), params(RUNS, SEED + 2));
+    });
+  });
+
+  describe('suspension and resumption', () => {
+    const suspendy: GenConfig = { weights: { suspend: 5, helper: 3, call: 3 } };
+    const tinyOrSome = fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 300 }), fc.constant(100_000));
+
+    it('resume on the same tier and across tiers gives the interpreter\'s results', () => {
+      fc.assert(fc.property(withPlans(suspendy, tinyOrSome), fc.integer({ min: 0, max: 3 }), ({ g, plans }, switchAt) => {
+        const ref = execPlans(vmFor(g, { tier: 'interp' }), plans);
+        assertSame(execPlans(vmFor(g, { tier: 'compiled' }), plans), ref, 'compiled', g);
+        // auto: interpreted first slice, compiled from the second (tier-up between slices).
+        assertSame(execPlans(vmFor(g, { tier: 'auto', tierUp: up(1, 1e12) }), plans), ref, 'auto', g);
+        // auto with thresholds never reached, moved by compileNow() while suspended.
+        let n = 0;
+        const hook: Hook = (vm, _run, slice) => { if (slice > 0 && n++ === switchAt) assert.equal(vm.compileNow(), true); };
+        assertSame(execPlans(vmFor(g, { tier: 'auto', tierUp: up(1e9, 1e12) }), plans, hook), ref, 'auto + compileNow while suspended', g);
+      }), params());
+    });
+
+    it('suspends inside local calls and loops, resumes with fresh budgets, exact counts', () => {
+      const src = `
+        mov %r6, 0
+        mov %r7, 4
+      top:
+        call local f
+        add %r6, %r0
+        sub %r7, 1
+        jne %r7, 0, top
+        mov %r0, %r6
+        exit
+      f:
+        mov %r1, 1
+        call ${H_SUSPEND}
+        add %r0, 3
+        call local g
+        exit
+      g:
+        call ${H_SUSPEND}
+        mul %r0, 2
+        exit`;
+      const text = assemble(src);
+      const mk = (tier: VmOptions['tier']): Vm => new Vm({ text, helpers: makeHelpers(), tier, tierUp: up(2, 1e9) });
+      for (const budgets of [[1000], [1, 2, 3, 4, 5, 6, 7], [0, 5, 0, 9, 2, 100], [3]]) {
+        const obs = (vm: Vm): Record<string, unknown>[] => {
+          const out: Record<string, unknown>[] = [];
+          let res = vm.run({ budget: budgets[0] });
+          out.push(observe(vm, res));
+          for (let k = 1; res.status === 'suspended' || k < 30; k++) {
+            if (res.status !== 'suspended') break;
+            res = vm.resume(k, budgets[k % budgets.length]);
+            out.push(observe(vm, res));
+          }
+          return out;
+        };
+        const ref = obs(mk('interp'));
+        assert.equal(ref.at(-1)!.status, budgets[0] === 1000 ? 'exit' : ref.at(-1)!.status);
+        assertSame(obs(mk('compiled')), ref, `compiled, budgets ${budgets}`);
+        assertSame(obs(mk('auto')), ref, `auto, budgets ${budgets}`);
+      }
+    });
+  });
+
+  describe('conformance vectors on the compiled tier', () => {
+    const vectors = loadAssembled();
+    it('has all 313 vectors', () => assert.equal(vectors.length, 313));
+
+    it('every vector: compiled result = interpreter result = expected', () => {
+      const bad: string[] = [];
+      for (const v of vectors) {
+        const text = hexBytes(v.program);
+        const mem = hexBytes(v.mem);
+        const opts = mem.length ? { context: mem, contextWritable: true, lengthInR2: true } : {};
+        const ci = new Vm({ text, helpers: conformanceHelpers(), tier: 'interp' });
+        const cc = new Vm({ text, helpers: conformanceHelpers(), tier: 'compiled' });
+        if (cc.tier.current !== 'compiled') { bad.push(`${v.name}: not compiled (${cc.tier.reason})`); continue; }
+        const ri = observe(ci, ci.run({ ...opts, context: mem.slice() } as never));
+        const rc = observe(cc, cc.run({ ...opts, context: mem.slice() } as never));
+        const want = '0x' + expectedResult(v.result).toString(16);
+        if (rc.status !== 'exit' || rc.r0 !== want) bad.push(`${v.name}: compiled ${rc.status} ${rc.r0}, expected ${want}`);
+        try { assert.deepEqual(rc, ri); } catch { bad.push(`${v.name}: compiled differs from interpreter: ${JSON.stringify(rc)} vs ${JSON.stringify(ri)}`); }
+      }
+      assert.deepEqual(bad, []);
+    });
+
+    it('every vector, budgets 0..40: same outcome on both tiers', () => {
+      const bad: string[] = [];
+      for (const v of vectors) {
+        const text = hexBytes(v.program);
+        const mem = hexBytes(v.mem);
+        const ci = new Vm({ text, helpers: conformanceHelpers(), tier: 'interp' });
+        const cc = new Vm({ text, helpers: conformanceHelpers(), tier: 'compiled' });
+        for (let b = 0; b <= 40; b++) {
+          const opts = { budget: b, ...(mem.length ? { context: mem.slice(), contextWritable: true, lengthInR2: true } : {}) };
+          const ri = observe(ci, ci.run(opts));
+          const rc = observe(cc, cc.run({ ...opts, context: opts.context?.slice() }));
+          try { assert.deepEqual(rc, ri); } catch { bad.push(`${v.name} budget ${b}: ${JSON.stringify(rc)} vs ${JSON.stringify(ri)}`); break; }
+        }
+      }
+      assert.deepEqual(bad, []);
+    });
+  });
+
+  describe('tiering', () => {
+    const loop = (n: number): Uint8Array => assemble(`
+      mov %r0, 0
+      mov %r1, ${n}
+    l:
+      add %r0, %r1
+      stxdw [%r10-8], %r0
+      ldxdw %r2, [%r10-8]
+      sub %r1, 1
+      jne %r1, 0, l
+      exit`);
+    const expected = (n: number): { r0: bigint; insns: number } => ({ r0: BigInt(n * (n + 1) / 2), insns: 3 + 5 * n });
+
+    it('auto starts interpreted and moves to compiled after tierUp.runs runs', () => {
+      const vm = new Vm({ text: loop(10), tier: 'auto', tierUp: up(3, 1e12) });
+      assert.deepEqual({ mode: vm.tier.mode, current: vm.tier.current }, { mode: 'auto', current: 'interp' });
+      for (let k = 1; k <= 5; k++) {
+        const r = vm.run();
+        assert.deepEqual({ r0: r.r0, insns: r.insns }, expected(10));
+        assert.equal(vm.tier.runs, k);
+        assert.equal(vm.tier.current, k <= 3 ? 'interp' : 'compiled', `after run ${k}`);
+      }
+      assert.equal(typeof vm.tier.compileMs, 'number');
+      assert.ok(vm.tier.compileMs! >= 0);
+      assert.ok(vm.tier.moduleBytes! > 0);
+      assert.equal(vm.tier.reason, undefined);
+    });
+
+    it('auto moves after tierUp.insns instructions, in the middle of one long run', () => {
+      const n = 5000;
+      for (const insns of [1, 7, 100, 1234, 24_999]) {
+        const vm = new Vm({ text: loop(n), tier: 'auto', tierUp: up(1e9, insns) });
+        const r = vm.run();
+        assert.deepEqual({ status: r.status, r0: r.r0, insns: r.insns }, { status: 'exit', ...expected(n) }, `insns ${insns}`);
+        assert.equal(vm.tier.current, 'compiled', `insns ${insns}`);
+        assert.equal(vm.tier.insns, expected(n).insns);
+      }
+    });
+
+    it('tierUp.insns counts instructions across runs: many short runs move too', () => {
+      // loop(10) runs 53 instructions: the threshold of 54 is not reached by the first run, and is
+      // passed during the second. The compiled tier must be in use from the third run at the latest.
+      const vm = new Vm({ text: loop(10), tier: 'auto', tierUp: up(1e9, 54) });
+      vm.run();
+      assert.equal(vm.tier.current, 'interp', 'after run 1 (53 instructions)');
+      vm.run();
+      vm.run();
+      assert.equal(vm.tier.current, 'compiled', `after run 3 (${vm.tier.insns} instructions, threshold 54)`);
+    });
+
+    it('auto is the default; the default thresholds move a hot container', () => {
+      const d = DEFAULT_TIER_UP as { runs: number; insns: number; minAvgInsns?: number };
+      const n = Math.max(1, Math.ceil(((d.minAvgInsns ?? 0) - 3) / 5) + 1); // 3 + 5n instructions per run, above the average rule
+      const vm = new Vm({ text: loop(n) });
+      assert.equal(vm.tier.mode, 'auto');
+      for (let k = 0; k < d.runs; k++) vm.run();
+      assert.equal(vm.tier.current, 'interp');
+      vm.run();
+      assert.equal(vm.tier.current, 'compiled');
+      if (d.minAvgInsns !== undefined && d.minAvgInsns > 8) {
+        // A very short container (8 instructions a run) stays interpreted under the defaults.
+        const short = new Vm({ text: loop(1) });
+        for (let k = 0; k < 3 * d.runs; k++) short.run();
+        assert.equal(short.tier.current, 'interp');
+      }
+    });
+
+    it('a budget fault exactly at the tier-up point and a run that tiers up mid-run inside a local call', () => {
+      const text = assemble(`
+        mov %r6, 30
+      l:
+        call local f
+        sub %r6, 1
+        jne %r6, 0, l
+        exit
+      f:
+        add %r0, 1
+        mov %r7, 3
+      m:
+        add %r0, %r7
+        sub %r7, 1
+        jne %r7, 0, m
+        exit`);
+      const ref = new Vm({ text, tier: 'interp' });
+      for (let insns = 1; insns < 80; insns += 3) {
+        for (const budget of [insns - 1, insns, insns + 1, 200, 100_000]) {
+          if (budget < 1) continue; // budget 0: its own test below
+          const a = new Vm({ text, tier: 'auto', tierUp: up(1e9, insns) });
+          assertSame([observe(a, a.run({ budget })), observe(a, a.run({ budget }))],
+            [observe(ref, ref.run({ budget })), observe(ref, ref.run({ budget }))], `tierUp.insns ${insns}, budget ${budget}`);
+        }
+      }
+    });
+
+    it('riot-2022 stays on the interpreter with the reason recorded', () => {
+      const text = loop(10);
+      for (const tier of ['auto', 'compiled'] as const) {
+        const vm = new Vm({ text, tier, tierUp: up(1, 1), profile: 'riot-2022' });
+        for (let k = 0; k < 4; k++) assert.deepEqual({ r0: vm.run().r0 }, { r0: expected(10).r0 });
+        assert.equal(vm.tier.current, 'interp');
+        assert.match(vm.tier.reason ?? '', /riot-2022/);
+        assert.equal(vm.compileNow(), false);
+        assert.equal(vm.tier.current, 'interp');
+      }
+    });
+
+    it('countPerPc: either stays interpreted with a reason, or counts exactly as the interpreter does', () => {
+      const text = loop(10);
+      for (const tier of ['auto', 'compiled'] as const) {
+        const vm = new Vm({ text, tier, tierUp: up(1, 1), countPerPc: true });
+        const ref = new Vm({ text, tier: 'interp', countPerPc: true });
+        for (let k = 0; k < 4; k++) {
+          for (const budget of [1000, 17, 0]) assertSame([observe(vm, vm.run({ budget }))], [observe(ref, ref.run({ budget }))], `${tier} run ${k} budget ${budget}`);
+        }
+        if (vm.tier.current === 'interp') assert.match(vm.tier.reason ?? '', /count/);
+        else assert.equal(vm.tier.reason, undefined);
+      }
+      const r = new Vm({ text, tier: 'interp', countPerPc: true }).run();
+      assert.equal(r.pcCounts![3], 10);
+      assert.equal(r.pcTaken![6], 9);
+    });
+
+    it('countPerPc on random programs: per-instruction counts and taken jumps equal on every tier', () => {
+      fc.assert(fc.property(withPlans(), ({ g, plans }) => {
+        const ref = execPlans(vmFor(g, { tier: 'interp', countPerPc: true }), plans);
+        assertSame(execPlans(vmFor(g, { tier: 'compiled', countPerPc: true }), plans), ref, 'compiled', g);
+        assertSame(execPlans(vmFor(g, { tier: 'auto', countPerPc: true, tierUp: up(1, 1e12) }), plans), ref, 'auto', g);
+      }), params(RUNS, SEED + 3));
+    });
+
+    it('tier interp never compiles; compiled compiles at construction', () => {
+      const i = new Vm({ text: loop(3), tier: 'interp', tierUp: up(1, 1) });
+      for (let k = 0; k < 5; k++) i.run();
+      assert.deepEqual({ current: i.tier.current, compileMs: i.tier.compileMs }, { current: 'interp', compileMs: undefined });
+      const c = new Vm({ text: loop(3), tier: 'compiled' });
+      assert.equal(c.tier.current, 'compiled');
+      assert.equal(typeof c.tier.compileMs, 'number');
+    });
+
+    it('results never change when the tier changes (random programs, auto with random thresholds)', () => {
+      fc.assert(fc.property(withPlans(), fc.integer({ min: 1, max: 4 }), fc.integer({ min: 1, max: 200 }), fc.integer({ min: 0, max: 60 }), ({ g, plans }, runs, insns, avg) => {
+        const ref = execPlans(vmFor(g, { tier: 'interp' }), plans);
+        assertSame(execPlans(vmFor(g, { tier: 'auto', tierUp: up(runs, insns, avg) }), plans), ref, `auto runs ${runs} insns ${insns} minAvgInsns ${avg}`, g);
+      }), params(RUNS, SEED + 1));
+    });
+  });
+
+  describe('long runs', () => {
+    it('a run longer than one call into the module (2^24 instructions) counts exactly', function () {
+      this.timeout(30_000);
+      const n = 6_000_000; // 3 + 3n instructions ≈ 18M
+      const text = assemble(`
+        mov %r0, 0
+        mov %r1, ${n}
+      l:
+        add %r0, 1
+        sub %r1, 1
+        jne %r1, 0, l
+        exit`);
+      const total = 3 + 3 * n;
+      const vm = new Vm({ text, tier: 'compiled' });
+      const r = vm.run({ budget: total });
+      assert.deepEqual({ status: r.status, r0: r.r0, insns: r.insns }, { status: 'exit', r0: BigInt(n), insns: total });
+      const r2 = vm.run({ budget: total - 1 });
+      assert.deepEqual({ status: r2.status, code: r2.fault?.code, pc: r2.fault?.pc, insns: r2.insns, r0: r2.r0 },
+        { status: 'fault', code: FaultCode.OUT_OF_BUDGET, pc: 5, insns: total - 1, r0: BigInt(n) });
+      const r3 = vm.run({ budget: (1 << 24) + 1 });
+      assert.equal(r3.insns, (1 << 24) + 1);
+      assert.equal(r3.fault?.pc, 2 + ((1 << 24) - 1) % 3);
+    });
+  });
+
+  describe('compile time', () => {
+    it('a 4,096-instruction verified program compiles quickly', function () {
+      const g = bigProgram(4096);
+      assert.equal(g.text.length / 8, 4096);
+      const times: number[] = [];
+      const firstRun: number[] = [];
+      let bytes = 0;
+      for (let k = 0; k < 5; k++) {
+        const vm = vmFor(g, { tier: 'compiled' });
+        assert.equal(vm.tier.current, 'compiled', vm.tier.reason);
+        times.push(vm.tier.compileMs!);
+        bytes = vm.tier.moduleBytes!;
+        // The engine may compile function bodies lazily: the first run includes that.
+        const t0 = performance.now();
+        vm.run({ budget: 10 });
+        firstRun.push(performance.now() - t0);
+      }
+      const sorted = [...times].sort((a, b) => a - b);
+      const f = (xs: number[]): string => xs.map((x) => x.toFixed(2)).join(', ');
+      // eslint-disable-next-line no-console
+      console.log(`      4096 slots, module ${bytes} B: compileMs ${f(times)} (min ${sorted[0].toFixed(2)}, median ${sorted[2].toFixed(2)}); first run of 10 insns ${f(firstRun)} ms`);
+      assert.ok(sorted[0] < 500, `compile took ${sorted[0]} ms`);
+      // And it runs the same as the interpreter.
+      const plans: RunPlan[] = [{ ctx: { bytes: new Uint8Array(32).fill(3), writable: true }, budget: 100_000, resumes: [] }];
+      assertSame(execPlans(vmFor(g, { tier: 'compiled' }), plans), execPlans(vmFor(g, { tier: 'interp' }), plans), '4096-slot program', g);
+    });
+  });
+
+  describe('targeted cases', () => {
+    const both = (src: string, opts: Partial<VmOptions> = {}, plans: RunPlan[] = [{ ctx: null, budget: 10_000, resumes: [] }]): void => {
+      const text = assemble(src);
+      const ref = execPlans(new Vm({ text, helpers: makeHelpers(), ...opts, tier: 'interp' }), plans);
+      assertSame(execPlans(new Vm({ text, helpers: makeHelpers(), ...opts, tier: 'compiled' }), plans), ref, 'compiled');
+      assertSame(execPlans(new Vm({ text, helpers: makeHelpers(), ...opts, tier: 'auto', tierUp: up(1e9, 5) }), plans), ref, 'auto');
+    };
+
+    it('self-loops with every budget', () => {
+      const src = `mov %r0, 0
+        mov %r1, 100
+      l: add %r0, 1
+        sub %r1, 1
+        jne %r1, 0, l
+        exit`;
+      for (let b = 1; b < 320; b += 1) both(src, {}, [{ ctx: null, budget: b, resumes: [] }]);
+    });
+
+    it('budget 0 runs nothing on every tier: fault −8 at the entry, 0 instructions', () => {
+      // auto before tier-up interprets in chunks of max(1, …) instructions, so a budget of 0 ran one.
+      const text = assemble('mov %r0, 1\nexit');
+      for (const tier of ['interp', 'compiled', 'auto'] as const) {
+        const vm = new Vm({ text, tier });
+        const r = vm.run({ budget: 0 });
+        assert.deepEqual({ status: r.status, code: r.fault?.code, pc: r.fault?.pc, insns: r.insns, r0: r.r0 },
+          { status: 'fault', code: FaultCode.OUT_OF_BUDGET, pc: 0, insns: 0, r0: 0n }, tier);
+      }
+    });
+
+    it('huge budgets (beyond 2^32, up to 2^53 − 1) on every tier', () => {
+      for (const budget of [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40, Number.MAX_SAFE_INTEGER]) {
+        both('mov %r0, 1\nmov %r1, 50\nl: add %r0, %r0\nsub %r1, 1\njne %r1, 0, l\nexit', {}, [{ ctx: null, budget, resumes: [] }]);
+      }
+    });
+
+    it('a program that ends with a backward ja (no exit) runs until the budget ends, every budget', () => {
+      for (let b = 1; b < 40; b++) both('mov %r0, 0\nl: add %r0, 1\nja l', {}, [{ ctx: null, budget: b, resumes: [] }]);
+    });
+
+    it('call local +0: the callee is the code after the call, run twice', () => {
+      for (let b = 1; b < 10; b++) both('mov %r0, 0\ncall local f\nf: add %r0, 1\nexit', {}, [{ ctx: null, budget: b, resumes: [] }]);
+    });
+
+    it('.data beyond 64 KiB, extra host regions, read-only host regions', () => {
+      const big = new Uint8Array(300_000); big[299_999] = 0x5a; big[150_001] = 3;
+      const src = `
+        lddwd %r1, 299992
+        ldxdw %r0, [%r1+0]
+        stxdw [%r1+0], %r1
+        lddwd %r2, 150000
+        ldxw %r3, [%r2+0]
+        stw [%r2+0], 7
+        add %r0, %r3
+        lddw %r5, 0x50000000
+        ldxdw %r4, [%r5+0]
+        stxdw [%r5+8], %r0
+        add %r0, %r4
+        lddw %r5, 0x51000000
+        ldxb %r4, [%r5+3]
+        add %r0, %r4
+        stb [%r5+3], 9
+        exit`;
+      const text = assemble(src);
+      for (const budget of [1, 5, 9, 14, 15, 16, 17, 100]) {
+        const go = (tier: VmOptions['tier']): Record<string, unknown>[] => {
+          const vm = new Vm({ text, data: big, tier });
+          vm.mapRegion('pkt', new Uint8Array(16).fill(3), true);
+          vm.mapRegion('ro', new Uint8Array(8).fill(4), false);
+          return [0, 1].map(() => ({ ...observe(vm, vm.run({ budget })), pkt: hex(vm.memory.bytes('pkt')) }));
+        };
+        assertSame(go('compiled'), go('interp'), `budget ${budget}`);
+      }
+    });
+
+    it('a helper that maps a new region (the memory grows) during the run', () => {
+      const text = assemble(`
+        stw [%r1+0], 1
+        call 1
+        stw [%r1+4], 2
+        ldxw %r0, [%r1+4]
+        lddw %r2, 0x50100000
+        stb [%r2-1], 1
+        ldxb %r3, [%r2-1]
+        add %r0, %r3
+        exit`);
+      const go = (tier: VmOptions['tier']): Record<string, unknown>[] => {
+        const vm = new Vm({ text, tier, helpers: new Map([[1, (c: HelperCall) => { c.vm.mapRegion('grown', 1 << 20, true); return 0; }]]) });
+        return [observe(vm, vm.run({ context: new Uint8Array(8), contextWritable: true }))];
+      };
+      assertSame(go('compiled'), go('interp'), 'compiled');
+    });
+
+    it('local-call depth limit: fault −4 at the call, same count', () => {
+      for (const max of [1, 2, 8]) {
+        both(`mov %r0, 0
+          call local f
+          exit
+        f: add %r0, 1
+          call local f
+          exit`, { maxCallDepth: max });
+      }
+    });
+
+    it('a helper faulting through call.mem inside a local call: fault −2 with the helper\'s detail', () => {
+      both(`mov %r1, 0x1000
+        call local f
+        exit
+      f: call ${H_VALUE}
+        lddw %r1, 0x10000000
+        mov %r2, 5
+        call 4
+        exit`, {}, [{ ctx: null, budget: 100, resumes: [] }, { ctx: null, budget: 100, resumes: [] }]);
+    });
+
+    it('taken-branch budget on the rfc9669 profile (branchBudget option) is honoured by every tier', () => {
+      // Vm option branchBudget is documented for every profile; only riot-2022 stays interpreted.
+      both(`mov %r0, 0
+        mov %r1, 100
+      l: add %r0, 1
+        sub %r1, 1
+        jne %r1, 0, l
+        exit`, { branchBudget: 5 });
+    });
+
+    it('countPerPc with .data larger than the compiled tier\'s state area: exact counts', () => {
+      // The counters live after the state area at the start of the WebAssembly memory; they must
+      // start at 0, not at whatever region bytes were at those offsets before the move.
+      const text = assemble('mov %r0, 1\nja +0\nexit');
+      const go = (tier: VmOptions['tier']): Record<string, unknown>[] => {
+        const vm = new Vm({ text, tier, countPerPc: true, data: new Uint8Array(2048).fill(1) });
+        return [observe(vm, vm.run()), observe(vm, vm.run())];
+      };
+      assertSame(go('compiled'), go('interp'), 'compiled');
+    });
+
+    it('a region the host maps by size starts zeroed on every tier (no bytes of earlier regions)', () => {
+      // With the compiled tier the regions live in one WebAssembly memory that is re-laid out in
+      // place: a region mapped by size where an unmapped context used to be must not show its bytes.
+      const text = assemble('lddw %r1, 0x50000000\nldxdw %r0, [%r1+0]\nexit');
+      const go = (tier: VmOptions['tier']): Record<string, unknown>[] => {
+        const vm = new Vm({ text, tier });
+        vm.run({ context: new Uint8Array(8).fill(0xaa) });
+        vm.run(); // no context: the context region is unmapped
+        vm.mapRegion('scratch', 8, true);
+        return [{ scratch: hex(vm.memory.bytes('scratch')) }, observe(vm, vm.run())];
+      };
+      assertSame(go('compiled'), go('interp'), 'compiled');
+    });
+
+    it('a helper that maps a region during the run: later accesses see the new layout', () => {
+      const text = assemble(`
+        stw [%r1+0], 1
+        call 1
+        stw [%r1+4], 2
+        ldxw %r0, [%r1+4]
+        exit`);
+      const mk = (tier: VmOptions['tier']): Vm => {
+        const helpers = new Map([[1, { fn: (c: HelperCall) => { c.vm.mapRegion('before', 64, true); return 0; } }]]);
+        const vm = new Vm({ text, helpers, tier });
+        vm.mapRegion('before', 16, true); // before the context in the buffer: growing it moves the context
+        return vm;
+      };
+      const out = (vm: Vm): Record<string, unknown>[] => [observe(vm, vm.run({ context: new Uint8Array(8), contextWritable: true }))];
+      assertSame(out(mk('compiled')), out(mk('interp')), 'compiled');
+    });
+  });
+});
