@@ -16,6 +16,10 @@ import { exitCodeFor, messageFor, processIo, EXIT_OK, type Io } from './io';
 import { pluginCommand, HELP as PLUGIN_HELP } from './plugin';
 import { runCommand, HELP as RUN_HELP } from './run';
 import { simCommand, HELP as SIM_HELP } from './sim';
+import { deviceCommand, HELP as DEVICE_HELP } from './device';
+import { keygenCommand, HELP as KEYGEN_HELP } from './keygen';
+import { signCommand, HELP as SIGN_HELP } from './sign';
+import { deployCommand, HELP as DEPLOY_HELP } from './deploy';
 import { verifyCommand, HELP as VERIFY_HELP } from './verify';
 
 interface Command {
@@ -32,6 +36,10 @@ export const COMMANDS: Record<string, Command> = {
   build: { summary: 'build a RIOT image from C, an ELF object or assembly', help: BUILD_HELP, run: buildCommand },
   plugin: { summary: 'the bpf_conformance plugin protocol (program hex on stdin)', help: PLUGIN_HELP, run: pluginCommand },
   sim: { summary: 'run a container on an emulated board: fire hook events, print each run', help: SIM_HELP, run: simCommand },
+  device: { summary: 'run an emulated board reachable over CoAP (SUIT updates, /bpf/exec)', help: DEVICE_HELP, run: deviceCommand },
+  keygen: { summary: 'make an Ed25519 key pair for signing container updates', help: KEYGEN_HELP, run: keygenCommand },
+  sign: { summary: 'write a signed SUIT manifest for a container image', help: SIGN_HELP, run: signCommand },
+  deploy: { summary: 'sign, serve and install an image on remote boards over CoAP', help: DEPLOY_HELP, run: deployCommand },
 };
 
 export function version(): string {

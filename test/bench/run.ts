@@ -15,6 +15,7 @@ import { Program } from '../../vm/program';
 import { compileToWasm } from '../../vm/wasm-compiler';
 import { BENCH_DIR } from '../util/paths';
 import { benchDispatch } from './dispatch';
+import { benchDeploy } from './deploy';
 
 const quick = process.argv.includes('--quick');
 
@@ -102,7 +103,7 @@ function bigProgram(): string {
   return lines.join('\n');
 }
 
-function main(): void {
+async function main(): Promise<void> {
   console.log(`femto bench — node ${process.version}, ${os.cpus()[0]?.model ?? 'cpu'} ×${os.cpus().length}, ${os.platform()}; ` +
     'ratios are measured side by side in this run');
   console.log('');
@@ -164,6 +165,13 @@ function main(): void {
 
   // Hook dispatch on an emulated board.
   for (const l of benchDispatch({ quick })) console.log(l);
+  console.log('');
+
+  // Signed deployment over CoAP on loopback.
+  for (const l of await benchDeploy()) console.log(l);
 }
 
-main();
+main().catch((e: unknown) => {
+  console.error(e instanceof Error ? e.message : String(e));
+  process.exitCode = 1;
+});
