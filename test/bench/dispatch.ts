@@ -7,7 +7,7 @@
  * Cases (nRF52840 DK profile, virtual clock, one container on the hook):
  *   - no container: the hook with nothing attached (sampling + emitting only);
  *   - empty container: `mov r0, 0; exit`;
- *   - threshold, steady: examples/containers/threshold.c with the temperature below the threshold
+ *   - threshold, steady: lib/containers/threshold.c with the temperature below the threshold
  *     (reads the context, finds the LED, writes it, fetches its state: no change, no console);
  *   - threshold, toggling: the temperature crosses the threshold on every event (an LED change, a
  *     store write and a console line per event: the worst case).
@@ -36,7 +36,7 @@ function compileThreshold(): Uint8Array | undefined {
     const out = path.join(dir, 'threshold.o');
     const r = spawnSync(process.env.FEMTO_CLANG ?? 'clang', [
       '-target', 'bpf', '-O2', '-nostdinc', '-ffreestanding', '-fno-common',
-      `-I${path.join(ROOT, 'lib', 'include')}`, '-c', path.join(ROOT, 'examples', 'containers', 'threshold.c'), '-o', out,
+      `-I${path.join(ROOT, 'lib', 'include')}`, '-c', path.join(ROOT, 'lib', 'containers', 'threshold.c'), '-o', out,
     ], { encoding: 'utf8' });
     if (r.status !== 0 || !fs.existsSync(out)) return undefined;
     return buildImage(loadElf(new Uint8Array(fs.readFileSync(out))).image);

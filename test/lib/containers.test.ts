@@ -1,6 +1,6 @@
 /**
  * Container authors' side (issue 3): lib/include/femto.h and the example containers in
- * examples/containers/*.c, compiled with clang (-target bpf, the package's own front) and run on
+ * lib/containers/*.c, compiled with clang (-target bpf, the package's own front) and run on
  * emulated boards with a virtual clock, with exact expected results: r0, console lines, LED state,
  * store contents, CoAP response bytes, moving-average values over simulated samples.
  *
@@ -30,7 +30,7 @@ import { Vm } from '../../vm/vm';
 import { ROOT } from '../util/paths';
 
 const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
-const EXAMPLES = path.join(ROOT, 'examples', 'containers');
+const EXAMPLES = path.join(ROOT, 'lib', 'containers');
 const INCLUDE = path.join(ROOT, 'lib', 'include');
 
 const REQUIRED = ['increment', 'mul_add', 'temperature', 'threshold', 'thread_counter', 'coap_formatter', 'moving_average'];

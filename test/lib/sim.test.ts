@@ -18,7 +18,7 @@ import { buildFromC, compileC } from '../../lib/compiler';
 import { ROOT } from '../util/paths';
 
 const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
-const EX = (n: string): string => path.join(ROOT, 'examples', 'containers', `${n}.c`);
+const EX = (n: string): string => path.join(ROOT, 'lib', 'containers', `${n}.c`);
 
 interface Out {
   code: number;
