@@ -1,0 +1,116 @@
+/**
+ * A femto-board config node's settings → an emulated Board (lib/board), testable without Node-RED.
+ *
+ * Settings: profile (nrf52840dk, esp32-wroom-32, gd32vf103, native), store capacity (entries per
+ * store, RIOT default 16), global store scope, timer period (ms, 0 = no periodic timer hook), the
+ * sampling period of the profile's own sensors (ms; empty = the profile's, 0 = on demand only),
+ * container slots (empty = the profile's; more slots model a board with more RAM slots), and
+ * simulated devices added to the profile's own: each { name, kind, source, value, amplitude,
+ * periodMs, step, min, max, sampleMs }. Kinds: temperature (°C, scale −2), humidity (%, −2),
+ * light (lx), pressure (Pa), button, led/switch (on/off), dimmer. Sources: constant, sine, random
+ * walk (seeded, reproducible), external (set from a flow by a femto-sensor node).
+ */
+import { Board, type BoardOptions } from '../board/board';
+import { PROFILE_NAMES, getProfile } from '../board/profiles';
+import { SAUL, UNIT } from '../board/saul';
+import type { SourceSpec } from '../board/sources';
+
+export interface DeviceConfig {
+  name: string;
+  kind: string;
+  source?: string;
+  value?: number | string;
+  amplitude?: number | string;
+  periodMs?: number | string;
+  step?: number | string;
+  min?: number | string;
+  max?: number | string;
+  /** Sensors: sampling period of the sensor hook (ms); 0/empty = on demand only. */
+  sampleMs?: number | string;
+}
+
+export interface BoardConfig {
+  name?: string;
+  profile?: string;
+  storeCapacity?: number | string;
+  globalScope?: string;
+  timerPeriodMs?: number | string;
+  samplePeriodMs?: number | string;
+  slots?: number | string;
+  devices?: DeviceConfig[] | string;
+}
+
+export const DEVICE_KINDS: Readonly<Record<string, { type: number; unit: number; scale: number }>> = {
+  temperature: { type: SAUL.SENSE_TEMP, unit: UNIT.TEMP_C, scale: -2 },
+  humidity: { type: SAUL.SENSE_HUM, unit: UNIT.PERCENT, scale: -2 },
+  light: { type: SAUL.SENSE_LIGHT, unit: UNIT.LUX, scale: 0 },
+  pressure: { type: SAUL.SENSE_PRESS, unit: UNIT.PA, scale: 0 },
+  button: { type: SAUL.SENSE_BTN, unit: UNIT.BOOL, scale: 0 },
+  led: { type: SAUL.ACT_SWITCH, unit: UNIT.BOOL, scale: 0 },
+  switch: { type: SAUL.ACT_SWITCH, unit: UNIT.BOOL, scale: 0 },
+  dimmer: { type: SAUL.ACT_DIMMER, unit: UNIT.PERCENT, scale: 0 },
+};
+
+function num(v: unknown, fallback?: number): number | undefined {
+  if (v === undefined || v === null || v === '') return fallback;
+  const n = typeof v === 'number' ? v : Number(v);
+  return Number.isFinite(n) ? n : fallback;
+}
+
+export function parseDevices(d: BoardConfig['devices']): DeviceConfig[] {
+  if (!d) return [];
+  if (typeof d === 'string') {
+    if (!d.trim()) return [];
+    const parsed = JSON.parse(d) as unknown;
+    if (!Array.isArray(parsed)) throw new TypeError('devices must be a JSON array');
+    return parsed as DeviceConfig[];
+  }
+  return d;
+}
+
+function sourceOf(dev: DeviceConfig): SourceSpec {
+  const value = num(dev.value, 0)!;
+  switch (dev.source ?? 'constant') {
+    case 'sine': return { kind: 'sine', offset: value, amplitude: num(dev.amplitude, 1), periodMs: num(dev.periodMs, 60_000)! };
+    case 'random-walk': return { kind: 'random-walk', start: value, step: num(dev.step, 0.5)!, min: num(dev.min), max: num(dev.max) };
+    case 'external': return { kind: 'external', value };
+    case 'constant': return { kind: 'constant', value };
+    default: throw new RangeError(`device "${dev.name}": unknown source "${dev.source}" (constant, sine, random-walk, external)`);
+  }
+}
+
+/** Build (not start) the board a config describes. Throws RangeError/TypeError for bad settings. */
+export function createBoard(cfg: BoardConfig): Board {
+  const profileName = cfg.profile || 'nrf52840dk';
+  const profile = getProfile(profileName);
+  const opts: BoardOptions = { profile, name: cfg.name || profile.name };
+  const cap = num(cfg.storeCapacity);
+  if (cap !== undefined) opts.storeCapacity = Math.max(0, Math.floor(cap));
+  if (cfg.globalScope === 'tenant' || cfg.globalScope === 'board') opts.globalScope = cfg.globalScope;
+  const tp = num(cfg.timerPeriodMs);
+  if (tp !== undefined) opts.timerPeriodMs = Math.max(0, tp);
+  const slots = num(cfg.slots);
+  if (slots !== undefined && slots > 0) {
+    opts.slots = { count: Math.min(64, Math.floor(slots)), size: profile.slots.size };
+    // More slots model a bigger board: leave room for that many small instances.
+    opts.containerRamBytes = Math.max(profile.containerRamBytes, Math.floor(slots) * 2048);
+  }
+  const board = new Board(opts);
+  const sp = num(cfg.samplePeriodMs);
+  if (sp !== undefined) for (const d of board.devices()) if (d.source) d.periodMs = sp > 0 ? sp : undefined;
+  for (const dev of parseDevices(cfg.devices)) {
+    if (!dev || !dev.name) throw new TypeError('every simulated device needs a name');
+    const kind = DEVICE_KINDS[dev.kind];
+    if (!kind) throw new RangeError(`device "${dev.name}": unknown kind "${dev.kind}" (${Object.keys(DEVICE_KINDS).join(', ')})`);
+    const sensor = (kind.type & 0xc0) === 0x80 && kind.type !== SAUL.SENSE_BTN;
+    const sampleMs = num(dev.sampleMs);
+    board.addDevice({
+      name: dev.name, type: kind.type, unit: kind.unit, scale: kind.scale, simulated: true,
+      source: sensor ? sourceOf(dev) : undefined,
+      periodMs: sensor && sampleMs && sampleMs > 0 ? sampleMs : undefined,
+    });
+  }
+  return board;
+}
+
+export { PROFILE_NAMES };

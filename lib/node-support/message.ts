@@ -1,0 +1,167 @@
+/**
+ * Message ↔ container translation for the Node-RED nodes, testable without Node-RED.
+ *
+ * msg.payload → the bytes a flow-hook container sees (its context points at a read-only copy):
+ *  - Buffer / Uint8Array / ArrayBuffer: the bytes as they are;
+ *  - string: UTF-8 (no terminating NUL; the length is in the context);
+ *  - number: an integer becomes 8 bytes, little-endian two's complement int64 (so `41` is read by
+ *    `ldxdw` as 41); a non-integer becomes its IEEE-754 double (8 bytes LE);
+ *  - bigint: 8 bytes LE (two's complement, taken modulo 2^64);
+ *  - boolean: 8 bytes, 1 or 0;
+ *  - an array of numbers: each element as a little-endian int32 (the natural C `int32_t[]`);
+ *  - null / undefined: no bytes (len 0);
+ *  - any other object: its JSON text as UTF-8.
+ *
+ * r0 → msg.payload (`resultType`):
+ *  - `int64` (default): r0 as a signed 64-bit value (`mov r0, -1` → -1);
+ *  - `uint64`: r0 unsigned;
+ *  - `int32`: the low 32 bits as a signed int — what RIOT's C hooks read from an `int` return
+ *    (clang leaves the upper half zero, so `return -1` is 0x00000000ffffffff);
+ *  a JS number when it is exactly representable (|v| ≤ 2^53 − 1), else a decimal string.
+ */
+import type { RunReport } from '../board/board';
+
+export const RESULT_TYPES = ['int64', 'uint64', 'int32'] as const;
+export type ResultType = (typeof RESULT_TYPES)[number];
+
+export const MAX_FLOW_PAYLOAD = 65536;
+
+/** The bytes of a payload for the flow hook. Throws TypeError for values that cannot be sent. */
+export function payloadToBytes(payload: unknown): Uint8Array {
+  if (payload === undefined || payload === null) return new Uint8Array(0);
+  if (payload instanceof Uint8Array) return new Uint8Array(payload.buffer, payload.byteOffset, payload.byteLength);
+  if (payload instanceof ArrayBuffer) return new Uint8Array(payload);
+  if (typeof payload === 'string') return new TextEncoder().encode(payload);
+  if (typeof payload === 'boolean') return int64Bytes(payload ? 1n : 0n);
+  if (typeof payload === 'bigint') return int64Bytes(payload);
+  if (typeof payload === 'number') {
+    if (Number.isInteger(payload)) return int64Bytes(BigInt(payload));
+    const b = new Uint8Array(8);
+    new DataView(b.buffer).setFloat64(0, payload, true);
+    return b;
+  }
+  if (Array.isArray(payload) && payload.every((x) => typeof x === 'number' && Number.isFinite(x))) {
+    const b = new Uint8Array(payload.length * 4);
+    const dv = new DataView(b.buffer);
+    payload.forEach((x, i) => dv.setInt32(i * 4, Math.trunc(x) | 0, true));
+    return b;
+  }
+  if (typeof payload === 'object') {
+    const json = JSON.stringify(payload);
+    if (json === undefined) throw new TypeError('msg.payload cannot be turned into bytes');
+    return new TextEncoder().encode(json);
+  }
+  throw new TypeError(`msg.payload of type ${typeof payload} cannot be turned into bytes`);
+}
+
+function int64Bytes(v: bigint): Uint8Array {
+  const b = new Uint8Array(8);
+  new DataView(b.buffer).setBigUint64(0, BigInt.asUintN(64, v), true);
+  return b;
+}
+
+/** r0 (unsigned 64-bit bits) as the payload value: a number when exact, else a decimal string. */
+export function r0Value(r0: bigint, type: ResultType = 'int64'): number | string {
+  const v = type === 'uint64' ? BigInt.asUintN(64, r0) : type === 'int32' ? BigInt.asIntN(32, r0) : BigInt.asIntN(64, r0);
+  const lim = BigInt(Number.MAX_SAFE_INTEGER);
+  return v <= lim && v >= -lim ? Number(v) : v.toString();
+}
+
+export function isResultType(s: unknown): s is ResultType {
+  return typeof s === 'string' && (RESULT_TYPES as readonly string[]).includes(s);
+}
+
+/** What msg.femto carries after a run (DESIGN §12 and issue 4). */
+export interface FemtoRunInfo {
+  container: string;
+  name: string;
+  tenant: string;
+  hook: string;
+  status: RunReport['status'];
+  r0: number | string;
+  r0Hex: string;
+  insns: number;
+  totalInsns: number;
+  slice: number;
+  byClass: Record<string, number>;
+  estimatedUs: number;
+  estimate: string;
+  board: string;
+  profile: string;
+  console: string[];
+  storeWrites: { scope: string; owner: string; key: number; value: number | undefined; previous: number | undefined }[];
+  faults: { consecutive: number; total: number };
+  quarantined: boolean;
+  tier: string;
+  /** Present when the run faulted. */
+  code?: number;
+  pc?: number;
+  instruction?: string;
+  message?: string;
+  fault?: Record<string, unknown>;
+}
+
+/** msg.femto for a run report. */
+export function femtoInfo(r: RunReport, board: { name: string; profile: string }, tier: string, type: ResultType = 'int64'): FemtoRunInfo {
+  const info: FemtoRunInfo = {
+    container: r.container,
+    name: r.name,
+    tenant: r.tenant,
+    hook: r.hook,
+    status: r.status,
+    r0: r0Value(r.r0, type),
+    r0Hex: '0x' + BigInt.asUintN(64, r.r0).toString(16),
+    insns: r.insns,
+    totalInsns: r.totalInsns,
+    slice: r.slice,
+    byClass: { ...r.byClass },
+    estimatedUs: Math.round(r.estimatedUs * 1000) / 1000,
+    estimate: r.estimateLabel,
+    board: board.name,
+    profile: board.profile,
+    console: [...r.console],
+    storeWrites: r.storeWrites.map((w) => ({ scope: w.scope, owner: w.owner, key: w.key, value: w.value, previous: w.previous })),
+    faults: { ...r.faults },
+    quarantined: r.quarantined,
+    tier,
+  };
+  if (r.fault) {
+    info.code = r.fault.code;
+    info.pc = r.fault.pc;
+    info.instruction = r.fault.insn;
+    info.message = r.fault.message;
+    info.fault = { ...r.fault };
+  }
+  return info;
+}
+
+/** The Error given to done(err) / node.error for a faulted run (Catch nodes see its message). */
+export function faultError(r: RunReport): Error & { code?: number; pc?: number } {
+  const f = r.fault;
+  const text = f ? String(f.text ?? f.message) : 'fault';
+  const e = new Error(`${r.name}: ${text}`) as Error & { code?: number; pc?: number };
+  e.name = 'FemtoFault';
+  if (f) {
+    e.code = f.code;
+    e.pc = f.pc;
+  }
+  return e;
+}
+
+/** A store key from a message or config: a number, "42", "0x2a". Throws RangeError. */
+export function parseKey(k: unknown): number {
+  if (typeof k === 'number' && Number.isInteger(k) && k >= 0 && k <= 0xffffffff) return k;
+  if (typeof k === 'string' && /^\s*(0x[0-9a-f]+|\d+)\s*$/i.test(k)) {
+    const v = Number(k.trim());
+    if (v <= 0xffffffff) return v;
+  }
+  throw new RangeError(`store key ${JSON.stringify(k)} is not a u32 (a number or 0x-hex)`);
+}
+
+/** A store value: a number (taken modulo 2^32), "42", "0x2a", a boolean. Throws RangeError. */
+export function parseValue(v: unknown): number {
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  if (typeof v === 'number' && Number.isFinite(v)) return Math.trunc(v) >>> 0;
+  if (typeof v === 'string' && /^\s*(-?\d+|0x[0-9a-f]+)\s*$/i.test(v)) return Number(v.trim()) >>> 0;
+  throw new RangeError(`store value ${JSON.stringify(v)} is not a number`);
+}

@@ -1,0 +1,205 @@
+/**
+ * The boards a Node-RED runtime holds (one per femto-board config node), the container nodes on
+ * them, and the live state the editor sidebar shows: what `GET femto/state` answers and what is
+ * published on the comms topic `femto/state` (throttled) whenever it changes.
+ *
+ * State shape (stable: the editor's "femto" sidebar consumes exactly this):
+ *   { boards: [{ id, name, profile, title, running,
+ *                containers: [{ id, nodeId, name, hook, tenant, state, lastResult: { r0, insns,
+ *                              estimatedUs } | null, faults, consecutiveFaults, quarantined, tier }],
+ *                stores: { global: { key: value }, tenants: { tenant: { key: value } } },
+ *                devices: [{ index, name, type, typeName, kind, unit, values, simulated }] }] }
+ * `state` is the board's container state (idle, suspended, quarantined, detached) or, for a node
+ * whose program is not on the board, "no image", "verifying" or "rejected". Store keys are
+ * decimal strings, values u32 numbers. Sensor values are the last sample (reading a sensor for the
+ * sidebar would advance simulated sources).
+ */
+import type { Board } from '../board/board';
+import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
+
+export interface ContainerEntry {
+  nodeId: string;
+  name: string;
+  hook: string;
+  tenant: string;
+  /** Node-level state when the program is not (yet) on the board. */
+  pending?: 'no image' | 'verifying' | 'rejected';
+  lastResult?: { r0: number | string; insns: number; estimatedUs: number };
+}
+
+export interface BoardEntry {
+  id: string;
+  name: string;
+  board: Board;
+  containers: Map<string, ContainerEntry>;
+  lastSample: Map<number, number[]>;
+}
+
+export interface ContainerState {
+  id: string;
+  nodeId: string;
+  name: string;
+  hook: string;
+  tenant: string;
+  state: string;
+  lastResult: { r0: number | string; insns: number; estimatedUs: number } | null;
+  faults: number;
+  consecutiveFaults: number;
+  quarantined: boolean;
+  tier: string | null;
+}
+
+export interface BoardState {
+  id: string;
+  name: string;
+  profile: string;
+  title: string;
+  running: boolean;
+  containers: ContainerState[];
+  stores: { global: Record<string, number>; tenants: Record<string, Record<string, number>> };
+  devices: { index: number; name: string; type: number; typeName: string; kind: 'sensor' | 'button' | 'actuator'; unit: string; values: number[]; simulated: boolean }[];
+}
+
+export interface FemtoState {
+  boards: BoardState[];
+}
+
+export const PUBLISH_INTERVAL_MS = 250;
+
+export class BoardRegistry {
+  private readonly boards = new Map<string, BoardEntry>();
+  private publisher: ((state: FemtoState) => void) | undefined;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastPublish = 0;
+
+  /** Where changes are published (RED.comms.publish('femto/state', …) in the nodes). */
+  setPublisher(fn: ((state: FemtoState) => void) | undefined): void {
+    this.publisher = fn;
+  }
+
+  add(id: string, name: string, board: Board): BoardEntry {
+    const entry: BoardEntry = { id, name, board, containers: new Map(), lastSample: new Map() };
+    this.boards.set(id, entry);
+    const changed = (): void => this.changed();
+    for (const ev of ['change', 'result', 'store', 'quarantine', 'actuator', 'button']) board.on(ev, changed);
+    board.on('sample', (s: { device: number; values: number[] }) => {
+      entry.lastSample.set(s.device, s.values);
+      this.changed();
+    });
+    this.changed();
+    return entry;
+  }
+
+  remove(id: string): void {
+    const e = this.boards.get(id);
+    if (!e) return;
+    this.boards.delete(id);
+    this.changed();
+  }
+
+  get(id: string): BoardEntry | undefined {
+    return this.boards.get(id);
+  }
+
+  entries(): BoardEntry[] {
+    return [...this.boards.values()];
+  }
+
+  setContainer(boardId: string, id: string, c: ContainerEntry): void {
+    this.boards.get(boardId)?.containers.set(id, c);
+    this.changed();
+  }
+
+  updateContainer(boardId: string, id: string, patch: Partial<ContainerEntry>): void {
+    const c = this.boards.get(boardId)?.containers.get(id);
+    if (!c) return;
+    Object.assign(c, patch);
+    if ('pending' in patch && patch.pending === undefined) delete c.pending;
+    this.changed();
+  }
+
+  removeContainer(boardId: string, id: string): void {
+    this.boards.get(boardId)?.containers.delete(id);
+    this.changed();
+  }
+
+  /** Note a change: publish now if the last publication is old enough, else once the interval ends. */
+  changed(): void {
+    if (!this.publisher || this.timer) return;
+    const wait = Math.max(0, this.lastPublish + PUBLISH_INTERVAL_MS - Date.now());
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.lastPublish = Date.now();
+      try {
+        this.publisher?.(this.state());
+      } catch {
+        // A failing publisher must never break a board.
+      }
+    }, wait);
+    this.timer.unref?.();
+  }
+
+  /** Cancel a pending publication (tests, shutdown). */
+  flush(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  state(): FemtoState {
+    return { boards: this.entries().map((e) => boardState(e)) };
+  }
+}
+
+export function boardState(e: BoardEntry): BoardState {
+  const b = e.board;
+  const installed = new Map(b.containers().map((c) => [c.id, c]));
+  const containers: ContainerState[] = [];
+  for (const [id, c] of e.containers) {
+    const info = installed.get(id);
+    let tier: string | null = null;
+    if (info) {
+      try {
+        tier = b.vmOf(id).tier.current;
+      } catch {
+        tier = null;
+      }
+    }
+    containers.push({
+      id,
+      nodeId: c.nodeId,
+      name: c.name,
+      hook: info?.hook ?? c.hook,
+      tenant: info?.tenant ?? c.tenant,
+      state: c.pending && (!info || c.pending === 'verifying') ? c.pending : info?.state ?? 'no image',
+      lastResult: c.lastResult ?? null,
+      faults: info?.faults.total ?? 0,
+      consecutiveFaults: info?.faults.consecutive ?? 0,
+      quarantined: info?.state === 'quarantined',
+      tier,
+    });
+  }
+  const tenants: Record<string, Record<string, number>> = {};
+  for (const t of b.tenants()) tenants[t] = b.tenantStore(t).toJSON();
+  return {
+    id: e.id,
+    name: e.name,
+    profile: b.profile.name,
+    title: b.profile.title,
+    running: b.started,
+    containers,
+    stores: { global: b.store('global').toJSON(), tenants },
+    devices: b.devices().map((d) => ({
+      index: d.index,
+      name: d.name,
+      type: d.type,
+      typeName: saulTypeName(d.type),
+      kind: d.type === SAUL.SENSE_BTN ? 'button' as const : isActuator(d.type) ? 'actuator' as const : 'sensor' as const,
+      unit: unitSymbol(d.unit),
+      values: d.actuator ? d.actuator.value.slice(0, d.dims) : e.lastSample.get(d.index) ?? [],
+      simulated: d.simulated,
+    })),
+  };
+}
+
+/** One registry per process: every node file of the package shares it (same module instance). */
+export const registry = new BoardRegistry();

@@ -1,0 +1,51 @@
+/**
+ * The package's admin endpoints (editor-facing, stable: the "femto" sidebar plugin uses them) and
+ * the comms publication of the live state. Registered once per admin app by whichever node file
+ * loads first. Not a node file itself.
+ *
+ *   POST femto/verify   (femto-container.write)  { source, language: c|asm|image, image (base64),
+ *                       profile, board, hook, helpers } → { ok, rule, code, pc, line, column,
+ *                       message, instruction, listing, warnings, profile, insns, imageBytes,
+ *                       helpersUsed, diagnostics? } (lib/node-support/program.ts, verifyRequest)
+ *   GET  femto/state    (femto-container.read)   → { boards: […] } (lib/node-support/registry.ts)
+ *   comms topic femto/state: the same object, retained, at most 4 times a second, on every change.
+ */
+import { registry } from '../lib/node-support/registry';
+import { verifyRequest, type VerifyRequest } from '../lib/node-support/program';
+import type { RED } from './red';
+
+const registered = new WeakSet<object>();
+
+export function registerAdmin(RED: RED): void {
+  registry.setPublisher((state) => RED.comms.publish('femto/state', state, true));
+  const app = RED.httpAdmin as unknown as object;
+  if (!app || registered.has(app)) return;
+  registered.add(app);
+
+  RED.httpAdmin.post('/femto/verify', RED.auth.needsPermission('femto-container.write'), (req, res) => {
+    const body = (req.body ?? {}) as VerifyRequest;
+    const lookup = (id: string) => {
+      const e = registry.get(id);
+      return e ? { vmProfile: e.board.vmProfile, slotSize: e.board.slots.size, name: e.name } : undefined;
+    };
+    verifyRequest(
+      {
+        source: typeof body.source === 'string' ? body.source : undefined,
+        language: typeof body.language === 'string' ? body.language : undefined,
+        image: typeof body.image === 'string' ? body.image : undefined,
+        profile: typeof body.profile === 'string' ? body.profile : undefined,
+        board: typeof body.board === 'string' ? body.board : undefined,
+        hook: typeof body.hook === 'string' ? body.hook : undefined,
+        helpers: Array.isArray(body.helpers) || typeof body.helpers === 'string' ? body.helpers : undefined,
+      },
+      lookup,
+    ).then(
+      (r) => res.json(r),
+      (e: unknown) => res.status(500).json({ ok: false, rule: 'error', message: e instanceof Error ? e.message : String(e) }),
+    );
+  });
+
+  RED.httpAdmin.get('/femto/state', RED.auth.needsPermission('femto-container.read'), (_req, res) => {
+    res.json(registry.state());
+  });
+}

@@ -1,0 +1,307 @@
+/**
+ * femto-container: one sandboxed eBPF function on a femto-board. Thin layer: the program comes
+ * from lib/node-support/program (assembly, C in the compile sandbox, an uploaded image or ELF, or
+ * msg.image), the board (lib/board) verifies, installs and runs it, and the node translates
+ * messages, status (DESIGN §12, lib/node-support/status) and errors.
+ *
+ * Behaviour:
+ *  - flow hook: each input message runs the container once with the input property (default
+ *    msg.payload, evaluated with RED.util.evaluateNodeProperty) as a read-only context; the same
+ *    message goes out with payload = r0 and msg.femto = run details.
+ *  - other hooks: the board runs the container when it fires the hook (sensor sample, button,
+ *    timer, CoAP request, thread switch) and each run sends a new message. An input message fires
+ *    the node's hook on the board now (a sample of its device, a button press — payload false
+ *    releases —, a timer tick, a CoAP request to its path — msg.path, msg.method, payload —, a
+ *    scheduler switch); the node's own run answers that message. A CoAP request answers with the
+ *    response: payload = response text, msg.coap = { code, codeText, contentFormat, container }.
+ *  - msg.image (Buffer, base64 or { asm }) replaces the program after verification: a rejected
+ *    image leaves the running one in place (status says why, done(err) reports it).
+ *  - msg.reset = true clears the fault counters and lifts a quarantine.
+ *  - A fault never stops the flow: done(err) (or node.error(err, msg) for board-fired runs), so a
+ *    Catch node gets it, with msg.femto = { code, pc, instruction, message, faults, … }.
+ *  - Suspended runs (ztimer_periodic_wakeup) send a message per slice (msg.femto.status
+ *    "suspended"), so long-running containers report as they go.
+ */
+import { BoardError, type Board, type RunReport } from '../lib/board/board';
+import type { HookName } from '../lib/board/hooks';
+import { isHook } from '../lib/board/hooks';
+import { VerifyError, FormatError } from '../vm/errors';
+import { ClangNotFoundError } from '../lib/compiler';
+import { faultError, femtoInfo, isResultType, payloadToBytes, r0Value, type ResultType } from '../lib/node-support/message';
+import { buildProgram, imageInsns, programFromMessage, type BuiltProgram } from '../lib/node-support/program';
+import { registry } from '../lib/node-support/registry';
+import { SandboxCompileError, SandboxError } from '../lib/node-support/sandbox';
+import * as status from '../lib/node-support/status';
+import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
+import { registerAdmin } from './admin';
+
+interface ContainerConfig extends NodeConfig {
+  board?: string;
+  language?: string;
+  source?: string;
+  image?: string;
+  hook?: string;
+  device?: string;
+  path?: string;
+  method?: string;
+  tenant?: string;
+  helpers?: string;
+  budget?: string | number;
+  profile?: string;
+  resultType?: string;
+  entry?: string;
+  quarantineAfter?: string | number;
+  input?: string;
+  inputType?: string;
+}
+
+/** "rule" and location of anything that keeps a program off the board, for status and msg.femto. */
+function rejection(e: unknown): { rule: string; pc?: number; line?: number; code?: number; instruction?: string; message: string } {
+  if (e instanceof VerifyError) return { rule: e.rule, pc: e.pc, code: e.code, instruction: e.insn, message: e.message };
+  if (e instanceof SandboxError) return { rule: 'sandbox', line: e.line, message: e.message };
+  if (e instanceof SandboxCompileError) return { rule: 'compile error', line: e.line, message: e.message };
+  if (e instanceof ClangNotFoundError) return { rule: 'clang not found', message: e.message };
+  if (e instanceof FormatError) return { rule: e.format === 'asm' ? 'syntax' : e.format, line: e.where.line, message: e.message };
+  if (e instanceof BoardError) return { rule: e.code, message: e.message };
+  if (e instanceof RangeError && /helper/.test(e.message)) return { rule: 'helpers', message: e.message };
+  return { rule: 'error', message: e instanceof Error ? e.message : String(e) };
+}
+
+export = function (RED: RED): void {
+  const t = translator(RED, 'femto-container');
+  registerAdmin(RED);
+
+  function FemtoContainer(this: Node, config: ContainerConfig): void {
+    RED.nodes.createNode(this, config);
+    const node = this;
+    const boardNode = RED.nodes.getNode(config.board ?? '') as FemtoBoardNode | null;
+    const board: Board | undefined = boardNode?.board;
+    const boardId = config.board ?? '';
+    const boardName = boardNode?.boardName ?? '';
+    const hook: HookName = isHook(config.hook) ? config.hook : 'flow';
+    const tenant = (config.tenant || '').trim() || 'default';
+    const resultType: ResultType = isResultType(config.resultType) ? config.resultType : 'int64';
+    const budget = Number(config.budget) > 0 ? Math.floor(Number(config.budget)) : undefined;
+    const quarantineAfter = config.quarantineAfter === undefined || config.quarantineAfter === '' ? undefined : Math.max(0, Math.floor(Number(config.quarantineAfter)));
+    const helpers = (config.helpers || '').split(/[\s,]+/).filter(Boolean);
+    const profile = config.profile === 'riot-2022' || config.profile === 'rfc9669' ? config.profile : undefined;
+    const device = config.device === undefined || config.device === '' ? undefined : /^\d+$/.test(config.device) ? Number(config.device) : config.device;
+    const name = config.name || node.id;
+    let installed = false;
+    let closed = false;
+    let firing = false;
+    let ownReport: RunReport | undefined;
+
+    if (!board) {
+      node.status({ fill: 'red', shape: 'ring', text: boardNode?.failure ? 'board failed' : 'no board' });
+      node.error(t('errors.noBoard', 'no femto-board configured (or it failed to start)'));
+      node.on('input', (_msg, _send, done) => done(new Error(t('errors.noBoard', 'no femto-board configured (or it failed to start)'))));
+      return;
+    }
+    const liveBoard: Board = board;
+
+    registry.setContainer(boardId, node.id, { nodeId: node.id, name, hook, tenant, pending: 'no image' });
+
+    const tier = (): string => {
+      try {
+        return liveBoard.vmOf(node.id).tier.current;
+      } catch {
+        return 'interp';
+      }
+    };
+    const info = (r: RunReport) => femtoInfo(r, { name: boardName, profile: liveBoard.profile.name }, tier(), resultType);
+
+    function showRejected(e: unknown): ReturnType<typeof rejection> {
+      const r = rejection(e);
+      node.status(status.rejected(r.rule, r.pc !== undefined ? { pc: r.pc } : { line: r.line }));
+      if (!installed) registry.updateContainer(boardId, node.id, { pending: 'rejected' });
+      return r;
+    }
+
+    /** Install or replace; returns the error when the board refused it. */
+    function put(p: BuiltProgram): unknown {
+      try {
+        if (installed) {
+          liveBoard.replaceImage(node.id, p.image);
+        } else {
+          liveBoard.install({
+            id: node.id, name, image: p.image, hook, tenant, budget, profile, quarantineAfter,
+            helpers: helpers.length ? helpers : undefined,
+            entry: config.entry ? config.entry : undefined,
+            path: hook === 'coap' ? config.path || undefined : undefined,
+            device: hook === 'sensor' || hook === 'button' ? device : undefined,
+          });
+          installed = true;
+        }
+        registry.updateContainer(boardId, node.id, { pending: undefined });
+        node.status(status.attached(hook, imageInsns(p.image)));
+        for (const w of p.warnings) node.warn(w);
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    }
+
+    function onResult(r: RunReport): void {
+      if (r.container !== node.id || closed) return;
+      registry.updateContainer(boardId, node.id, { lastResult: { r0: r0Value(r.r0, resultType), insns: r.insns, estimatedUs: Math.round(r.estimatedUs * 1000) / 1000 } });
+      node.status(status.afterRun(r, boardName, resultType));
+      if (firing) {
+        ownReport = r;
+        return;
+      }
+      const msg: Msg = { topic: r.hook, payload: r0Value(r.r0, resultType), femto: info(r) };
+      if (r.status === 'fault') node.error(faultError(r), msg);
+      else node.send(msg);
+    }
+    function onQuarantine(q: { container: string }): void {
+      if (q.container === node.id && !closed) node.status(status.quarantined());
+    }
+    liveBoard.on('result', onResult);
+    liveBoard.on('quarantine', onQuarantine);
+
+    // The configured program: synchronous for assembly and images, compiled for C.
+    node.status(status.noImage());
+    const hasProgram = config.language === 'image' ? !!config.image : !!(config.source && config.source.trim());
+    if (hasProgram) {
+      node.status(status.verifying());
+      registry.updateContainer(boardId, node.id, { pending: 'verifying' });
+      const finish = (p: BuiltProgram | undefined, err?: unknown): void => {
+        if (closed) return;
+        if (err === undefined && p) err = put(p);
+        if (err !== undefined) {
+          const r = showRejected(err);
+          node.error(t('errors.rejected', 'program rejected: __message__', { message: r.message }));
+        } else if (!p) {
+          node.status(status.noImage());
+          registry.updateContainer(boardId, node.id, { pending: 'no image' });
+        }
+      };
+      if (config.language === 'c') {
+        buildProgram({ language: 'c', source: config.source }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
+      } else {
+        try {
+          finish(buildProgramSync(config));
+        } catch (e) {
+          finish(undefined, e);
+        }
+      }
+    }
+
+    node.on('input', (msg, send, done) => {
+      // Hot swap.
+      if (msg.image !== undefined) {
+        node.status(status.verifying());
+        let err: unknown;
+        try {
+          const p = programFromMessage(msg.image);
+          err = put(p);
+        } catch (e) {
+          err = e;
+        }
+        if (err === undefined) {
+          msg.femto = { swapped: true, container: node.id, board: boardName };
+          done();
+          return;
+        }
+        const r = showRejected(err);
+        msg.femto = { rejected: true, rule: r.rule, code: r.code, pc: r.pc, line: r.line, instruction: r.instruction, message: r.message, stillRunning: installed };
+        done(Object.assign(new Error(t('errors.swapRejected', 'new image rejected (__message__); the previous program keeps running', { message: r.message })), { name: 'FemtoRejected' }));
+        return;
+      }
+      if (msg.reset === true) {
+        if (installed) {
+          const ci = liveBoard.resetContainer(node.id);
+          node.status(status.attached(hook, liveBoard.vmOf(node.id).program.length));
+          msg.femto = { reset: true, container: ci.id };
+        }
+        done();
+        return;
+      }
+      if (!installed) {
+        done(new Error(t('errors.noProgram', 'no program installed')));
+        return;
+      }
+      const ci = liveBoard.container(node.id);
+      if (ci.state === 'quarantined' && hook === 'flow') {
+        msg.femto = { quarantined: true, container: node.id, faults: ci.faults, board: boardName };
+        done(new Error(t('errors.quarantined', '__name__ is quarantined after __n__ consecutive faults (send msg.reset = true to release it)', { name, n: ci.faults.consecutive })));
+        return;
+      }
+      ownReport = undefined;
+      firing = true;
+      let coap: ReturnType<Board['coapRequest']> | undefined;
+      try {
+        if (hook === 'flow') {
+          const value = config.input && config.input !== 'payload'
+            ? RED.util.evaluateNodeProperty(config.input, config.inputType || 'msg', node, msg)
+            : msg.payload;
+          liveBoard.runFlow(node.id, payloadToBytes(value));
+        } else if (hook === 'sensor') {
+          liveBoard.sampleSensor(device);
+        } else if (hook === 'button') {
+          const release = msg.payload === false || msg.payload === 0 || msg.payload === 'release';
+          if (release) liveBoard.releaseButton(device);
+          else liveBoard.pressButton(device);
+        } else if (hook === 'timer') {
+          liveBoard.fireTimer();
+        } else if (hook === 'sched') {
+          liveBoard.schedTick();
+        } else if (hook === 'coap') {
+          const method = typeof msg.method === 'string' ? msg.method : config.method || 'GET';
+          const path = typeof msg.path === 'string' ? msg.path : config.path || '/';
+          const body = typeof msg.payload === 'string' || msg.payload instanceof Uint8Array ? msg.payload : '';
+          coap = liveBoard.coapRequest(method, path, body);
+        }
+      } catch (e) {
+        firing = false;
+        done(e instanceof Error ? e : new Error(String(e)));
+        return;
+      }
+      firing = false;
+      const r = ownReport as RunReport | undefined;
+      ownReport = undefined;
+      if (coap) {
+        msg.payload = Buffer.from(coap.payload).toString('utf8');
+        msg.coap = { code: `${coap.code >> 5}.${String(coap.code & 31).padStart(2, '0')}`, codeText: coap.codeText, contentFormat: coap.contentFormat, container: coap.container };
+      }
+      if (r) {
+        msg.femto = info(r);
+        if (r.status === 'fault') {
+          done(faultError(r));
+          return;
+        }
+        if (!coap) msg.payload = r0Value(r.r0, resultType);
+        send(msg);
+        done();
+        return;
+      }
+      if (coap) send(msg);
+      done();
+    });
+
+    node.on('close', (_removed: boolean, done: () => void) => {
+      closed = true;
+      liveBoard.off('result', onResult);
+      liveBoard.off('quarantine', onQuarantine);
+      if (installed) {
+        try {
+          liveBoard.remove(node.id);
+        } catch {
+          // The board may already be gone.
+        }
+      }
+      registry.removeContainer(boardId, node.id);
+      node.status({});
+      done();
+    });
+  }
+
+  /** The configured program for assembly and images (synchronous; C goes through buildProgram). */
+  function buildProgramSync(config: ContainerConfig): BuiltProgram | undefined {
+    if (config.language === 'image') return config.image ? programFromMessage({ base64: config.image }) : undefined;
+    return config.source && config.source.trim() ? programFromMessage({ asm: config.source }) : undefined;
+  }
+
+  RED.nodes.registerType('femto-container', FemtoContainer as (this: Node, c: NodeConfig) => void);
+};

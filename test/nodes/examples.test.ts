@@ -1,0 +1,229 @@
+/**
+ * Every example flow (examples/*.json): the conventions (a comment node first, no tab node, only
+ * this package's nodes and core nodes, every node type of the package somewhere), and each one
+ * loaded into the runtime with its inject nodes triggered, producing its expected output (debug
+ * nodes are swapped for test helper nodes with the same ids). The embedded prebuilt images must
+ * match lib/containers/*.c when clang is there (regenerate: node dist/lib/build/make-examples.js).
+ */
+import * as assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { ROOT } from '../util/paths';
+import { ALL_NODES, collect, getNode, helper, lastStatus, sleep, until } from './util';
+import { registry } from '../../lib/node-support/registry';
+import { buildEmbeddedImages, exampleFlows } from '../../lib/build/make-examples';
+
+/* eslint-disable @typescript-eslint/no-require-imports */
+const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
+const injectNode = require(path.join(coreDir, '20-inject.js'));
+const commentNode = require(path.join(coreDir, '90-comment.js'));
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+const EXAMPLES = path.join(ROOT, 'examples');
+const OUR_TYPES = ['femto-board', 'femto-container', 'femto-sensor', 'femto-store'];
+const CORE_TYPES = ['comment', 'inject', 'debug', 'catch', 'status', 'complete', 'change', 'switch', 'function', 'link in', 'link out', 'junction'];
+
+type N = Record<string, any>;
+
+function files(): string[] {
+  return fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.json')).sort();
+}
+
+function read(file: string): N[] {
+  return JSON.parse(fs.readFileSync(path.join(EXAMPLES, file), 'utf8'));
+}
+
+/** The example as a deployable test flow: on a tab, debug → helper, no automatic injects. */
+function testable(nodes: N[]): N[] {
+  return [
+    { id: 'f1', type: 'tab', label: 'example' },
+    ...nodes.map((n) => {
+      if (n.type === 'femto-board') return { ...n };
+      const m: N = { ...n, z: 'f1' };
+      if (n.type === 'debug') return { id: n.id, type: 'helper', z: 'f1', x: n.x, y: n.y, wires: [] };
+      if (n.type === 'inject') Object.assign(m, { once: false, repeat: '' });
+      return m;
+    }),
+  ];
+}
+
+function byName(nodes: N[], type: string, name: string): string {
+  const n = nodes.find((x) => x.type === type && x.name === name);
+  if (!n) throw new Error(`no ${type} "${name}"`);
+  return n.id;
+}
+
+function hasClang(): boolean {
+  try {
+    execFileSync(process.env.FEMTO_CLANG ?? 'clang', ['--version'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+describe('example flows', function () {
+  this.timeout(20000);
+  afterEach(async () => {
+    await helper.unload();
+  });
+
+  it('are 01…07, each starting with a comment node, no tab node, only our nodes and core nodes', () => {
+    const list = files();
+    assert.deepEqual(list.map((f) => f.slice(0, 2)), ['01', '02', '03', '04', '05', '06', '07']);
+    const seen = new Set<string>();
+    for (const f of list) {
+      const nodes = read(f);
+      assert.match(f, /^\d\d - [A-Z].*\.json$/);
+      assert.equal(nodes[0].type, 'comment', `${f} starts with a comment`);
+      assert.ok(nodes[0].info && nodes[0].info.length > 40, `${f}: the comment explains the example`);
+      for (const n of nodes) {
+        assert.notEqual(n.type, 'tab', `${f} has no tab node`);
+        assert.ok(OUR_TYPES.includes(n.type) || CORE_TYPES.includes(n.type), `${f}: unexpected type ${n.type}`);
+        seen.add(n.type);
+        if (n.type !== 'femto-board' && n.type !== 'comment') assert.ok(Array.isArray(n.wires), `${f}: ${n.id} has wires`);
+        assert.equal(n.z, undefined, `${f}: ${n.id} is not bound to a tab`);
+      }
+      // Config references resolve inside the file.
+      for (const n of nodes.filter((x) => x.board !== undefined)) assert.ok(nodes.some((x) => x.id === n.board), `${f}: board of ${n.id}`);
+    }
+    for (const t of OUR_TYPES) assert.ok(seen.has(t), `some example uses ${t}`);
+  });
+
+  it('every example loads with no unknown types and every container attaches (green)', async () => {
+    for (const f of files()) {
+      const nodes = read(f);
+      await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+      for (const n of nodes.filter((x) => x.type !== 'femto-board')) assert.ok(helper.getNode(n.id), `${f}: ${n.type} ${n.id} created`);
+      for (const n of nodes.filter((x) => x.type === 'femto-container')) {
+        assert.equal(lastStatus(getNode(n.id))?.fill, 'green', `${f}: ${n.name} is attached (${JSON.stringify(lastStatus(getNode(n.id)))})`);
+      }
+      await helper.unload();
+    }
+  });
+
+  it('01 Hello: 41 → 42', async () => {
+    const nodes = read('01 - Hello.json');
+    await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+    const out = collect(getNode(byName(nodes, 'debug', 'r0')));
+    getNode(byName(nodes, 'inject', '41')).receive({});
+    await until(() => out.length === 1, 2000, 'r0');
+    assert.equal(out[0].payload, 42);
+    assert.match(lastStatus(getNode(byName(nodes, 'femto-container', 'increment')))!.text!, /^r0=42 · 4 insns · ≈.* on hello board$/);
+  });
+
+  it('02 Sensor threshold alarm: 26.5 °C lights LED 1, 21 °C switches it off', async () => {
+    const nodes = read('02 - Sensor threshold alarm.json');
+    await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+    const alarm = collect(getNode(byName(nodes, 'debug', 'alarm (1 = on)')));
+    const led = collect(getNode(byName(nodes, 'debug', 'LED 1')));
+    getNode(byName(nodes, 'inject', '26.5 °C')).receive({});
+    await until(() => alarm.some((m) => m.payload === 1) && led.some((m) => m.payload === 1), 3000, 'alarm on');
+    assert.ok(alarm.find((m) => m.payload === 1)!.femto.console.includes('alarm on: 2650'));
+    getNode(byName(nodes, 'inject', '21 °C')).receive({});
+    await until(() => led.length >= 2 && led[led.length - 1].payload === 0, 3000, 'LED off');
+    assert.equal(alarm[alarm.length - 1].payload, 0);
+  });
+
+  it('03 Fault isolation: −2, −8 and −9 reach the Catch node, the healthy container keeps answering', async () => {
+    const nodes = read('03 - Fault isolation.json');
+    await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+    const ok = collect(getNode(byName(nodes, 'debug', 'healthy r0')));
+    const faults = collect(getNode(byName(nodes, 'debug', 'fault')));
+    const tick = getNode(byName(nodes, 'inject', 'every 2 s'));
+    for (let i = 0; i < 4; i++) {
+      tick.receive({});
+      await sleep(10);
+    }
+    await until(() => ok.length === 4 && faults.length === 12, 5000, 'four rounds');
+    assert.deepEqual(ok.map((m) => m.payload), [42, 42, 42, 42]);
+    const codes = faults.filter((m) => m.femto.code !== undefined).map((m) => m.femto.code).sort((x, y) => x - y);
+    assert.deepEqual(codes, [-9, -9, -9, -8, -8, -8, -2, -2, -2]);
+    assert.equal(faults.filter((m) => m.femto.quarantined && m.femto.code === undefined).length, 3, 'fourth round: quarantined');
+    assert.equal(lastStatus(getNode(byName(nodes, 'femto-container', 'out-of-bounds write')))?.text, 'quarantined');
+    assert.equal(lastStatus(getNode(byName(nodes, 'femto-container', 'healthy: increment')))?.fill, 'green');
+  });
+
+  it('04 Two tenants: separate counters and stores', async () => {
+    const nodes = read('04 - Two tenants.json');
+    await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+    const a = collect(getNode(byName(nodes, 'debug', 'alice count')));
+    const b = collect(getNode(byName(nodes, 'debug', 'bob count')));
+    const stores = collect(getNode(byName(nodes, 'debug', 'store')));
+    getNode(byName(nodes, 'inject', 'alice')).receive({});
+    getNode(byName(nodes, 'inject', 'alice')).receive({});
+    getNode(byName(nodes, 'inject', 'bob')).receive({});
+    await until(() => a.length === 2 && b.length === 1 && stores.length === 3, 2000, 'counts and store changes');
+    assert.deepEqual(a.map((m) => m.payload), [1, 2]);
+    assert.deepEqual(b.map((m) => m.payload), [1]);
+    assert.deepEqual(stores.map((m) => [m.femto.owner, m.topic, m.payload]), [['alice', '1', 1], ['alice', '1', 2], ['bob', '1', 1]]);
+    stores.length = 0;
+    getNode(byName(nodes, 'inject', 'list stores')).receive({});
+    await until(() => stores.length === 2, 2000, 'lists');
+    assert.deepEqual(stores.map((m) => m.payload).sort((x, y) => x[1] - y[1]), [{ 1: 1 }, { 1: 2 }]);
+  });
+
+  it('05 CoAP formatter: GET /temp answers 2.05 with the temperature', async () => {
+    const nodes = read('05 - CoAP formatter.json');
+    await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+    const out = collect(getNode(byName(nodes, 'debug', 'response')));
+    getNode(byName(nodes, 'inject', 'GET /temp')).receive({});
+    await until(() => out.length === 1, 2000, 'response');
+    assert.equal(out[0].payload, '22.25');
+    assert.equal(out[0].coap.code, '2.05');
+    assert.equal(out[0].coap.contentFormat, 0);
+    getNode(byName(nodes, 'inject', '30.5 °C')).receive({});
+    await sleep(20);
+    getNode(byName(nodes, 'inject', 'GET /temp')).receive({});
+    await until(() => out.length === 2, 2000, 'second response');
+    assert.equal(out[1].payload, '30.50');
+  });
+
+  it('06 Moving average: suspended slices report the average on the console and in the store', async () => {
+    const nodes = read('06 - Moving average.json');
+    const flow = testable(nodes);
+    flow.find((n) => n.type === 'femto-board')!.timerPeriodMs = 50; // start it quickly
+    await helper.load([...ALL_NODES, injectNode, commentNode], flow);
+    const slices = collect(getNode(byName(nodes, 'debug', 'console')));
+    const avg = collect(getNode(byName(nodes, 'debug', 'average, centi-°C')));
+    await until(() => slices.length >= 2 && avg.length >= 2, 4000, 'two slices');
+    assert.equal(slices[0].femto.status, 'suspended');
+    assert.match(slices[0].femto.console[0], /^avg: \d+ \(1 samples\)$/);
+    assert.match(slices[1].femto.console[0], /^avg: \d+ \(2 samples\)$/);
+    assert.equal(slices[1].femto.slice, 2);
+    assert.ok(avg[0].payload > 1700 && avg[0].payload < 2500, `average ${avg[0].payload}`);
+    assert.equal(avg[0].topic, '256');
+    const e = registry.entries()[0];
+    assert.equal(e.board.container(byName(nodes, 'femto-container', 'moving average')).state, 'suspended');
+  });
+
+  it('07 Hot swap: double is swapped in, the bad image is rejected and the old program keeps running', async () => {
+    const nodes = read('07 - Hot swap.json');
+    await helper.load([...ALL_NODES, injectNode, commentNode], testable(nodes));
+    const out = collect(getNode(byName(nodes, 'debug', 'r0')));
+    const rej = collect(getNode(byName(nodes, 'debug', 'rejection')));
+    const run = getNode(byName(nodes, 'inject', 'run 21'));
+    run.receive({});
+    await until(() => out.length === 1, 2000, 'first run');
+    getNode(byName(nodes, 'inject', 'swap: double')).receive({});
+    await sleep(20);
+    run.receive({});
+    await until(() => out.length === 2, 2000, 'second run');
+    getNode(byName(nodes, 'inject', 'swap: bad image')).receive({});
+    await until(() => rej.length === 1, 2000, 'rejection');
+    run.receive({});
+    await until(() => out.length === 3, 2000, 'third run');
+    assert.deepEqual(out.map((m) => m.payload), [22, 42, 42]);
+    assert.equal(rej[0].femto.rule, 'jump-target');
+    assert.equal(rej[0].femto.pc, 0);
+  });
+
+  (hasClang() ? it : it.skip)('embedded images match lib/containers/*.c (regenerate with make-examples)', async () => {
+    const images = await buildEmbeddedImages(ROOT);
+    const expected = exampleFlows(ROOT, images);
+    for (const f of files()) {
+      assert.deepEqual(read(f), JSON.parse(JSON.stringify(expected[f])), `${f} is what lib/build/make-examples.ts writes`);
+    }
+  });
+});
