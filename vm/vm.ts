@@ -32,6 +32,13 @@ export const DEFAULT_BUDGET = 1_000_000;
 export const RIOT_BRANCH_BUDGET = 200;
 export const STACK_FRAME_SIZE = 512;
 
+const PROBE_WARMUP_RUNS = 32;
+const PROBE_RUNS = 64;
+
+function now(): number {
+  return typeof performance !== 'undefined' ? performance.now() : Date.now();
+}
+
 /** A budget must be a whole number of instructions, 0 or more. */
 function checkBudget(b: number): number {
   if (!Number.isSafeInteger(b) || b < 0) throw new RangeError(`budget must be a whole number ≥ 0 (got ${b})`);
@@ -180,6 +187,15 @@ export class Vm {
   private runInsns = 0;
   private compiled: CompiledTier | null = null;
   private compiling: Promise<boolean> | null = null;
+  /**
+   * `auto` checks its own decision: it times runs on each tier (ns per instruction) and, when
+   * the compiled tier turns out no faster — short programs that mostly call helpers, where
+   * crossing between JavaScript and WebAssembly costs more than it saves — it goes back to the
+   * interpreter for good.
+   */
+  private readonly probe = { n: 0, interpNs: 0, interpInsns: 0, compiledNs: 0, compiledInsns: 0, decided: false };
+  private useCompiled = true;
+  private tierNote: string | undefined;
   private readonly tierMode: Tier;
   private readonly tierUp: { runs: number; insns: number; minAvgInsns: number };
   private noCompile: string | undefined;
@@ -236,8 +252,8 @@ export class Vm {
   get tier(): TierInfo {
     return {
       mode: this.tierMode,
-      current: this.compiled ? 'compiled' : 'interp',
-      reason: this.noCompile,
+      current: this.compiled && this.useCompiled ? 'compiled' : 'interp',
+      reason: this.noCompile ?? this.tierNote,
       compileMs: this.compiled?.compileMs,
       moduleBytes: this.compiled?.moduleBytes,
       runs: this.hotRuns,
@@ -354,7 +370,10 @@ export class Vm {
     this.state = 'idle';
     m.counts?.fill(0);
     m.taken?.fill(0);
-    const status: Status = this.execute(budget);
+    const probe = this.probeChoice();
+    const t0 = probe ? now() : 0;
+    const status: Status = probe === 'interp' ? execute(m, budget, this.branchBudget) : this.execute(budget);
+    if (probe) this.record(probe, now() - t0, m.executed);
     this.runInsns += m.executed;
     this.hotRuns++;
     this.hotInsns += m.executed;
@@ -376,10 +395,39 @@ export class Vm {
     return res;
   }
 
+  /**
+   * After `auto` has compiled a program, a short trial: once the engine has warmed the module up,
+   * alternate runs between the tiers (same conditions for both) and time them. Programs whose
+   * runs are long skip it: the compiled tier wins there by orders of magnitude.
+   */
+  private probeChoice(): 'interp' | 'compiled' | null {
+    const p = this.probe;
+    if (this.tierMode !== 'auto' || p.decided || !this.compiled || !this.useCompiled) return null;
+    if (this.hotRuns > 0 && this.hotInsns / this.hotRuns >= 10_000) { p.decided = true; return null; }
+    const n = ++p.n;
+    if (n <= PROBE_WARMUP_RUNS) return null;
+    if (!this.compiled.canEnter()) return null;
+    return n % 2 === 0 ? 'compiled' : 'interp';
+  }
+
+  /** Add one timed run to the trial; decide after PROBE_RUNS of each. */
+  private record(tier: 'interp' | 'compiled', ms: number, insns: number): void {
+    const p = this.probe;
+    if (tier === 'interp') { p.interpNs += ms * 1e6; p.interpInsns += insns; } else { p.compiledNs += ms * 1e6; p.compiledInsns += insns; }
+    if (p.n < PROBE_WARMUP_RUNS + 2 * PROBE_RUNS) return;
+    p.decided = true;
+    if (p.interpInsns === 0 || p.compiledInsns === 0) return;
+    const interp = p.interpNs / p.interpInsns, compiled = p.compiledNs / p.compiledInsns;
+    if (compiled >= interp * 0.95) {
+      this.useCompiled = false;
+      this.tierNote = `measured: the interpreter is as fast for this program (${interp.toFixed(1)} vs ${compiled.toFixed(1)} ns per instruction compiled)`;
+    }
+  }
+
   /** Run one slice on the best tier available; m.executed counts the whole slice. */
   private execute(budget: number): Status {
     const m = this.machine;
-    if (this.compiled && this.compiled.canEnter()) return this.compiled.run(budget, this.branchBudget);
+    if (this.compiled && this.useCompiled && this.compiled.canEnter()) return this.compiled.run(budget, this.branchBudget);
     if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, this.branchBudget);
     const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
     if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {

@@ -8,7 +8,8 @@
  *
  *   const board = new Board({ profile: 'nrf52840dk', clock?: new VirtualClock(), storeCapacity?: 16,
  *                             seed?: 1, name?: 'board', globalScope?: 'board' | 'tenant',
- *                             vmProfile?: 'riot-2022' | 'rfc9669', timerPeriodMs?: 1000,
+ *                             vmProfile?: 'riot-2022' | 'rfc9669', tier?: 'interp' | 'compiled' | 'auto',
+ *                             timerPeriodMs?: 1000,
  *                             schedTickMs?: 100, minWakeupUs?: 1000, slots?: { count, size },
  *                             containerRamBytes?: n })
  *   board.install(spec: ContainerSpec): ContainerInfo     throws VerifyError (rejected program),
@@ -59,7 +60,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { VmFault, FaultCode, type FemtoError } from '../../vm/errors';
-import { Vm, STACK_FRAME_SIZE, type RunResult } from '../../vm/vm';
+import { Vm, STACK_FRAME_SIZE, type RunResult, type Tier } from '../../vm/vm';
 import { DEFAULT_MAX_CALL_DEPTH, type Profile } from '../../vm/verifier';
 import type { RiotImage } from '../../vm/image';
 import { every, WallClock, type Clock, type TimerHandle } from './clock';
@@ -94,6 +95,8 @@ export interface BoardOptions {
   name?: string;
   globalScope?: GlobalScope;
   vmProfile?: Profile;
+  /** Execution tier of every container's VM (default: the VM's `auto`). */
+  tier?: Tier;
   timerPeriodMs?: number;
   schedTickMs?: number;
   minWakeupUs?: number;
@@ -211,6 +214,7 @@ export class Board extends EventEmitter {
   readonly seed: number;
   readonly globalScope: GlobalScope;
   readonly vmProfile: Profile;
+  readonly tier: Tier | undefined;
   readonly timerPeriodMs: number;
   readonly schedTickMs: number;
   readonly minWakeupUs: number;
@@ -241,6 +245,7 @@ export class Board extends EventEmitter {
     this.seed = opts.seed ?? 1;
     this.globalScope = opts.globalScope ?? 'board';
     this.vmProfile = opts.vmProfile ?? (this.profile.costColumn === 'native' ? 'rfc9669' : 'riot-2022');
+    this.tier = opts.tier;
     this.timerPeriodMs = opts.timerPeriodMs ?? 1000;
     this.schedTickMs = opts.schedTickMs ?? 100;
     this.minWakeupUs = opts.minWakeupUs ?? 1000;
@@ -388,6 +393,7 @@ export class Board extends EventEmitter {
       helpers,
       grants,
       countPerPc: true,
+      tier: this.tier,
     });
     try {
       vm.entrySlot(spec.entry);
