@@ -5,9 +5,16 @@
  * constructor, started (periodic sensor sampling, timer hook, scheduler ticks) on the next tick,
  * once the container nodes of the same deploy had a chance to install, and stopped and released
  * on close.
+ *
+ * Remote mode (issue 5): the config node stands for a device reached over CoAP (a `femto device`
+ * process or a RIOT board): address, the public key it trusts, the slot its containers run. It
+ * holds a RemoteBoardLink (lib/node-support/remote) that reads the device's status at start and
+ * periodically; container nodes on it run `POST /bpf/exec/N`, femto-deploy installs into it.
+ * A device that is not there makes its nodes say "device not answering"; nothing throws.
  */
 import { registry } from '../lib/node-support/registry';
-import { createBoard, type BoardConfig } from '../lib/node-support/board-config';
+import { createBoard, isRemote, remoteSettings, type BoardConfig } from '../lib/node-support/board-config';
+import { RemoteBoardLink, remoteBoardState, type RemoteCapableBoardNode } from '../lib/node-support/remote';
 import { translator, type FemtoBoardNode, type Node, type NodeConfig, type RED } from './red';
 import { registerAdmin } from './admin';
 
@@ -18,6 +25,10 @@ export = function (RED: RED): void {
   function FemtoBoard(this: FemtoBoardNode, config: NodeConfig): void {
     RED.nodes.createNode(this, config);
     const cfg = config as unknown as BoardConfig;
+    if (isRemote(cfg)) {
+      remoteBoard(this as FemtoBoardNode & RemoteCapableBoardNode, cfg);
+      return;
+    }
     this.boardName = cfg.name || cfg.profile || 'nrf52840dk';
     let started: ReturnType<typeof setImmediate> | undefined;
     try {
@@ -44,6 +55,46 @@ export = function (RED: RED): void {
         b.removeAllListeners();
         registry.remove(this.id);
       }
+      done();
+    });
+  }
+
+  function remoteBoard(node: FemtoBoardNode & RemoteCapableBoardNode, cfg: BoardConfig): void {
+    node.boardName = cfg.name || (cfg.address ?? '').replace(/^coap:\/\//, '') || 'remote board';
+    let link: RemoteBoardLink | undefined;
+    try {
+      link = new RemoteBoardLink(remoteSettings(cfg), node.boardName);
+    } catch (e) {
+      node.failure = (e as Error).message;
+      node.error(t('errors.create', 'femto-board: __reason__', { reason: node.failure }));
+    }
+    if (link) {
+      const l = link;
+      node.remote = l;
+      registry.addRemote({ id: node.id, name: node.boardName, state: () => remoteBoardState(node.id, node.boardName, l) });
+      let lastReachable: boolean | null = null;
+      const onStatus = (): void => {
+        const s = l.snapshot;
+        if (s.reachable === false && lastReachable !== false) node.warn(t('errors.unreachable', '__name__: __reason__', { name: node.boardName, reason: s.error ?? 'device not answering' }));
+        if (s.reachable && s.keyTrusted === false && lastReachable !== true) {
+          node.warn(t('errors.untrusted', '__name__: the device at __url__ does not list the configured trusted key (__fp__); its keys: __keys__', { name: node.boardName, url: l.url, fp: s.keyFingerprint, keys: s.trustedKeys.join(', ') || 'none' }));
+        }
+        lastReachable = s.reachable;
+        registry.changed();
+      };
+      l.on('status', onStatus);
+      l.on('run', () => registry.changed());
+      // Start once the container nodes of this deploy listen for the first status.
+      setImmediate(() => {
+        if (node.remote === l) l.start();
+      });
+    }
+    node.on('close', (_removed: boolean, done: () => void) => {
+      if (link) {
+        link.close();
+        registry.removeRemote(node.id);
+      }
+      node.remote = undefined;
       done();
     });
   }

@@ -21,6 +21,8 @@
  *    Catch node gets it, with msg.femto = { code, pc, instruction, message, faults, … }.
  *  - Suspended runs (ztimer_periodic_wakeup) send a message per slice (msg.femto.status
  *    "suspended"), so long-running containers report as they go.
+ *  - On a remote femto-board the node runs the board's slot on the device instead
+ *    (nodes/remote-container.ts).
  */
 import { BoardError, type Board, type RunReport } from '../lib/board/board';
 import type { HookName } from '../lib/board/hooks';
@@ -34,6 +36,8 @@ import { SandboxCompileError, SandboxError } from '../lib/node-support/sandbox';
 import * as status from '../lib/node-support/status';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
 import { registerAdmin } from './admin';
+import { remoteContainer } from './remote-container';
+import type { RemoteCapableBoardNode } from '../lib/node-support/remote';
 
 interface ContainerConfig extends NodeConfig {
   board?: string;
@@ -75,6 +79,12 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const boardNode = RED.nodes.getNode(config.board ?? '') as FemtoBoardNode | null;
+    const remote = (boardNode as RemoteCapableBoardNode | null)?.remote;
+    if (boardNode && remote) {
+      // A remote femto-board: the program runs on the device (nodes/remote-container.ts).
+      remoteContainer(RED, node, config, boardNode, remote, t);
+      return;
+    }
     const board: Board | undefined = boardNode?.board;
     const boardId = config.board ?? '';
     const boardName = boardNode?.boardName ?? '';
@@ -133,7 +143,7 @@ export = function (RED: RED): void {
           });
           installed = true;
         }
-        registry.updateContainer(boardId, node.id, { pending: undefined });
+        registry.updateContainer(boardId, node.id, { pending: undefined, image: p.image });
         node.status(status.attached(hook, imageInsns(p.image)));
         for (const w of p.warnings) node.warn(w);
         return undefined;

@@ -252,6 +252,36 @@ export function exampleFlows(root: string, images: Record<string, string>): Reco
     debug(7, 'debugRejected', 'rejection', 560, 220, 'femto'),
     board(7, 'swap board'),
   ];
+
+  // 08 deploy over CoAP to a device process, then run it there
+  const remoteBoard = board(8, 'local device', { mode: 'remote', address: 'coap://127.0.0.1:5683', publicKey: '', slot: 0, timeoutMs: 2000, pollMs: 5000 });
+  out['08 - Deploy over CoAP.json'] = [
+    comment(8, 'Sign and deploy over CoAP, then run it on the device',
+      'The device is a separate process: an emulated nRF52840 DK reachable over CoAP, like a RIOT board running the femto-container SUIT example. Before deploying this flow:\n\n' +
+      '1. Make a signing key: `npx femto keygen -o demo` writes `demo.key` (private) and `demo.pub` (public). Open the **sign & deploy** node and paste the contents of `demo.key` into *Signing key* ' +
+      '(or press *Generate* there and save the public key it shows as `demo.pub`). The key lives in the node\'s credentials: it is never exported with the flow.\n' +
+      '2. Start the device, trusting that key: `npx femto device --port 5683 --key demo.pub`.\n\n' +
+      'Then:\n\n' +
+      '- **deploy v1** signs an image returning 4200 into a SUIT manifest and installs it into slot `.ram.0` of the device over CoAP: the deploy node\'s status follows the transfer (fetching block k/n, verifying, installed seq N) and the outcome comes out per board.\n' +
+      '- **run on the device** runs `.ram.0` there (`POST /bpf/exec/0`): the femto container node on the remote board shows r0, the instructions executed and the device\'s estimated time.\n' +
+      '- **deploy v2** installs an image returning 2225 with the next sequence number; **replay v1 with seq 1** shows the device refusing a rollback: the Catch node gets the reason, and the device keeps running v2.\n\n' +
+      'Without a device the flow still deploys: the container says *device not answering* and a deployment reaches the Catch node with that reason. ' +
+      'To deploy to more devices, add their addresses (or more remote femto-boards) under *Also to* in the deploy node: they are updated in parallel.'),
+    inject(8, 'v1', 'deploy v1 (r0 = 4200)', [{ p: 'image', v: bytes('mov %r0, 4200\nexit'), vt: 'bin' }], 170, 100, [id(8, 'deploy')]),
+    inject(8, 'v2', 'deploy v2 (r0 = 2225)', [{ p: 'image', v: bytes('mov %r0, 2225\nexit'), vt: 'bin' }], 170, 140, [id(8, 'deploy')]),
+    inject(8, 'replay', 'replay v1 with seq 1', [{ p: 'image', v: bytes('mov %r0, 4200\nexit'), vt: 'bin' }, { p: 'seq', v: '1', vt: 'num' }], 170, 180, [id(8, 'deploy')]),
+    {
+      id: id(8, 'deploy'), type: 'femto-deploy', name: 'sign & deploy', board: id(8, 'board'), targets: [], slot: '', seq: '', timeout: 30, serveHost: '',
+      x: 420, y: 140, wires: [[id(8, 'debugDeploy')]],
+    },
+    debug(8, 'debugDeploy', 'outcome per board', 640, 140),
+    inject(8, 'run', 'run on the device', [{ p: 'payload', v: '', vt: 'str' }], 160, 260, [id(8, 'container')]),
+    container(8, 'container', 'on the device: .ram.0', 400, 260, [id(8, 'debugRun')], { source: '', resultType: 'int32' }),
+    debug(8, 'debugRun', 'r0', 620, 260),
+    { id: id(8, 'catch'), type: 'catch', name: 'deploy and run errors', scope: [id(8, 'deploy'), id(8, 'container')], uncaught: false, x: 180, y: 340, wires: [[id(8, 'debugError')]] },
+    debug(8, 'debugError', 'error', 620, 340, 'error'),
+    remoteBoard,
+  ];
   return out;
 }
 

@@ -1,5 +1,12 @@
 /**
- * A femto-board config node's settings → an emulated Board (lib/board), testable without Node-RED.
+ * A femto-board config node's settings → an emulated Board (lib/board), or for a remote board the
+ * device's address, trusted key and slot (lib/node-support/remote), testable without Node-RED.
+ *
+ * Mode: `emulated` (default, also when the field is missing: flows from before issue 5) or
+ * `remote`: address `coap://host:port` (a `femto device` process or a RIOT board running the
+ * femto-container SUIT example), the public key the device trusts (PEM, hex or base64; optional),
+ * the slot its containers run (`.ram.N`, default 0), a request timeout (ms, default 2000) and a
+ * status poll period (ms, default 10 000; 0 = only at start, after runs and after installs).
  *
  * Settings: profile (nrf52840dk, esp32-wroom-32, gd32vf103, native), store capacity (entries per
  * store, RIOT default 16), global store scope, timer period (ms, 0 = no periodic timer hook), the
@@ -14,6 +21,8 @@ import { Board, type BoardOptions } from '../board/board';
 import { PROFILE_NAMES, getProfile } from '../board/profiles';
 import { SAUL, UNIT } from '../board/saul';
 import type { SourceSpec } from '../board/sources';
+import { parseCoapUrl } from '../deploy/coap-client';
+import { parsePublicKey, type RemoteSettings } from './remote';
 
 export interface DeviceConfig {
   name: string;
@@ -38,6 +47,18 @@ export interface BoardConfig {
   samplePeriodMs?: number | string;
   slots?: number | string;
   devices?: DeviceConfig[] | string;
+  /** 'emulated' (default) or 'remote'. */
+  mode?: string;
+  /** Remote: coap://host:port. */
+  address?: string;
+  /** Remote: the public key the device trusts. */
+  publicKey?: string;
+  /** Remote: the slot container nodes run and deploys go to. */
+  slot?: number | string;
+  /** Remote: per-request timeout (ms). */
+  timeoutMs?: number | string;
+  /** Remote: status poll period (ms, 0 = none). */
+  pollMs?: number | string;
 }
 
 export const DEVICE_KINDS: Readonly<Record<string, { type: number; unit: number; scale: number }>> = {
@@ -111,6 +132,36 @@ export function createBoard(cfg: BoardConfig): Board {
     });
   }
   return board;
+}
+
+export function isRemote(cfg: BoardConfig): boolean {
+  return cfg.mode === 'remote';
+}
+
+/** The settings of a remote board. Throws RangeError/TypeError for bad settings. */
+export function remoteSettings(cfg: BoardConfig): RemoteSettings {
+  const address = (cfg.address ?? '').trim();
+  if (!address) throw new TypeError('a remote board needs an address (coap://host:port)');
+  let url: string;
+  try {
+    url = parseCoapUrl(address).text.replace(/\/$/, '');
+  } catch (e) {
+    throw new RangeError(`address: ${(e as Error).message}`);
+  }
+  const slot = num(cfg.slot, 0)!;
+  if (!Number.isInteger(slot) || slot < 0 || slot > 63) throw new RangeError(`slot ${String(cfg.slot)} is not a slot number (0, 1, …)`);
+  const key = (cfg.publicKey ?? '').trim();
+  let publicKey: Uint8Array | undefined;
+  if (key) {
+    try {
+      publicKey = parsePublicKey(key);
+    } catch (e) {
+      throw new RangeError(`trusted key: ${(e as Error).message}`);
+    }
+  }
+  const timeoutMs = Math.max(100, num(cfg.timeoutMs, 2000)!);
+  const pollMs = Math.max(0, num(cfg.pollMs, 10_000)!);
+  return { url, publicKey, slot, timeoutMs, pollMs: pollMs > 0 ? Math.max(pollMs, 250) : 0 };
 }
 
 export { PROFILE_NAMES };

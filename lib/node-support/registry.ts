@@ -13,6 +13,11 @@
  * whose program is not on the board, "no image", "verifying" or "rejected". Store keys are
  * decimal strings, values u32 numbers. Sensor values are the last sample (reading a sensor for the
  * sidebar would advance simulated sources).
+ *
+ * Remote boards (femto-board in remote mode, issue 5) are listed after the emulated ones with the
+ * same fields (profile = the device's, running = it answers, containers = the nodes running its
+ * slots; stores and devices empty) plus `remote: true`, `address` and `device` (what the device's
+ * status resource said: reachable, error, board, seq, slots, trusted key fingerprints, update).
  */
 import type { Board } from '../board/board';
 import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
@@ -25,6 +30,15 @@ export interface ContainerEntry {
   /** Node-level state when the program is not (yet) on the board. */
   pending?: 'no image' | 'verifying' | 'rejected';
   lastResult?: { r0: number | string; insns: number; estimatedUs: number };
+  /** The image installed from this node (femto-deploy can deploy a container node's program). */
+  image?: Uint8Array;
+}
+
+/** A remote board: its state is computed by its owner (the femto-board node's link). */
+export interface RemoteEntry {
+  id: string;
+  name: string;
+  state: () => BoardState;
 }
 
 export interface BoardEntry {
@@ -58,6 +72,10 @@ export interface BoardState {
   containers: ContainerState[];
   stores: { global: Record<string, number>; tenants: Record<string, Record<string, number>> };
   devices: { index: number; name: string; type: number; typeName: string; kind: 'sensor' | 'button' | 'actuator'; unit: string; values: number[]; simulated: boolean }[];
+  /** Remote boards only. */
+  remote?: true;
+  address?: string;
+  device?: Record<string, unknown>;
 }
 
 export interface FemtoState {
@@ -68,6 +86,7 @@ export const PUBLISH_INTERVAL_MS = 250;
 
 export class BoardRegistry {
   private readonly boards = new Map<string, BoardEntry>();
+  private readonly remotes = new Map<string, RemoteEntry>();
   private publisher: ((state: FemtoState) => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
   private lastPublish = 0;
@@ -95,6 +114,29 @@ export class BoardRegistry {
     if (!e) return;
     this.boards.delete(id);
     this.changed();
+  }
+
+  /** Add (or replace) a remote board; call changed() when its state changes. */
+  addRemote(entry: RemoteEntry): void {
+    this.remotes.set(entry.id, entry);
+    this.changed();
+  }
+
+  removeRemote(id: string): void {
+    if (this.remotes.delete(id)) this.changed();
+  }
+
+  getRemote(id: string): RemoteEntry | undefined {
+    return this.remotes.get(id);
+  }
+
+  /** The image a container node installed on an emulated board, if it is known. */
+  containerImage(nodeId: string): Uint8Array | undefined {
+    for (const e of this.boards.values()) {
+      const c = e.containers.get(nodeId);
+      if (c?.image) return c.image;
+    }
+    return undefined;
   }
 
   get(id: string): BoardEntry | undefined {
@@ -146,7 +188,15 @@ export class BoardRegistry {
   }
 
   state(): FemtoState {
-    return { boards: this.entries().map((e) => boardState(e)) };
+    const remote: BoardState[] = [];
+    for (const r of this.remotes.values()) {
+      try {
+        remote.push(r.state());
+      } catch {
+        // A remote board that cannot describe itself is left out of this snapshot.
+      }
+    }
+    return { boards: [...this.entries().map((e) => boardState(e)), ...remote] };
   }
 }
 

@@ -1,6 +1,6 @@
 /**
  * Shared set-up for the Node-RED node tests: node-red-node-test-helper initialised on the
- * installed node-red, the package's four node modules, and small waiting helpers.
+ * installed node-red, the package's node modules, and small waiting helpers.
  */
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
@@ -15,8 +15,9 @@ export const femtoBoard = require(path.join(dist, 'femto-board.js'));
 export const femtoContainer = require(path.join(dist, 'femto-container.js'));
 export const femtoSensor = require(path.join(dist, 'femto-sensor.js'));
 export const femtoStore = require(path.join(dist, 'femto-store.js'));
+export const femtoDeploy = require(path.join(dist, 'femto-deploy.js'));
 /* eslint-enable @typescript-eslint/no-require-imports */
-export const ALL_NODES = [femtoBoard, femtoContainer, femtoSensor, femtoStore];
+export const ALL_NODES = [femtoBoard, femtoContainer, femtoSensor, femtoStore, femtoDeploy];
 
 export type AnyNode = {
   id: string;
