@@ -10,34 +10,16 @@ import { assemble, assembleWithLines } from '../../vm/assembler';
 import { parseDataFile } from '../../vm/conformance-data';
 import { FormatError } from '../../vm/errors';
 import { CONFORMANCE_DIR } from '../util/paths';
+import { hexBytes, loadAssembled } from '../util/vectors';
+import { prng } from '../../lib/board/sources';
 
-interface Vector {
-  name: string;
-  program: string;
-  mem: string;
-  result: string;
-}
-
-const vectors: Vector[] = fs
-  .readFileSync(path.join(CONFORMANCE_DIR, 'assembled.jsonl'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Vector);
+const vectors = loadAssembled();
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+const bytes = hexBytes;
 
-/** Small seeded PRNG (mulberry32): the fuzz cases are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded: the fuzz cases are the same on every run. */
+const rng = prng;
 
 /** Assert that `fn` throws a FormatError('asm') and return it. */
 function asmError(fn: () => unknown): FormatError {

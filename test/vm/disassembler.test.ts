@@ -4,39 +4,20 @@
  * (mostly malformed) byte arrays.
  */
 import * as assert from 'node:assert/strict';
-import * as fs from 'node:fs';
-import * as path from 'node:path';
 import { assemble } from '../../vm/assembler';
 import { disassemble, disassembleInsn, disassembleListing, jumpTarget } from '../../vm/disassembler';
 import { Insn, Program } from '../../vm/program';
-import { CONFORMANCE_DIR } from '../util/paths';
+import { hexBytes, loadAssembled } from '../util/vectors';
+import { prng } from '../../lib/board/sources';
 
-interface Vector {
-  name: string;
-  program: string;
-}
-
-const vectors: Vector[] = fs
-  .readFileSync(path.join(CONFORMANCE_DIR, 'assembled.jsonl'), 'utf8')
-  .split('\n')
-  .filter((l) => l.trim() !== '')
-  .map((l) => JSON.parse(l) as Vector);
+const vectors = loadAssembled();
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex');
-const bytes = (h: string): Uint8Array => Uint8Array.from(Buffer.from(h.replace(/\s+/g, ''), 'hex'));
+const bytes = hexBytes;
 const prog = (h: string): Program => new Program(bytes(h));
 
-/** Small seeded PRNG (mulberry32): the fuzz cases are the same on every run. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Seeded: the fuzz cases are the same on every run. */
+const rng = prng;
 
 /** Whole slots of a byte array: what the text round trip must reproduce. */
 const wholeSlots = (b: Uint8Array): Uint8Array => b.subarray(0, Math.floor(b.length / 8) * 8);
