@@ -15,6 +15,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { packageRoot } from './package-root';
 import { FormatError } from '../vm/errors';
 import { loadElf } from '../vm/elf';
 import { buildImage } from '../vm/image';
@@ -90,16 +91,8 @@ export class CompileError extends FormatError {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_MAX_OUTPUT = 64 * 1024;
 
-/** The repository (package) root: where `include/femto.h` lives. */
-export function packageRoot(): string {
-  let dir = __dirname;
-  for (;;) {
-    if (fs.existsSync(path.join(dir, 'package.json'))) return dir;
-    const up = path.dirname(dir);
-    if (up === dir) return path.resolve(__dirname, '..');
-    dir = up;
-  }
-}
+/** The package root (where `lib/include/femto.h` lives), re-exported for the CLI. */
+export { packageRoot };
 
 /** `<package>/include` if it exists. */
 export function defaultIncludeDir(): string | undefined {

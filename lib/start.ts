@@ -15,19 +15,11 @@
 import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from './package-root';
 
 export const DEFAULT_PORT = 1880;
 export const START_EXAMPLE = '02 - Sensor threshold alarm.json';
 
-function packageRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`package.json not found above ${start}`);
-    dir = up;
-  }
-  return dir;
-}
 
 /** Node-RED's entry script, from this package's dependencies. */
 export function nodeRedEntry(root: string): string {

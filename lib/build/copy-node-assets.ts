@@ -9,16 +9,8 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { packageRoot } from '../package-root';
 
-function packageRoot(start: string): string {
-  let dir = start;
-  while (!fs.existsSync(path.join(dir, 'package.json'))) {
-    const up = path.dirname(dir);
-    if (up === dir) throw new Error(`package.json not found above ${start}`);
-    dir = up;
-  }
-  return dir;
-}
 
 function listFiles(dir: string, filter: (f: string) => boolean): string[] {
   if (!fs.existsSync(dir)) return [];
