@@ -230,6 +230,9 @@ export async function compileC(input: CInput, opts: CompileOptions = {}): Promis
     });
     const args = [
       '-target', 'bpf', optimize, '-nostdinc', '-ffreestanding', '-fno-common', '-fno-color-diagnostics',
+      // No reproducer files left in the system temp folder when the back end crashes, and no
+      // source excerpts in messages (the only way another file's text could reach a user).
+      '-fno-crash-diagnostics', '-fno-caret-diagnostics',
       ...includes.map((d) => `-I${path.resolve(d)}`),
       ...defines,
       '-c', srcFile, '-o', outFile,

@@ -8,19 +8,25 @@
  *    afterwards, with `-nostdinc` and only the package's header folder (`lib/include`) on the
  *    include path; no user-supplied flag, define or include folder reaches the command line;
  *  - time limit (default 10 s, the process group is killed) and output limit (default 16 KiB of
- *    diagnostics), a source size limit (default 64 KiB);
+ *    diagnostics), a source size limit (default 64 KiB); on Linux also a memory limit (default
+ *    512 MiB resident per clang process) and a limit on what clang writes into its folder
+ *    (default 32 MiB), enforced by a /proc watcher that kills clang's process group (below);
  *  - the source is checked first, on the text as the preprocessor will see it (line splices
  *    `\`+newline joined, comments removed, strings kept): every directive that names a file —
  *    `#include`, `#include_next`, `#import`, `#embed` — must be exactly `"femto.h"` or
  *    `<femto.h>` (not a macro); `#line` and GNU line markers (they rename the file in messages),
  *    `__has_include`, `_Pragma`, `#pragma GCC dependency`/`system_header`/`poison`-style pragmas that
  *    name files, and inline assembly (`asm`, `__asm__`: `.incbin` would pull a file into the
- *    object) are refused. Digraph `%:` and trigraph `??=` spellings of `#` are treated as `#`.
- *    Each refusal names the line and what was refused;
+ *    object) are refused, and so is token pasting (`##`: `a##sm` would assemble `asm` after this
+ *    check). The text is read in clang's order: CR, LF and CR LF end lines; splices (backslash,
+ *    optional blanks, newline) are removed before comments and literals are recognised; digraph
+ *    `%:` is `#`; trigraphs are checked both ways (clang's default ignores them, -trigraphs does
+ *    not). Each refusal names the line and what was refused;
  *  - diagnostics are rewritten so they name only `container.c` and `femto.h`: any other absolute
  *    path (the temporary folder, the package folder) is replaced, and a diagnostic about a file
  *    other than those two is dropped, so a compile error can never echo a file from outside.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FormatError } from '../../vm/errors';
 import { loadElf } from '../../vm/elf';
@@ -44,52 +50,69 @@ export class SandboxError extends FormatError {
  * The text as the preprocessor sees it, line by line (1-based line numbers of the original):
  * splices joined onto the line they start on, comments blanked. String and character literals
  * are kept (a `//` inside a string is not a comment).
+ *
+ * In clang's order: lines end at LF, CR LF or a lone CR; then (translation phase 2) every
+ * backslash followed by optional blanks and a newline is removed, wherever it stands — also the
+ * second backslash of `"\\"`, and between the `*` and `/` of a comment's end; only then are
+ * comments and literals recognised. `trigraphs` says whether `??/` and `??=` count as `\` and `#`
+ * (clang's default for C is no, with -trigraphs yes): checkSource looks at both readings.
  */
-function logicalLines(src: string): { line: number; text: string; at: number[] }[] {
-  // Trigraph ??/ is a backslash, ??= a hash (clang only honours them with -trigraphs, but refuse
-  // the spelling anyway rather than depend on that).
-  const s = src.replace(/\?\?\//g, '\\').replace(/\?\?=/g, '#');
-  const out: { line: number; text: string; at: number[] }[] = [];
+function logicalLines(src: string, trigraphs: boolean): { line: number; text: string; at: number[] }[] {
+  let s0 = src.replace(/\r\n?/g, '\n');
+  if (trigraphs) s0 = s0.replace(/\?\?\//g, '\\').replace(/\?\?=/g, '#');
+  // Phase 2: splices, keeping the original line of every character left.
+  let s = '';
+  const lineAt: number[] = [];
   let line = 1;
+  for (let i = 0; i < s0.length; i++) {
+    const c = s0[i];
+    if (c === '\\') {
+      let j = i + 1;
+      while (s0[j] === ' ' || s0[j] === '\t' || s0[j] === '\f' || s0[j] === '\v') j++;
+      if (s0[j] === '\n') {
+        i = j;
+        line++;
+        continue;
+      }
+    }
+    s += c;
+    lineAt.push(line);
+    if (c === '\n') line++;
+  }
+  // Phase 3: comments and literals, then lines.
+  const out: { line: number; text: string; at: number[] }[] = [];
   let cur = '';
   let at: number[] = [];
-  const add = (t: string): void => {
-    cur += t;
-    for (let k = 0; k < t.length; k++) at.push(line);
-  };
   let curLine = 1;
+  const add = (t: string, i: number): void => {
+    cur += t;
+    for (let k = 0; k < t.length; k++) at.push(lineAt[i]);
+  };
   let inBlock = false;
   let quote: string | null = null;
   for (let i = 0; i < s.length; i++) {
     const c = s[i];
-    // Line splice: backslash + newline vanishes everywhere (even inside comments and strings).
-    if (c === '\\' && (s[i + 1] === '\n' || (s[i + 1] === '\r' && s[i + 2] === '\n'))) {
-      i += s[i + 1] === '\r' ? 2 : 1;
-      line++;
-      continue;
-    }
     if (c === '\n') {
       if (!inBlock) {
         out.push({ line: curLine, text: cur, at });
         cur = '';
         at = [];
-        curLine = line + 1;
-      } else add(' ');
+        curLine = lineAt[i] + 1;
+      } else add(' ', i);
       quote = null;
-      line++;
       continue;
     }
     if (inBlock) {
       if (c === '*' && s[i + 1] === '/') {
         inBlock = false;
         i++;
-        add(' ');
+        add(' ', i);
       }
       continue;
     }
     if (quote) {
-      add(c);
-      if (c === '\\' && i + 1 < s.length && s[i + 1] !== '\n') add(s[++i]);
+      add(c, i);
+      if (c === '\\' && i + 1 < s.length && s[i + 1] !== '\n') add(s[++i], i);
       else if (c === quote) quote = null;
       continue;
     }
@@ -99,15 +122,11 @@ function logicalLines(src: string): { line: number; text: string; at: number[] }
       continue;
     }
     if (c === '/' && s[i + 1] === '/') {
-      // Skip to the end of the line, honouring splices (a spliced // comment continues).
-      while (i + 1 < s.length && s[i + 1] !== '\n') {
-        if (s[i + 1] === '\\' && s[i + 2] === '\n') { i += 2; line++; continue; }
-        i++;
-      }
+      while (i + 1 < s.length && s[i + 1] !== '\n') i++;
       continue;
     }
     if (c === '"' || c === "'") quote = c;
-    add(c);
+    add(c, i);
   }
   if (cur !== '' || out.length === 0) out.push({ line: curLine, text: cur, at });
   return out;
@@ -123,7 +142,13 @@ export function checkSource(source: string): void {
     throw new SandboxError(`the C source is ${source.length} characters, more than the limit of ${SANDBOX_MAX_SOURCE}`);
   }
   if (source.includes('\0')) throw new SandboxError('the C source contains a NUL character');
-  for (const { line: first, text, at } of logicalLines(source)) {
+  // Both readings of `??/` and `??=`: clang's default (plain characters) and -trigraphs.
+  checkLines(logicalLines(source, false));
+  checkLines(logicalLines(source, true));
+}
+
+function checkLines(lines: { line: number; text: string; at: number[] }[]): void {
+  for (const { line: first, text, at } of lines) {
     const lineOf = (i: number): number => at[i] ?? first;
     const m = /^\s*(?:#|%:)\s*([A-Za-z_]\w*|\d+)?(.*)$/.exec(text);
     if (m) {
@@ -144,7 +169,14 @@ export function checkSource(source: string): void {
         throw new SandboxError(`#pragma ${rest} is not allowed in a container`, line);
       }
     }
-    const bad = /\b(__has_include_next|__has_include|__has_embed|_Pragma|__asm__|__asm|asm|__FILE__|__BASE_FILE__|__FILE_NAME__|__TIMESTAMP__)\b/.exec(stripLiterals(text));
+    // Token pasting builds identifiers this check never sees (`a##sm` is `asm`, `_Pra##gma`,
+    // `__has_##include`): refused outright.
+    const code = stripLiterals(text);
+    const paste = /##|%:%:|#%:|%:#/.exec(code);
+    if (paste) {
+      throw new SandboxError('token pasting (##) is not allowed in a container: it can assemble identifiers such as asm or _Pragma', lineOf(code === text ? paste.index : text.indexOf(paste[0])));
+    }
+    const bad = /\b(__has_include_next|__has_include|__has_embed|_Pragma|__asm__|__asm|asm|__FILE__|__BASE_FILE__|__FILE_NAME__|__TIMESTAMP__|__builtin_FILE|__builtin_FILE_NAME)\b/.exec(code);
     if (bad) {
       const line = lineOf(stripLiterals(text) === text ? bad.index : text.indexOf(bad[1]));
       const what = bad[1].includes('asm') ? 'inline assembly' : bad[1];
@@ -186,26 +218,215 @@ export interface SandboxResult {
 export interface SandboxOptions {
   timeoutMs?: number;
   maxOutputBytes?: number;
+  /** Resident memory any one clang process may use, bytes (Linux; default 512 MiB). */
+  maxMemoryBytes?: number;
+  /** Bytes clang may have in its temporary folder: the object and its temporaries (Linux; default 32 MiB). */
+  maxFileBytes?: number;
   /** The clang binary (default $FEMTO_CLANG or clang on PATH); never from a flow. */
   clang?: string;
 }
 
+/** Which limit stopped clang. */
+export type SandboxLimit = 'time' | 'memory' | 'files';
+
 /** A refused or failed compilation: `line` (1-based) when known, `diagnostics` sanitised. */
 export class SandboxCompileError extends FormatError {
-  constructor(reason: string, readonly line: number | undefined, readonly diagnostics: Diagnostic[]) {
+  constructor(reason: string, readonly line: number | undefined, readonly diagnostics: Diagnostic[], readonly limit?: SandboxLimit) {
     super('c', reason, line !== undefined ? { line } : {});
     this.name = 'SandboxCompileError';
   }
 }
 
+// ---- memory and file limits --------------------------------------------------------------------
+//
+// Node cannot set rlimits on a child, and `prlimit`/`ulimit` would mean another program or a
+// shell. Instead, on Linux, while sandboxed compiles run, a 50 ms watcher walks this process's
+// children and grandchildren in /proc (clang's driver and its `clang -cc1`), keeps those whose
+// working folder is a compile folder (`femto-cc-*`, where lib/compiler runs clang) holding the
+// source of one of our compiles, and kills the process group of one whose resident memory, or
+// whose folder's size, is over that compile's limit. Elsewhere only the time limit applies.
+
+export const SANDBOX_MAX_MEMORY = 512 * 1024 * 1024;
+export const SANDBOX_MAX_FILES = 32 * 1024 * 1024;
+const WATCH_MS = 50;
+
+/** Whether the memory and file limits are enforced on this system. */
+export const SANDBOX_LIMITS_ENFORCED = process.platform === 'linux' && fs.existsSync('/proc/self/task');
+
+interface Watch {
+  source: Buffer;
+  maxMemory: number;
+  maxFiles: number;
+  dir?: string;
+  stopped?: { limit: 'memory' | 'files'; bytes: number };
+}
+
+const watches = new Set<Watch>();
+/** Compile folder → its watch (null: a compile that is not a sandboxed one). */
+const owners = new Map<string, Watch | null>();
+let watchTimer: NodeJS.Timeout | undefined;
+
+function readProc(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/** ppid and process group from /proc/PID/stat (the command name may hold spaces and parentheses). */
+function procStat(pid: number | 'self'): { ppid: number; pgrp: number } | undefined {
+  const st = readProc(`/proc/${pid}/stat`);
+  if (!st) return undefined;
+  const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
+  return { ppid: Number(f[1]), pgrp: Number(f[2]) };
+}
+
+/**
+ * Every process below this one (clang's driver runs cc1 as a child; $FEMTO_CLANG may be a wrapper
+ * that runs clang in turn), a few levels deep.
+ */
+function descendants(): number[] {
+  const kids = (pid: number): number[] | undefined => {
+    let tasks: string[];
+    try {
+      tasks = fs.readdirSync(`/proc/${pid}/task`);
+    } catch {
+      return [];
+    }
+    const out: number[] = [];
+    for (const t of tasks) {
+      const c = readProc(`/proc/${pid}/task/${t}/children`);
+      if (c === undefined) return undefined; // kernel without CONFIG_PROC_CHILDREN
+      for (const x of c.trim().split(/\s+/)) if (x) out.push(Number(x));
+    }
+    return out;
+  };
+  let childrenOf = kids;
+  if (kids(process.pid) === undefined) {
+    // Fallback: every process's parent, from /proc/PID/stat.
+    const parent = new Map<number, number>();
+    for (const e of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(e)) continue;
+      const st = procStat(Number(e));
+      if (st) parent.set(Number(e), st.ppid);
+    }
+    childrenOf = (pid) => [...parent.keys()].filter((p) => parent.get(p) === pid);
+  }
+  const all: number[] = [];
+  let level = [process.pid];
+  for (let depth = 0; depth < 6 && level.length; depth++) {
+    level = level.flatMap((p) => childrenOf(p) ?? []);
+    all.push(...level);
+  }
+  return all;
+}
+
+function rssBytes(pid: number): number {
+  const m = /^VmRSS:\s*(\d+)\s*kB/m.exec(readProc(`/proc/${pid}/status`) ?? '');
+  return m ? Number(m[1]) * 1024 : 0;
+}
+
+function folderBytes(dir: string): number {
+  let n = 0;
+  try {
+    for (const f of fs.readdirSync(dir)) {
+      try {
+        const st = fs.lstatSync(path.join(dir, f));
+        if (st.isFile()) n += st.size;
+      } catch {
+        /* removed meanwhile */
+      }
+    }
+  } catch {
+    /* the folder is gone: the compile ended */
+  }
+  return n;
+}
+
+function ownerOf(dir: string): Watch | null | undefined {
+  if (owners.has(dir)) return owners.get(dir);
+  let bytes: Buffer;
+  try {
+    bytes = fs.readFileSync(path.join(dir, SOURCE_NAME));
+  } catch {
+    return undefined; // not written yet, or gone
+  }
+  const w = [...watches].find((x) => !x.dir && x.source.equals(bytes)) ?? null;
+  if (w) w.dir = dir;
+  owners.set(dir, w);
+  return w;
+}
+
+function scanCompiles(): void {
+  const myGroup = procStat('self')?.pgrp;
+  const sized = new Map<string, number>();
+  for (const pid of descendants()) {
+    let cwd: string;
+    try {
+      cwd = fs.readlinkSync(`/proc/${pid}/cwd`);
+    } catch {
+      continue;
+    }
+    if (!path.basename(cwd).startsWith('femto-cc-')) continue;
+    const w = ownerOf(cwd);
+    if (!w || w.stopped) continue;
+    const rss = rssBytes(pid);
+    if (!sized.has(cwd)) sized.set(cwd, folderBytes(cwd));
+    const files = sized.get(cwd)!;
+    if (rss <= w.maxMemory && files <= w.maxFiles) continue;
+    w.stopped = rss > w.maxMemory ? { limit: 'memory', bytes: rss } : { limit: 'files', bytes: files };
+    const group = procStat(pid)?.pgrp;
+    try {
+      // lib/compiler starts clang in its own process group: kill the driver and cc1 together.
+      if (group && group !== myGroup && group > 1) process.kill(-group, 'SIGKILL');
+      else process.kill(pid, 'SIGKILL');
+    } catch {
+      /* exited meanwhile */
+    }
+  }
+}
+
+function watchCompile(source: string, opts: SandboxOptions): Watch | undefined {
+  if (!SANDBOX_LIMITS_ENFORCED) return undefined;
+  const w: Watch = { source: Buffer.from(source, 'utf8'), maxMemory: opts.maxMemoryBytes ?? SANDBOX_MAX_MEMORY, maxFiles: opts.maxFileBytes ?? SANDBOX_MAX_FILES };
+  watches.add(w);
+  if (!watchTimer) {
+    watchTimer = setInterval(() => {
+      try {
+        scanCompiles();
+      } catch {
+        /* /proc unreadable for a moment: try again at the next tick */
+      }
+    }, WATCH_MS);
+    watchTimer.unref();
+  }
+  return w;
+}
+
+function unwatchCompile(w: Watch | undefined): void {
+  if (!w) return;
+  watches.delete(w);
+  if (w.dir) owners.delete(w.dir);
+  if (watches.size === 0) {
+    owners.clear();
+    clearInterval(watchTimer);
+    watchTimer = undefined;
+  }
+}
+
+const mib = (n: number): string => (n / (1024 * 1024)).toFixed(n % (1024 * 1024) ? 1 : 0);
+
 /**
  * Compile C source text from a flow into RIOT image bytes under the sandbox rules. Throws
- * SandboxError (refused before compiling), SandboxCompileError (clang's errors, sanitised),
- * ClangNotFoundError (no clang) or a FormatError from the ELF loader.
+ * SandboxError (refused before compiling), SandboxCompileError (clang's errors, sanitised, or a
+ * limit that stopped it: `limit`), ClangNotFoundError (no clang) or a FormatError from the ELF
+ * loader.
  */
 export async function compileSandboxed(source: string, opts: SandboxOptions = {}): Promise<SandboxResult> {
   checkSource(source);
   const includeDir = defaultIncludeDir();
+  const watch = watchCompile(source, opts);
   try {
     const { object, warnings } = await compileC({ source, fileName: SOURCE_NAME }, {
       timeoutMs: opts.timeoutMs ?? SANDBOX_TIMEOUT_MS,
@@ -216,17 +437,34 @@ export async function compileSandboxed(source: string, opts: SandboxOptions = {}
     return { image: buildImage(loadElf(object).image), warnings: sanitizeDiagnostics(warnings, includeDir) };
   } catch (e) {
     if (e instanceof ClangNotFoundError) throw e;
+    if (watch?.stopped) {
+      const { limit, bytes } = watch.stopped;
+      throw new SandboxCompileError(limit === 'memory'
+        ? `clang used more than ${mib(watch.maxMemory)} MiB of memory (${mib(bytes)} MiB) and was stopped: the source expands too much`
+        : `clang wrote more than ${mib(watch.maxFiles)} MiB (${mib(bytes)} MiB) and was stopped: the object would be far larger than any container`,
+      undefined, [], limit);
+    }
     if (e instanceof CompileError) {
       const diags = sanitizeDiagnostics(e.diagnostics, includeDir);
       const first = diags.find((d) => d.severity === 'error' || d.severity === 'fatal error');
       const lines = diags.filter((d) => d.severity !== 'note').map((d) => `${d.file}:${d.line}:${d.column}: ${d.severity}: ${d.message}`);
+      if (e.diagnostics.length === 0) {
+        // Errors tied to no file (the BPF back end's "fatal error: error in backend: …", the
+        // driver's "clang: error: …"): shown without paths, so the user learns why. Only when
+        // clang printed no located diagnostic at all: then it echoed no source line either.
+        for (const l of e.output.split(/\r?\n/)) {
+          if (/^(?:clang(?:-[\d.]+)?: )?(?:fatal error|error): /.test(l) && lines.length < 20) lines.push(scrubPaths(l, includeDir));
+        }
+      }
       const timeout = e.where.field === 'timeout';
       const reason = timeout
         ? `clang did not finish within ${opts.timeoutMs ?? SANDBOX_TIMEOUT_MS} ms and was stopped`
         : `compilation failed${lines.length ? ':\n' + lines.slice(0, 20).join('\n') : ''}`;
-      throw new SandboxCompileError(reason, first && first.file === SOURCE_NAME ? first.line : undefined, diags);
+      throw new SandboxCompileError(reason, first && first.file === SOURCE_NAME ? first.line : undefined, diags, timeout ? 'time' : undefined);
     }
     if (e instanceof FormatError) throw new FormatError(e.format, scrubPaths(e.reason, includeDir), e.where);
     throw e;
+  } finally {
+    unwatchCompile(watch);
   }
 }
