@@ -209,12 +209,20 @@ export async function deploy(opts: DeployOptions): Promise<DeployOutcome[]> {
     };
     try {
       emit({ target: base, phase: 'probing', message: 'asking the board who it is' });
-      let info: Probe;
-      try {
-        info = await probe(base, timing, ac.signal);
-      } catch (e) {
-        const err = ac.signal.aborted && !(e instanceof CoapError && e.kind === 'down') ? { kind: 'timeout' as const, message: `no answer from ${base} within ${timeoutMs} ms` } : errorOf(e);
-        return out({ ok: false, error: err });
+      // A lost datagram must not sink the update: ask again until the deadline (a board that is
+      // down answers with an ICMP error at once and is not retried).
+      let info: Probe | undefined;
+      for (;;) {
+        try {
+          info = await probe(base, timing, ac.signal);
+          break;
+        } catch (e) {
+          if (e instanceof CoapError && e.kind === 'timeout' && !ac.signal.aborted) continue;
+          const err = ac.signal.aborted && !(e instanceof CoapError && e.kind === 'down')
+            ? { kind: 'timeout' as const, message: `device not answering: no answer from ${base} within ${timeoutMs} ms` }
+            : errorOf(e);
+          return out({ ok: false, error: err });
+        }
       }
       const board = t.board ?? opts.board ?? info.board;
       const classId = t.classId ?? opts.classId ?? (board ? classIdFor(board, vendorId) : undefined);

@@ -244,7 +244,7 @@ describe('deploy: remote device', function () {
       assert.equal(silent.error?.kind, 'timeout');
       assert.match(silent.error!.message, /not answering/);
       assert.equal(ok.ok, true, 'the other boards are updated regardless');
-      assert.ok(Date.now() - t0 < 3000);
+      assert.ok(Date.now() - t0 < 3500, 'bounded by the 3 s deadline (the probe is retried until then)');
     } finally {
       mute.close();
     }
