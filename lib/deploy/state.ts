@@ -99,6 +99,14 @@ export class StateError extends Error {
 export function loadState(dir: string): { state: DeviceState; warnings: string[] } {
   const file = path.join(dir, STATE_FILE);
   const warnings: string[] = [];
+  // Temp files of writes a crash interrupted: never renamed, so never part of the state.
+  try {
+    for (const f of fs.readdirSync(dir)) {
+      if (f.startsWith(`.${STATE_FILE}.`) && f.endsWith('.tmp')) fs.rmSync(path.join(dir, f), { force: true });
+    }
+  } catch {
+    /* no folder yet */
+  }
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
