@@ -143,6 +143,7 @@ export function parseImage(bytes: Uint8Array): RiotImage {
       name += String.fromCharCode(c);
     }
     if (end < 0) fail(`name at rodata+${nameOffset} is not NUL-terminated inside rodata`, `functions[${i}].name_offset`, e);
+    if (end === rodataStart + nameOffset) fail(`name at rodata+${nameOffset} is empty`, `functions[${i}].name_offset`, e);
     if (loc >= textLen) {
       fail(`location_offset ${loc} is outside text (${textLen} bytes)`, `functions[${i}].location_offset`, e + 4);
     }

@@ -29,7 +29,7 @@ export const BASE = {
   extra: 0x5000_0000,
 } as const;
 const EXTRA_STRIDE = 0x0100_0000;
-const MAX_REGION_SIZE = 0x0100_0000 - 0x1_0000; // leave a guard gap inside each window
+export const MAX_REGION_SIZE = 0x0100_0000 - 0x1_0000; // leave a guard gap inside each window
 const MAX_EXTRA_REGIONS = 160; // 0x50000000 + 160 × 16 MiB stays below 0xF0000000
 
 export interface Region {

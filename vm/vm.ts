@@ -16,10 +16,10 @@
  *  - A helper that throws a MemoryAccessError causes fault −2 at the call; any other exception
  *    from a helper is fault −4 with the helper's message. Neither reaches the caller as a throw.
  */
-import { FaultCode, VmFault } from './errors';
+import { FaultCode, FormatError, VmFault } from './errors';
 import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type Status } from './interpreter';
 import { disassembleInsn } from './disassembler';
-import { Memory, MemoryAccessError, PERM_READ, PERM_RW, hex32, type Region } from './memory';
+import { MAX_REGION_SIZE, Memory, MemoryAccessError, PERM_READ, PERM_RW, hex32, type Region } from './memory';
 import { Program } from './program';
 import { isWide } from './opcodes';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
@@ -223,6 +223,11 @@ export class Vm {
 
     const data = opts.image?.data ?? opts.data ?? new Uint8Array(0);
     const rodata = opts.image?.rodata ?? opts.rodata ?? new Uint8Array(0);
+    for (const [name, bytes] of [['rodata', rodata], ['data', data]] as const) {
+      if (bytes.length > MAX_REGION_SIZE) {
+        throw new FormatError('image', `.${name} is ${bytes.length} bytes, more than a VM region holds (${MAX_REGION_SIZE})`, { field: `${name}_len` });
+      }
+    }
     this.memory.map('rodata', rodata, PERM_READ);
     this.memory.map('data', data, PERM_RW);
     this.stackSize = STACK_FRAME_SIZE * (this.info.hasLocalCalls ? maxCallDepth + 1 : 1);
@@ -349,11 +354,10 @@ export class Vm {
   /** Instruction index of an entry given as a name or an index. */
   entrySlot(entry?: string | number): number {
     if (entry === undefined) return 0;
+    const startsInstruction = (slot: number): boolean => Number.isInteger(slot) && slot >= 0 && slot < this.program.length &&
+      !(slot > 0 && isWide(this.program.opcode[slot - 1]) && [...this.program.starts()].includes(slot - 1));
     if (typeof entry === 'number') {
-      const second = entry > 0 && isWide(this.program.opcode[entry - 1]) && [...this.program.starts()].includes(entry - 1);
-      if (!Number.isInteger(entry) || entry < 0 || entry >= this.program.length || second) {
-        throw new RangeError(`entry ${entry} is not the start of an instruction`);
-      }
+      if (!startsInstruction(entry)) throw new RangeError(`entry ${entry} is not the start of an instruction`);
       return entry;
     }
     const f = this.functions.find((fn) => fn.name === entry);
@@ -361,6 +365,7 @@ export class Vm {
       const names = this.functions.map((fn) => fn.name).join(', ') || 'none';
       throw new RangeError(`no exported function "${entry}" (exported: ${names})`);
     }
+    if (!startsInstruction(f.offset / 8)) throw new RangeError(`exported function "${entry}" at text+${f.offset} is not the start of an instruction`);
     return f.offset / 8;
   }
 

@@ -388,8 +388,13 @@ export class RemoteDevice extends EventEmitter {
   // ---- CoAP -----------------------------------------------------------------------------------
 
   private handle(req: coap.IncomingMessage, res: coap.OutgoingMessage): void {
-    const path = requestPath(req);
     const method = req.method;
+    let path: string;
+    try {
+      path = requestPath(req);
+    } catch {
+      return reply(res, '4.00', 'the Uri-Path is not valid percent-encoding');
+    }
     try {
       if (path === '/suit/trigger') {
         if (method !== 'POST' && method !== 'PUT') return reply(res, '4.05');
