@@ -1,0 +1,91 @@
+/**
+ * The fuzzer inside `npm test`: every target for a short time (20 s in all by default;
+ * FEMTO_FUZZ_SECONDS changes it, FEMTO_FUZZ_SEED the seed), no finding allowed but the known
+ * issues pinned by regressions.test.ts. CI also runs `npm run fuzz -- --seconds 60` on its own.
+ * The first block checks the checks: each property must catch a planted violation.
+ */
+import * as assert from 'node:assert/strict';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Vm, type HelperCall } from '../../vm/vm';
+import { assemble } from '../../vm/assembler';
+import { Finding, runFuzz, type FuzzReport } from './engine';
+import { TARGETS } from './targets';
+import { KNOWN_ISSUES } from './known';
+import { compareObs, execPlans, type Plan } from './targets-vm';
+import { checkRunResult } from './targets-formats';
+
+const SECONDS = Number(process.env.FEMTO_FUZZ_SECONDS ?? 20);
+const SEED = Number(process.env.FEMTO_FUZZ_SEED ?? 0x5eed);
+
+function expectFinding(fn: () => unknown, kind: string): void {
+  try {
+    fn();
+  } catch (e) {
+    assert.ok(e instanceof Finding, `expected a Finding, got ${String(e)}`);
+    assert.equal(e.kind, kind, e.message);
+    return;
+  }
+  assert.fail(`no ${kind} finding`);
+}
+
+/** A Vm whose helper 1 scribbles on the backing buffer at `offsetOf(vm)` (a planted host bug). */
+function scribbler(offsetOf: (vm: Vm) => number): Vm {
+  const holder: { vm?: Vm } = {};
+  const vm = new Vm({
+    text: assemble('call 1\nexit'), tier: 'interp',
+    helpers: new Map([[1, (_c: HelperCall) => { const m = holder.vm!.memory; m.u8[offsetOf(holder.vm!)] ^= 0xff; return 0; }]]),
+  });
+  holder.vm = vm;
+  vm.mapRegion('canary', Uint8Array.of(1, 2, 3), false);
+  vm.mapRegion('scratch', 8, true);
+  return vm;
+}
+
+const PLAN: Plan[] = [{ ctx: { bytes: new Uint8Array(16), writable: false }, budget: 100, resumes: [] }];
+
+describe('fuzzing', function () {
+  describe('the properties catch planted violations', () => {
+    it('a write into the read-only canary region', () => {
+      expectFinding(() => execPlans(scribbler((vm) => vm.memory.region('canary')!.offset + 1), PLAN, 'planted', true), 'write-outside');
+    });
+    it('a write into the read-only context', () => {
+      expectFinding(() => execPlans(scribbler((vm) => vm.memory.region('context')!.offset + 15), PLAN, 'planted', true), 'write-outside');
+    });
+    it('a write into an unmapped gap between regions', () => {
+      // The canary is 3 bytes: bytes 3..7 of its 8-byte slot belong to no region.
+      expectFinding(() => execPlans(scribbler((vm) => vm.memory.region('canary')!.offset + 5), PLAN, 'planted', true), 'write-outside');
+    });
+    it('a write into a writable region is fine', () => {
+      execPlans(scribbler((vm) => vm.memory.region('scratch')!.offset + 2), PLAN, 'planted', true);
+    });
+    it('a run over its budget, and tiers that disagree', () => {
+      expectFinding(() => checkRunResult({ status: 'exit', r0: 0n, insns: 11, totalInsns: 11 }, 10, 'planted'), 'budget');
+      expectFinding(() => compareObs([{ status: 'exit', r0: '0x1' }], [{ status: 'exit', r0: '0x2' }], 'planted'), 'tier-mismatch');
+    });
+  });
+
+  describe(`every target for ${SECONDS} s (seed ${SEED})`, function () {
+    this.timeout((SECONDS + 60) * 1000);
+    let report: FuzzReport;
+    const lines: string[] = [];
+    before(async () => {
+      report = await runFuzz({
+        targets: [...TARGETS], seconds: SECONDS, seed: SEED, known: KNOWN_ISSUES,
+        findingsDir: path.join(os.tmpdir(), 'femto-fuzz-findings-mocha'), log: (l) => lines.push(l),
+      });
+    });
+
+    it('finds nothing new', () => {
+      const text = report.findings.map((f) => `${f.target} case ${f.case} [${f.kind}] ${f.message}${f.file ? `\n  ${f.file}` : ''}`).join('\n');
+      assert.equal(report.findings.length, 0, `fuzz findings (seed ${SEED}):\n${text}`);
+    });
+
+    it('ran every target (setup worked, generators produce cases)', () => {
+      for (const t of report.targets) {
+        assert.equal(t.setupError, undefined, `${t.name}: ${t.setupError}`);
+        assert.ok(t.cases >= 10, `${t.name} ran only ${t.cases} cases`);
+      }
+    });
+  });
+});
