@@ -105,7 +105,7 @@ export class CompiledTier {
       dvs.setInt32(H.LEFT + 4, Math.floor(slice / TWO32), true);
       code = this.runFn(block);
       const d1 = this.mem.dv;
-      const leftInSlice = d1.getInt32(H.LEFT + 4, true) * TWO32 + (d1.getInt32(H.LEFT, true) >>> 0) + this.unrun(code, d1);
+      const leftInSlice = d1.getInt32(H.LEFT + 4, true) * TWO32 + (d1.getInt32(H.LEFT, true) >>> 0);
       remaining -= slice - leftInSlice;
       if (code !== C_BAIL) break;
       // A bail only because the slice ran out: the state area already holds the state, go on.
@@ -192,24 +192,6 @@ export class CompiledTier {
       const end = b + 1 < nb ? this.starts[b + 1] : n;
       for (let pc = faultPc + (isWide(op[faultPc]) ? 2 : 1); pc < end; pc += isWide(op[pc]) ? 2 : 1) counts[pc]--;
     }
-  }
-
-  /**
-   * Instructions the module charged to the budget but did not run: the whole block it bailed
-   * out of, or the rest of the block after a memory fault.
-   */
-  private unrun(code: number, d: DataView): number {
-    const pc = d.getInt32(H.PC, true);
-    if (code === C_BAIL) return this.blockLen[this.blockOf[pc]];
-    if (code !== C_FAULT || d.getInt32(H.FAULT_KIND, true) !== FaultKind.Mem) return 0;
-    let s = pc;
-    while (s > 0 && this.blockOf[s] < 0) s--;
-    const b = this.blockOf[s];
-    const end = b + 1 < this.starts.length ? this.starts[b + 1] : this.program.length;
-    const op = this.program.opcode;
-    let n = 0;
-    for (let q = pc + (isWide(op[pc]) ? 2 : 1); q < end; q += isWide(op[q]) ? 2 : 1) n++;
-    return n;
   }
 
   private helper(dispatch: HelperDispatch, id: number, pc: number): number {

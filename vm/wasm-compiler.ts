@@ -19,8 +19,8 @@
  * Budget. Each block subtracts its length from the remaining budget on entry. When the rest of
  * the budget is smaller than the block, the code returns "bail" and the interpreter finishes the
  * run from that block's first instruction, which makes the fault point and the instruction count
- * exactly the interpreter's. The host gives back what the module charged but did not run (the
- * bailed block, the rest of a block after a fault), which keeps every exit site small.
+ * exactly the interpreter's. A fault in the middle of a block gives back the instructions after
+ * it, so counts match there too.
  *
  * Memory. Every access computes the full 64-bit address and checks it against a one-entry cache
  * of the last read region and of the last written region (locals); a miss asks the host's
@@ -111,7 +111,6 @@ const sizeIndex = (n: number): number => (n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 
 const F_HELPER = 0; // (id i32, pc i32) → status i32
 const F_LOOKUP = 1; // (addr i32, size i32, perm i32) → region index or −1
 const F_BSWAP32 = 3; // defined after run (index 2)
-const F_REFILL = 4; // (addr i64, size i32, perm i32) → (found i32, base i64, off i32, limits i64 × 4)
 
 const reg = (r: number): number => R0 + r;
 
@@ -225,9 +224,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   // Every way out goes through one epilogue after $X (spill registers, report), which keeps
   // each exit site a few bytes long.
   const X = { name: 'X' };
-  const BX = { name: 'BX' }; // bails land after this block
   c.block(X);
-  c.block(BX);
   c.loop(L);
   for (let b = nb - 1; b >= 0; b--) c.block(B[b]);
   c.get(P_BLOCK).brTable(B, B[0]);
@@ -261,9 +258,9 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     const S = { name: 'S', b };
     if (self) c.loop(S);
     // Budget: bail to the interpreter when this block does not fit in what is left.
-    // (The host gives the block's length back to the budget after a bail.)
     c.get(L_LEFT).i64(len).op(W.i64_sub).tee(L_LEFT).i64(0).op(W.i64_lt_s).if();
-    c.i32(start).set(L_OUTPC).br(BX);
+    c.get(L_LEFT).i64(len).op(W.i64_add).set(L_LEFT);
+    ret(C_BAIL, start);
     c.end();
     const counts = opts.countsOffset;
     if (counts !== undefined) {
@@ -294,13 +291,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       c.get(reg(base));
       if (off !== 0) c.i64(off).op(W.i64_add);
       c.tee(L_A).get(cache.base).op(W.i64_sub).tee(L_T).get(cache.limit[sizeIndex(size)]).op(W.i64_lt_u, W.i32_eqz).if();
-      // Miss: $refill returns (found, base, offset, limit1, limit2, limit4, limit8).
-      c.get(L_A).i32(size).i32(write ? 2 : 1).call(F_REFILL);
-      for (let k = 3; k >= 0; k--) c.set(cache.limit[k]);
-      c.set(cache.off).set(cache.base);
-      c.op(W.i32_eqz).if();
-      ret(C_FAULT, pc, (FK_MEM << 16) | ((write ? 1 : 0) << 8) | size);
-      c.end();
+      lookup(size, write ? 2 : 1, idx, pc, write);
+      c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cache.base);
+      c.i32(0).mem(W.i32_load, H.LK_OFF, 2).set(cache.off);
+      for (let k = 0; k < 4; k++) c.i32(0).mem(W.i64_load, H.LK_LIMIT + 8 * k, 3).set(cache.limit[k]);
       c.get(L_A).get(cache.base).op(W.i64_sub).set(L_T);
       c.end();
       c.get(L_T).op(W.i32_wrap_i64).get(cache.off).op(W.i32_add);
@@ -312,6 +306,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       c.else().i32(-1).end();
       c.i32(0).op(W.i32_lt_s).if();
       // Give back the instructions of this block after the faulting one.
+      if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
       ret(C_FAULT, pc, (FK_MEM << 16) | ((write ? 1 : 0) << 8) | size);
       c.end();
     };
@@ -410,8 +405,6 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   }
   c.end(); // loop
   c.op(W.unreachable);
-  c.end(); // $BX
-  c.i32(C_BAIL).set(L_STATUS);
   c.end(); // $X: the epilogue
   c.i32(0).get(L_OUTPC).mem(W.i32_store, H.PC, 2);
   c.get(L_FINFO).if();
@@ -441,33 +434,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       { module: 'env', name: 'helper', type: { params: [I32, I32], results: [I32] } },
       { module: 'env', name: 'lookup', type: { params: [I32, I32, I32], results: [I32] } },
     ],
-    [run, { type: { params: [I32], results: [I32] }, locals: [], code: bswap.w.toBytes() }, refillFunction()],
+    [run, { type: { params: [I32], results: [I32] }, locals: [], code: bswap.w.toBytes() }],
     1,
   );
   return { bytes, blockOf, blockCount: nb, blockLen };
-}
-
-/**
- * The region-cache refill shared by every memory access site: asks the host's lookup (only for
- * addresses below 4 GiB) and returns the region's base, buffer offset and per-size limits as
- * multiple values, so each site only stores them into its cache locals.
- */
-function refillFunction(): FuncBody {
-  const c = new Code();
-  const A = 0, N = 1, PERM = 2, K = 3;
-  c.get(A).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
-  c.get(A).op(W.i32_wrap_i64).get(N).get(PERM).call(F_LOOKUP);
-  c.else().i32(-1).end();
-  c.i32(0).op(W.i32_lt_s).if();
-  c.i32(0).i64(0).i32(0).i64(0).i64(0).i64(0).i64(0).op(W.return);
-  c.end();
-  c.i32(1);
-  c.i32(0).mem(W.i64_load, H.LK_BASE, 3);
-  c.i32(0).mem(W.i32_load, H.LK_OFF, 2);
-  for (let k = 0; k < 4; k++) c.i32(0).mem(W.i64_load, H.LK_LIMIT + 8 * k, 3);
-  c.op(W.end);
-  void K;
-  return { type: { params: [I64, I32, I32], results: [I32, I64, I32, I64, I64, I64, I64] }, locals: [], code: c.w.toBytes() };
 }
 
 /** ALU and ALU64 instructions (verified: fields are consistent). */
