@@ -220,6 +220,14 @@ export class Vm {
     this.budget = opts.budget ?? DEFAULT_BUDGET;
     this.branchBudget = opts.branchBudget ?? (this.profile === 'riot-2022' ? RIOT_BRANCH_BUDGET : Number.MAX_SAFE_INTEGER);
     this.functions = opts.image?.functions ?? [];
+    // Every exported function must start an instruction, so that running one by name is always
+    // possible (an offset into the second half of a wide load is a malformed image).
+    const starts = new Set(this.program.starts());
+    for (const f of this.functions) {
+      if (!starts.has(f.offset / 8)) {
+        throw new FormatError('image', `exported function "${f.name}" at text+${f.offset} is not the start of an instruction`, { field: 'functions' });
+      }
+    }
 
     const data = opts.image?.data ?? opts.data ?? new Uint8Array(0);
     const rodata = opts.image?.rodata ?? opts.rodata ?? new Uint8Array(0);
