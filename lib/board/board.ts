@@ -63,7 +63,7 @@ import { VmFault, FaultCode, type FemtoError } from '../../vm/errors';
 import { Vm, STACK_FRAME_SIZE, type RunResult, type Tier } from '../../vm/vm';
 import { DEFAULT_MAX_CALL_DEPTH, type Profile } from '../../vm/verifier';
 import type { RiotImage } from '../../vm/image';
-import { every, WallClock, type Clock, type TimerHandle } from './clock';
+import { every, VirtualClock, WallClock, type Clock, type TimerHandle } from './clock';
 import {
   COAP_BUF_SIZE, COAP_METHODS, COAP_OPT_CONTENT_FORMAT, COAP_OPT_URI_PATH, COAP_PKT_SIZE, codeText,
   encodeCoap, parseCoap, writePacketStruct, type CoapResponse,
@@ -238,6 +238,9 @@ export class Board extends EventEmitter {
 
   constructor(opts: BoardOptions) {
     super();
+    // Every container node and the sidebar registry listen here: a board with many containers is
+    // normal, not a leak.
+    this.setMaxListeners(0);
     this.profile = typeof opts.profile === 'string' ? getProfile(opts.profile) : opts.profile;
     this.clock = opts.clock ?? new WallClock();
     this.name = opts.name ?? this.profile.name;
@@ -777,7 +780,21 @@ export class Board extends EventEmitter {
   private scheduleDevice(d: SaulDevice): void {
     if (!d.periodMs || !(d.periodMs > 0) || !isSensor(d.type) || d.type === SAUL.SENSE_BTN) return;
     this.deviceTimers.get(d.index)?.cancel();
-    this.deviceTimers.set(d.index, every(this.clock, d.periodMs * 1000, () => this.sampleSensor(d.index)));
+    const periodUs = d.periodMs * 1000;
+    this.deviceTimers.set(d.index, every(this.clock, periodUs, () => this.sampleSensor(d.index), this.firstSampleUs(d, periodUs)));
+  }
+
+  /**
+   * When a device's first sample falls. On a virtual clock: one period after start (tests count
+   * on it). On the wall clock: a phase derived from the board's name and the device, so boards
+   * started together (a flow with hundreds of them) do not all sample in the same instant, as
+   * real devices that booted at different times do not.
+   */
+  private firstSampleUs(d: SaulDevice, periodUs: number): number {
+    if (this.clock instanceof VirtualClock) return periodUs;
+    let h = 2166136261;
+    for (const ch of `${this.name}/${d.index}`) h = Math.imul(h ^ ch.charCodeAt(0), 16777619);
+    return 1 + ((h >>> 0) % periodUs);
   }
 
   /** Stop every timer the board holds, suspended runs' wake-ups included (they are abandoned). */

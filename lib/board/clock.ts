@@ -31,9 +31,9 @@ export interface Clock {
 }
 
 /** Run `fn` every `periodUs` (first time at now + period) until cancelled. Drift-free. */
-export function every(clock: Clock, periodUs: number, fn: () => void): TimerHandle {
+export function every(clock: Clock, periodUs: number, fn: () => void, firstUs = periodUs): TimerHandle {
   if (!(periodUs > 0)) throw new RangeError(`period must be > 0 µs, got ${periodUs}`);
-  let next = clock.nowUs() + periodUs;
+  let next = clock.nowUs() + firstUs;
   let h: TimerHandle | undefined;
   let cancelled = false;
   const tick = (): void => {

@@ -189,7 +189,7 @@ describe('femto-deploy and remote femto-boards', function () {
 
       const t0 = Date.now();
       err = await send({ payload: image(1), targets: [`coap://127.0.0.1:${silent.port}`] });
-      assert.match(err.error.message, /: timeout: no answer from coap:\/\/127\.0\.0\.1:\d+ within 1000 ms/);
+      assert.match(err.error.message, /: timeout: device not answering: no answer from coap:\/\/127\.0\.0\.1:\d+ within 1000 ms/);
       assert.ok(Date.now() - t0 < 5000);
 
       err = await send({ payload: image(1, 3000) });
