@@ -89,6 +89,7 @@ export class BoardRegistry {
   private readonly remotes = new Map<string, RemoteEntry>();
   private publisher: ((state: FemtoState) => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  private lastCostMs = 0;
   private lastPublish = 0;
 
   /** Where changes are published (RED.comms.publish('femto/state', …) in the nodes). */
@@ -168,7 +169,10 @@ export class BoardRegistry {
   /** Note a change: publish now if the last publication is old enough, else once the interval ends. */
   changed(): void {
     if (!this.publisher || this.timer) return;
-    const wait = Math.max(0, this.lastPublish + PUBLISH_INTERVAL_MS - Date.now());
+    // The interval stretches with the cost of a publication (building and sending the state of
+    // a thousand boards takes tens of ms): publishing never takes more than ~1% of the loop.
+    const interval = Math.max(PUBLISH_INTERVAL_MS, 100 * this.lastCostMs);
+    const wait = Math.max(0, this.lastPublish + interval - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lastPublish = Date.now();
@@ -177,6 +181,7 @@ export class BoardRegistry {
       } catch {
         // A failing publisher must never break a board.
       }
+      this.lastCostMs = Date.now() - this.lastPublish;
     }, wait);
     this.timer.unref?.();
   }
