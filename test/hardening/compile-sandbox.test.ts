@@ -21,15 +21,8 @@ import {
   checkSource, compileSandboxed, sanitizeDiagnostics, SandboxCompileError, SandboxError, SANDBOX_LIMITS_ENFORCED, SANDBOX_MAX_OUTPUT,
 } from '../../lib/node-support/sandbox';
 import { ROOT } from '../util/paths';
+import { hasClang } from '../util/clang';
 
-function hasClang(): boolean {
-  try {
-    execFileSync(process.env.FEMTO_CLANG ?? 'clang', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function hasStrace(): boolean {
   try {

@@ -19,6 +19,7 @@
  * reproducible in distribution, not byte for byte.)
  */
 import * as dgram from 'node:dgram';
+import { prng } from '../../lib/board/sources';
 
 export type Direction = 'up' | 'down';
 
@@ -69,17 +70,8 @@ export interface DirectionStats {
 
 const emptyStats = (): DirectionStats => ({ received: 0, forwarded: 0, dropped: 0, duplicated: 0, reordered: 0, blackholed: 0 });
 
-/** mulberry32: a small, good-enough seeded generator in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** A seeded generator in [0, 1) (the board's own mulberry32). */
+export const seededRandom = prng;
 
 interface Session {
   address: string;

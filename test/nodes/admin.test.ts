@@ -4,19 +4,11 @@
  * throttled comms publication of the same state.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, flow, getNode, helper, nextMessage, until } from './util';
 import { fromAsm } from '../../lib/node-support/program';
 import { registry } from '../../lib/node-support/registry';
+import { hasClang } from '../util/clang';
 
-function hasClang(): boolean {
-  try {
-    execFileSync(process.env.FEMTO_CLANG ?? 'clang', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('admin endpoints', function () {
   this.timeout(15000);

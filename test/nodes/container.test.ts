@@ -5,7 +5,6 @@
  * other hooks.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import {
   ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage,
@@ -13,20 +12,13 @@ import {
 } from './util';
 import { fromAsm } from '../../lib/node-support/program';
 import { registry } from '../../lib/node-support/registry';
+import { hasClang } from '../util/clang';
 
 const OOB_WRITE = 'mov %r2, 0x10\nstw [%r2], 42\nmov %r0, 0\nexit';
 const DIV_ZERO = 'mov %r0, 10\nmov %r2, 0\ndiv %r0, %r2\nexit';
 const LOOP = 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop';
 const DOUBLE = 'ldxdw %r2, [%r1]\nldxdw %r0, [%r2]\nlsh %r0, 1\nexit';
 
-function hasClang(): boolean {
-  try {
-    execFileSync(process.env.FEMTO_CLANG ?? 'clang', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('femto-container node', function () {
   this.timeout(15000);

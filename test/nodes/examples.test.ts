@@ -6,13 +6,13 @@
  * match lib/containers/*.c when clang is there (regenerate: node dist/lib/build/make-examples.js).
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
 import { ALL_NODES, collect, getNode, helper, lastStatus, sleep, until } from './util';
 import { registry } from '../../lib/node-support/registry';
 import { buildEmbeddedImages, exampleFlows } from '../../lib/build/make-examples';
+import { hasClang } from '../util/clang';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
@@ -54,14 +54,6 @@ function byName(nodes: N[], type: string, name: string): string {
   return n.id;
 }
 
-function hasClang(): boolean {
-  try {
-    execFileSync(process.env.FEMTO_CLANG ?? 'clang', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe('example flows', function () {
   this.timeout(20000);

@@ -3,20 +3,12 @@
  * file), its sanitised diagnostics, the status texts of DESIGN §12 and message translation.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
 import { checkSource, compileSandboxed, SandboxCompileError, SandboxError, sanitizeDiagnostics } from '../../lib/node-support/sandbox';
 import * as status from '../../lib/node-support/status';
 import { payloadToBytes, r0Value, parseKey, parseValue } from '../../lib/node-support/message';
 import { createBoard } from '../../lib/node-support/board-config';
+import { hasClang } from '../util/clang';
 
-function hasClang(): boolean {
-  try {
-    execFileSync(process.env.FEMTO_CLANG ?? 'clang', ['--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function refused(src: string, line: number, what: RegExp): void {
   assert.throws(() => checkSource(src), (e: unknown) => {
