@@ -25,6 +25,8 @@ export interface Precompiled { mod: CompiledModule; module: WebAssembly.Module; 
 
 export class CompiledTier {
   readonly blockOf: Int32Array;
+  /** Set when the compiled code failed in a way it never should; the Vm then stays interpreted. */
+  broken: string | undefined;
   private readonly blockLen: Int32Array;
   /** Milliseconds spent translating and compiling the module. */
   readonly compileMs: number;
@@ -103,7 +105,17 @@ export class CompiledTier {
       const dvs = this.mem.dv; // a helper may have grown the memory
       dvs.setInt32(H.LEFT, slice % TWO32 | 0, true);
       dvs.setInt32(H.LEFT + 4, Math.floor(slice / TWO32), true);
-      code = this.runFn(block);
+      try {
+        code = this.runFn(block);
+      } catch (e) {
+        // Defence in depth: the module's own checks make an engine trap impossible, but if one
+        // ever happened it must not escape the VM. Report it as a fault and stop using this tier.
+        this.broken = `the compiled code trapped (${e instanceof Error ? e.message : String(e)})`;
+        m.faultKind = FaultKind.Illegal;
+        m.faultPc = m.pc;
+        m.executed = budget - remaining;
+        return STATUS_FAULT;
+      }
       const d1 = this.mem.dv;
       const leftInSlice = d1.getInt32(H.LEFT + 4, true) * TWO32 + (d1.getInt32(H.LEFT, true) >>> 0);
       remaining -= slice - leftInSlice;

@@ -386,6 +386,10 @@ export class Vm {
     const probe = this.probeChoice();
     const t0 = probe ? now() : 0;
     const status: Status = probe === 'interp' ? execute(m, budget, this.branchBudget) : this.execute(budget);
+    if (this.compiled?.broken) {
+      this.noCompile = this.compiled.broken;
+      this.compiled = null;
+    }
     if (probe) this.record(probe, now() - t0, m.executed);
     this.runInsns += m.executed;
     this.hotRuns++;

@@ -712,3 +712,20 @@ describe('compiled tier vs interpreter', function () {
     });
   });
 });
+
+describe('compiled tier: defence in depth', () => {
+  it('an engine trap in compiled code is a fault, never an exception, and the Vm falls back to the interpreter', () => {
+    const vm = new Vm({ text: assemble('mov %r0, 7\nexit'), tier: 'compiled' });
+    assert.equal(vm.tier.current, 'compiled');
+    // Simulate what the module's checks make impossible: the engine trapping mid-run.
+    (vm as unknown as { compiled: { runFn: () => number } }).compiled.runFn = () => { throw new Error('memory access out of bounds'); };
+    const r = vm.run();
+    assert.equal(r.status, 'fault');
+    assert.equal(r.fault?.code, -1);
+    assert.equal(vm.tier.current, 'interp');
+    assert.match(vm.tier.reason ?? '', /trapped \(memory access out of bounds\)/);
+    const again = vm.run();
+    assert.equal(again.status, 'exit');
+    assert.equal(again.r0, 7n);
+  });
+});
