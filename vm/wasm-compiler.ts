@@ -22,6 +22,13 @@
  * exactly the interpreter's. A fault in the middle of a block gives back the instructions after
  * it, so counts match there too.
  *
+ * Fast self-loops. A self-loop with no calls whose address registers only move by constants
+ * (`add r1, 2`) also gets a fast version at its head: one check of each access's first address
+ * against the region caches tells how many iterations stay inside those regions, and the loop
+ * runs min(that, what the budget allows) iterations with no per-access checks and one compare
+ * per iteration, then falls into the checked loop, which faults, bails or refills the caches
+ * exactly as it always does. This is what brings Fletcher-32 from plain-JS speed to uBPF's JIT.
+ *
  * Memory. Every access computes the full 64-bit address and checks it against a one-entry cache
  * of the last read region and of the last written region (locals); a miss asks the host's
  * region lookup (an import), which also refuses addresses of 4 GiB and above. Helper calls go to
@@ -85,6 +92,8 @@ export interface CompiledModule {
   blockCount: number;
   /** Instructions in each block (what its entry subtracts from the budget). */
   blockLen: Int32Array;
+  /** First instruction of each self-loop that got a fast version (see fastLoopPlan). */
+  fastLoops: number[];
 }
 
 // Local variable indexes.
@@ -104,7 +113,13 @@ const L_DEPTH = 26; // i32
 const L_T32 = 27; // i32
 const L_T2 = 28; // i32
 const L_STATUS = 31, L_OUTPC = 32, L_FINFO = 33; // i32: what the shared epilogue reports
-const LOCALS: ValType[] = [...Array(24).fill(I64), ...Array(9).fill(I32)];
+// Fast self-loops (see fastLoopPlan): budget floor and a temp (i64), iteration counter and one
+// precomputed buffer displacement per memory access (i32).
+const L_FLOOR = 34, L_T3 = 35;
+const L_ITER = 36;
+const L_DISP = 37;
+const MAX_FAST_ACCESSES = 8;
+const LOCALS: ValType[] = [...Array(24).fill(I64), ...Array(9).fill(I32), I64, I64, ...Array(1 + MAX_FAST_ACCESSES).fill(I32)];
 const sizeIndex = (n: number): number => (n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3);
 
 // Function indexes: imports first.
@@ -177,6 +192,48 @@ class Code {
   }
 }
 
+/** A memory access of a fast self-loop: its base register advances by `stride` per iteration. */
+interface FastAccess { pc: number; base: number; off: number; size: number; write: boolean; partial: number; stride: number }
+
+/**
+ * Can the self-loop block [start, end) run as a fast loop, and with which accesses? It can when
+ * it has no calls, exits or atomics, and every register it addresses memory through is either
+ * untouched or only moved by 64-bit add/sub of constants, so the address of each access is
+ * first + i·stride in iteration i. Then one check at loop entry tells how many iterations stay
+ * inside the cached regions, and the loop runs that many (budget permitting) with no per-access
+ * checks and one budget compare per iteration, falling back to the checked loop after them.
+ */
+function fastLoopPlan(p: Program, start: number, end: number): FastAccess[] | null {
+  const accesses: FastAccess[] = [];
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+    const op = p.opcode[pc], cls = op & 7;
+    if (cls === 5 || cls === 6) {
+      const code = op & 0xf0;
+      if (code === 0x80 || code === 0x90) return null; // call, exit
+      continue;
+    }
+    if (op === 0xc3 || op === 0xdb) return null; // atomics
+    if (LOAD_SIZE[op]) accesses.push({ pc, base: p.src[pc], off: p.offset[pc], size: LOAD_SIZE[op], write: false, partial: 0, stride: 0 });
+    else if (cls === 2 || cls === 3) accesses.push({ pc, base: p.dst[pc], off: p.offset[pc], size: STORE_SIZE[(op & 0x18) >> 3], write: true, partial: 0, stride: 0 });
+  }
+  if (accesses.length > MAX_FAST_ACCESSES) return null;
+  for (const a of accesses) {
+    let delta = 0;
+    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+      if (pc === a.pc) a.partial = delta;
+      const op = p.opcode[pc], cls = op & 7;
+      const writes = cls === 7 || cls === 4 || LOAD_SIZE[op] !== 0 || op === 0x18 || op === 0xb8 || op === 0xd8;
+      if (!writes || p.dst[pc] !== a.base) continue;
+      if (op === 0x07) delta += p.imm[pc];
+      else if (op === 0x17) delta -= p.imm[pc];
+      else return null;
+    }
+    a.stride = delta;
+    if (Math.abs(delta) >= 2 ** 31 || Math.abs(a.partial) >= 2 ** 31) return null;
+  }
+  return accesses;
+}
+
 /** Translate a verified rfc9669 program. Throws Error for anything it cannot take. */
 export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule {
   const n = p.length;
@@ -212,6 +269,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   }
 
   const c = new Code();
+  const fastLoops: number[] = [];
   const L = { name: 'L' };
   const B = starts.map((s) => ({ name: 'B', s }));
 
@@ -256,13 +314,18 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       }
     }
     const S = { name: 'S', b };
+    const counts = opts.countsOffset;
+    const fast = self ? fastLoopPlan(p, start, end) : null;
+    if (fast) fastLoops.push(start);
+    const done = { name: 'done', b };
+    if (fast) c.block(done);
     if (self) c.loop(S);
+    if (fast) emitFastLoop(fast);
     // Budget: bail to the interpreter when this block does not fit in what is left.
     c.get(L_LEFT).i64(len).op(W.i64_sub).tee(L_LEFT).i64(0).op(W.i64_lt_s).if();
     c.get(L_LEFT).i64(len).op(W.i64_add).set(L_LEFT);
     ret(C_BAIL, start);
     c.end();
-    const counts = opts.countsOffset;
     if (counts !== undefined) {
       c.i32(0).i32(0).mem(W.i32_load, counts + 4 * b, 2).i32(1).op(W.i32_add).mem(W.i32_store, counts + 4 * b, 2);
     }
@@ -401,7 +464,89 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       void last;
     }
     if (self) c.end();
+    if (fast) c.end();
     void falls;
+
+    /**
+     * The fast version of this self-loop (see fastLoopPlan), emitted at the loop head: when every
+     * access's first address hits its region cache, run the iterations that provably stay in
+     * those regions and fit the budget without per-access checks, then fall into the checked
+     * loop, which faults, bails or refills the caches exactly as before.
+     */
+    function emitFastLoop(accesses: FastAccess[]): void {
+      const slow = { name: 'slow', b };
+      const F = { name: 'F', b };
+      c.block(slow);
+      c.i64(len).set(L_FLOOR);
+      accesses.forEach((a, j) => {
+        const cache = a.write ? C_WRITE : C_READ, limit = cache.limit[sizeIndex(a.size)];
+        // t = first address − region base; a miss leaves it to the checked loop.
+        c.get(reg(a.base));
+        if (a.partial + a.off !== 0) c.i64(a.partial + a.off).op(W.i64_add);
+        c.get(cache.base).op(W.i64_sub).tee(L_T3).get(limit).op(W.i64_ge_u).brIf(slow);
+        if (a.stride !== 0) {
+          // Iterations after the first that stay inside: (limit − 1 − t) / stride, or t / −stride.
+          if (a.stride > 0) c.get(limit).i64(1).op(W.i64_sub).get(L_T3).op(W.i64_sub);
+          else c.get(L_T3);
+          const s = Math.abs(a.stride);
+          if ((s & (s - 1)) === 0) c.i64(31 - Math.clz32(s)).op(W.i64_shr_u);
+          else c.i64(s).op(W.i64_div_u);
+          // floor = max(floor, left − that·len): the loop goes on while left ≥ floor.
+          c.i64(len).op(W.i64_mul).set(L_T3);
+          c.get(L_LEFT).get(L_T3).op(W.i64_sub).tee(L_T3).get(L_FLOOR).get(L_T3).get(L_FLOOR).op(W.i64_gt_s, W.select).set(L_FLOOR);
+        }
+        // Buffer address = wrap(register) + (offset in buffer − wrap(base) + off).
+        c.get(cache.off).get(cache.base).op(W.i32_wrap_i64, W.i32_sub).i32(a.off).op(W.i32_add).set(L_DISP + j);
+      });
+      c.get(L_LEFT).get(L_FLOOR).op(W.i64_lt_s).brIf(slow);
+      if (counts !== undefined) c.i32(0).set(L_ITER);
+      c.loop(F);
+      let j = 0, lastPc = start;
+      for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+        lastPc = pc;
+        const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], imm = p.imm[pc], cls = op & 7;
+        if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, p.offset[pc], imm); continue; }
+        if (op === 0x18) { c.i64(imm, p.imm[pc + 1]).set(reg(d)); continue; }
+        if (op === 0xb8 || op === 0xd8) {
+          const v = BigInt.asUintN(64, BigInt(op === 0xb8 ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
+          c.i64(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0).set(reg(d));
+          continue;
+        }
+        if (LOAD_SIZE[op]) {
+          c.get(reg(s)).op(W.i32_wrap_i64).get(L_DISP + j++).op(W.i32_add).mem(LOAD_OP[op]).set(reg(d));
+          continue;
+        }
+        if (cls === 2 || cls === 3) {
+          const size = STORE_SIZE[(op & 0x18) >> 3];
+          c.get(reg(d)).op(W.i32_wrap_i64).get(L_DISP + j++).op(W.i32_add);
+          if (cls === 2) c.i64(imm); else c.get(reg(s));
+          c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
+          continue;
+        }
+        // The closing jump back to the start.
+        c.get(L_LEFT).i64(len).op(W.i64_sub).set(L_LEFT);
+        if (counts !== undefined) c.get(L_ITER).i32(1).op(W.i32_add).set(L_ITER);
+        if (op !== 0x05 && op !== 0x06) {
+          emitCompare(c, op, d, s, imm);
+          c.op(W.i32_eqz).if();
+          if (counts !== undefined) foldFastCounts(1, true);
+          c.br(done).end();
+        }
+        c.get(L_LEFT).get(L_FLOOR).op(W.i64_ge_s).brIf(F);
+      }
+      c.end(); // F
+      if (counts !== undefined) foldFastCounts(0, !(p.opcode[lastPc] === 0x05 || p.opcode[lastPc] === 0x06));
+      c.end(); // slow
+    }
+    /** Add the fast loop's iterations to this block's entry and taken counters. */
+    function foldFastCounts(exited: number, conditional: boolean): void {
+      const at = counts! + 4 * b, takenAt = counts! + 4 * (nb + b);
+      c.i32(0).i32(0).mem(W.i32_load, at, 2).get(L_ITER).op(W.i32_add).mem(W.i32_store, at, 2);
+      if (!conditional) return; // `ja` is not a taken conditional jump
+      c.i32(0).i32(0).mem(W.i32_load, takenAt, 2).get(L_ITER).op(W.i32_add);
+      if (exited) c.i32(exited).op(W.i32_sub);
+      c.mem(W.i32_store, takenAt, 2);
+    }
   }
   c.end(); // loop
   c.op(W.unreachable);
@@ -437,7 +582,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     [run, { type: { params: [I32], results: [I32] }, locals: [], code: bswap.w.toBytes() }],
     1,
   );
-  return { bytes, blockOf, blockCount: nb, blockLen };
+  return { bytes, blockOf, blockCount: nb, blockLen, fastLoops };
 }
 
 /** ALU and ALU64 instructions (verified: fields are consistent). */

@@ -17,6 +17,8 @@ import { Vm, DEFAULT_TIER_UP, type HelperCall, type RunResult, type VmOptions } 
 import { Program } from '../../vm/program';
 import type { RiotImage } from '../../vm/image';
 import { assemble } from '../../vm/assembler';
+import { compileToWasm } from '../../vm/wasm-compiler';
+import { BASE } from '../../vm/memory';
 import { FaultCode } from '../../vm/errors';
 import { conformanceHelpers, expectedResult, hexBytes, loadAssembled } from '../util/vectors';
 import {
@@ -31,6 +33,8 @@ const params = <T>(runs = RUNS, seed = SEED): fc.Parameters<T> => ({ numRuns: ru
  * "short programs stay interpreted" rule where a Vm has it, so these tests really move tiers.
  */
 const up = (runs: number, insns: number, minAvgInsns = 0): VmOptions['tierUp'] => ({ runs, insns, minAvgInsns } as VmOptions['tierUp']);
+
+const BASE_DATA = BASE.data, BASE_RODATA = BASE.rodata;
 
 // ---------------------------------------------------------------------------------------------
 // Observing a Vm
@@ -167,6 +171,10 @@ describe('compiled tier vs interpreter', function () {
       assert.deepEqual(missing, [], 'opcodes never generated');
       assert.ok(localCalls > 100, `${localCalls} local calls`);
       assert.ok(backward > 300, `${backward} backward jumps (loops)`);
+      // Walks and short loops: self-loops the compiled tier runs in its fast form.
+      const opts = { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 };
+      const fast = ok.filter((g) => compileToWasm(new Program(g.text), opts).fastLoops.length > 0).length;
+      assert.ok(fast > 0.3 * ok.length, `${fast}/${ok.length} programs with a fast self-loop`);
       // Outcomes on the interpreter: every kind of ending shows up.
       const seen = new Map<string, number>();
       const bump = (k: string): void => { seen.set(k, (seen.get(k) ?? 0) + 1); };
@@ -710,6 +718,93 @@ describe('compiled tier vs interpreter', function () {
       const out = (vm: Vm): Record<string, unknown>[] => [observe(vm, vm.run({ context: new Uint8Array(8), contextWritable: true }))];
       assertSame(out(mk('compiled')), out(mk('interp')), 'compiled');
     });
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Fast self-loops: loops that walk memory through registers moved by constants run without
+// per-access checks for as many iterations as provably stay in their regions (wasm-compiler.ts,
+// fastLoopPlan). These programs aim at exactly that: strides of every sign and size, starts near
+// region edges and outside them, several regions and both caches, budgets ending mid-loop.
+
+/** Memory regions a loop walks: r1 context, r2 stack, r3 .data, r4 .rodata (read-only). */
+const arbOff = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: -16, max: 16 }) });
+const arbBaseReg = fc.oneof({ weight: 2, arbitrary: fc.constant(1) }, { weight: 3, arbitrary: fc.constant(2) }, { weight: 3, arbitrary: fc.constant(3) }, { weight: 1, arbitrary: fc.constant(4) });
+const arbStrideLoop: fc.Arbitrary<{ src: string; data: number; rodata: number }> = fc.record({
+  data: fc.integer({ min: 0, max: 300 }),
+  rodata: fc.integer({ min: 0, max: 40 }),
+  starts: fc.tuple(fc.integer({ min: -2, max: 50 }), fc.integer({ min: -514, max: -8 }), fc.integer({ min: -2, max: 200 }), fc.integer({ min: -2, max: 40 })),
+  wild: fc.oneof({ weight: 9, arbitrary: fc.constant(null) }, { weight: 1, arbitrary: fc.constantFrom('0xffffffff00000000', '0x100000000', '0xfffffffffffffff8') }),
+  n: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.integer({ min: 0, max: 400 })),
+  body: fc.array(fc.oneof(
+    { weight: 4, arbitrary: fc.tuple(fc.constantFrom('b', 'h', 'w', 'dw', 'sb', 'sh', 'sw'), fc.integer({ min: 7, max: 9 }), arbBaseReg, arbOff)
+      .map(([sz, v, b, o]) => `ldx${sz} %r${v}, [%r${b}${o < 0 ? '' : '+'}${o}]`) },
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('b', 'h', 'w', 'dw'), fc.integer({ min: 7, max: 9 }), fc.integer({ min: 1, max: 3 }), arbOff, fc.boolean())
+      .map(([sz, v, b, o, imm]) => (imm ? `st${sz} [%r${b}${o < 0 ? '' : '+'}${o}], ${v * 3}` : `stx${sz} [%r${b}${o < 0 ? '' : '+'}${o}], %r${v}`)) },
+    { weight: 4, arbitrary: fc.tuple(fc.constantFrom('add', 'sub'), arbBaseReg, fc.oneof({ weight: 6, arbitrary: fc.integer({ min: -9, max: 9 }) }, { weight: 1, arbitrary: fc.integer({ min: -70000, max: 70000 }) }))
+      .map(([op, b, k]) => `${op} %r${b}, ${k}`) },
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('add', 'xor', 'mul', 'lsh', 'add32', 'rsh'), fc.integer({ min: 7, max: 9 }), fc.oneof(fc.integer({ min: 0, max: 9 }).map(String), fc.integer({ min: 7, max: 9 }).map((r) => `%r${r}`)))
+      .map(([op, v, x]) => `${op} %r${v}, ${x}`) },
+    // A base register moved any other way: the loop keeps its checks.
+    { weight: 1, arbitrary: fc.tuple(fc.integer({ min: 1, max: 4 }), fc.constantFrom('mov %rB, %r6', 'add32 %rB, 1', 'ldxdw %rB, [%r10-8]', 'add %rB, %r7')).map(([b, t]) => t.replace('%rB', `%r${b}`)) },
+  ), { minLength: 1, maxLength: 8 }),
+  tail: fc.constantFrom('sub %r5, 1\njne %r5, 0, l', 'add %r5, -1\njsgt %r5, 0, l', 'sub %r5, 1\njne32 %r5, 0, l', 'ja l', 'sub %r5, 1\njgt %r5, 3, l'),
+}).map(({ data, rodata, starts, wild, n, body, tail }) => ({
+  data, rodata,
+  src: [
+    'mov %r6, %r1', 'mov %r7, 1', 'mov %r8, 2', 'mov %r9, 3', 'stxdw [%r10-8], %r6',
+    `add %r1, ${starts[0]}`, 'mov %r2, %r10', `add %r2, ${starts[1]}`, `lddwd %r3, ${starts[2]}`, `lddwr %r4, ${starts[3]}`,
+    ...(wild ? [`lddw %r4, ${wild}`] : []),
+    `mov %r5, ${n}`,
+    'l:', ...body, tail,
+    'mov %r0, %r7', 'add %r0, %r8', 'xor %r0, %r9', 'exit',
+  ].join('\n'),
+}));
+
+describe('compiled tier: fast self-loops', function () {
+  this.timeout(60_000);
+
+  it('random strided loops: every tier gives the interpreter\'s results, counts and faults', () => {
+    let fast = 0, memFaultsLate = 0, bails = 0, total = 0;
+    const hist = new Map<string, number>();
+    fc.assert(fc.property(arbStrideLoop, fc.array(fc.record({
+      ctx: arbCtx(48),
+      budget: fc.oneof(fc.integer({ min: 0, max: 60 }), fc.integer({ min: 0, max: 3000 }), fc.constant(100_000)),
+      resumes: fc.constant<Slice[]>([]),
+    }), { minLength: 1, maxLength: 3 }), fc.boolean(), ({ src, data, rodata }, plans, countPerPc) => {
+      const opts = { text: assemble(src), data: new Uint8Array(data).map((_, i) => i * 7), rodata: new Uint8Array(rodata).map((_, i) => 255 - i), helpers: makeHelpers(), countPerPc };
+      const ref = execPlans(new Vm({ ...opts, tier: 'interp' }), plans);
+      const compiled = new Vm({ ...opts, tier: 'compiled' });
+      assertSame(execPlans(compiled, plans), ref, `compiled\n${src}`);
+      assertSame(execPlans(new Vm({ ...opts, tier: 'auto', tierUp: up(1e9, 7) }), plans), ref, `auto mid-run\n${src}`);
+      total++;
+      if (compileToWasm(new Program(opts.text), { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 }).fastLoops.length) fast++;
+      for (const o of ref) {
+        const f = o.fault as { code: number } | null;
+        const key = `${f?.code ?? 'ok'}:${(o.insns as number) > 40 ? 'long' : 'short'}`;
+        hist.set(key, (hist.get(key) ?? 0) + 1);
+        if (f?.code === FaultCode.ILLEGAL_MEM && (o.insns as number) > 40) memFaultsLate++;
+        if (f?.code === FaultCode.OUT_OF_BUDGET && (o.insns as number) > 60) bails++;
+      }
+    }), params(RUNS * 2, SEED + 11));
+    // Not vacuous: most loops get a fast version, and many end by leaving a region or the budget
+    // after dozens of iterations.
+    assert.ok(fast > 0.6 * total, `${fast}/${total} fast loops ${JSON.stringify([...hist])}`);
+    assert.ok(memFaultsLate > 0.05 * total, `${memFaultsLate}/${total} late memory faults ${JSON.stringify([...hist])}`);
+    assert.ok(bails > 0.05 * total, `${bails}/${total} late budget ends`);
+  });
+
+  it('Fletcher-32\'s inner loop and the sum loop get fast versions', () => {
+    const opts = { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 };
+    const fl = assemble('mov %r3, 0\nmov %r0, 180\nl: ldxh %r2, [%r1]\nadd %r3, %r2\nadd %r4, %r3\nadd %r1, 2\nsub %r0, 1\njne %r0, 0, l\nexit');
+    assert.deepEqual(compileToWasm(new Program(fl), opts).fastLoops, [2]);
+    const sum = assemble('mov %r0, 0\nmov %r1, 1\nl: add %r0, %r1\nadd %r1, 1\njle %r1, 100, l\nexit');
+    assert.deepEqual(compileToWasm(new Program(sum), opts).fastLoops, [2]);
+    // Calls and non-constant moves of an address register keep the checked loop only.
+    const calls = assemble('mov %r6, 3\nl: call 1\nsub %r6, 1\njne %r6, 0, l\nexit');
+    assert.deepEqual(compileToWasm(new Program(calls), opts).fastLoops, []);
+    const moved = assemble('mov %r0, 3\nl: ldxb %r2, [%r1]\nadd %r1, %r2\nsub %r0, 1\njne %r0, 0, l\nexit');
+    assert.deepEqual(compileToWasm(new Program(moved), opts).fastLoops, []);
   });
 });
 
