@@ -228,6 +228,7 @@ function genConfig(rng: Rng): GenConfig {
     { weights: { suspend: 4, helper: 4, call: 3 } },
     { weights: { mem: 10, code: 3 } },
     { weights: { loop: 6, spin: 2, if: 4 } },
+    { weights: { walk: 8, mem: 3, helper: 1 } },
     { maxItems: 20 },
   ]);
 }

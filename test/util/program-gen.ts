@@ -234,6 +234,7 @@ type Item =
   | { k: 'skip'; op: 0x05 | 0x06; body: Item[] }
   | { k: 'loop'; init: Insn[]; body: Item[]; step: Insn[]; cond: Insn }
   | { k: 'spin'; op: 0x05 | 0x06; body: Item[] }
+  | { k: 'walk'; init: Insn[]; body: Insn[]; step: Insn[]; cond: Insn }
   | { k: 'call'; fn: number }
   | { k: 'rec'; n: number }
   | { k: 'exit' };
@@ -261,6 +262,24 @@ function loopShape(r: number, n: number, style: number, j32: boolean): { init: I
   }
 }
 
+/**
+ * A straight-line loop body that walks memory through r9: loads and stores at small offsets from
+ * r9, r9 moved by constants, ALU work. Laid out as one basic block that jumps to itself, it is
+ * what the compiled tier's fast self-loops take (wasm-compiler.ts, fastLoopPlan); starting
+ * anywhere arbAddr starts, the walk runs off its region's ends at every kind of boundary.
+ */
+function arbWalkBody(): fc.Arbitrary<Insn[]> {
+  const off = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: -16, max: 16 }) });
+  const stride = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: -8, max: 8 }) }, { weight: 1, arbitrary: fc.constantFrom(-4096, 513, 65536, 2 ** 31 - 1, -(2 ** 31)) });
+  return fc.array(fc.oneof(
+    { weight: 4, arbitrary: fc.record({ op: fc.constantFrom(...LOAD_OPS), d: FREE, o: off }).map(({ op, d, o }) => [I(op, d, 9, o)]) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constantFrom(...STORE_REG_OPS), s: ANY_SRC, o: off }).map(({ op, s, o }) => [I(op, 9, s, o)]) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constantFrom(...STORE_IMM_OPS), imm: arbImm, o: off }).map(({ op, imm, o }) => [I(op, 9, 0, o, imm)]) },
+    { weight: 3, arbitrary: fc.record({ sub: fc.boolean(), k: stride }).map(({ sub, k }) => [I(sub ? 0x17 : 0x07, 9, 0, 0, k)]) },
+    { weight: 3, arbitrary: arbAlu },
+  ), { minLength: 1, maxLength: 6 }).map((parts) => parts.flat());
+}
+
 interface Ctx {
   depth: number; // structural nesting
   loops: number; // enclosing counter loops (0, 1, 2)
@@ -271,12 +290,12 @@ interface Ctx {
 
 export interface GenConfig {
   /** Relative weights of item kinds. */
-  weights?: Partial<Record<'code' | 'mem' | 'helper' | 'suspend' | 'if' | 'skip' | 'loop' | 'spin' | 'call' | 'rec' | 'exit', number>>;
+  weights?: Partial<Record<'code' | 'mem' | 'helper' | 'suspend' | 'if' | 'skip' | 'loop' | 'walk' | 'spin' | 'call' | 'rec' | 'exit', number>>;
   maxItems?: number;
   maxFuncs?: number;
 }
 
-const DEFAULT_WEIGHTS = { code: 6, mem: 5, helper: 2, suspend: 1, if: 3, skip: 1, loop: 3, spin: 1, call: 2, rec: 1, exit: 1 };
+const DEFAULT_WEIGHTS = { code: 6, mem: 5, helper: 2, suspend: 1, if: 3, skip: 1, loop: 3, walk: 2, spin: 1, call: 2, rec: 1, exit: 1 };
 
 function arbItems(sz: Sizes, cfg: Required<GenConfig>, cx: Ctx): fc.Arbitrary<Item[]> {
   const w = { ...DEFAULT_WEIGHTS, ...cfg.weights };
@@ -300,6 +319,14 @@ function arbItems(sz: Sizes, cfg: Required<GenConfig>, cx: Ctx): fc.Arbitrary<It
         n: fc.integer({ min: 1, max: cx.loops === 0 ? 12 : 5 }), style: fc.integer({ min: 0, max: 6 }), j32: fc.boolean(),
         body: inner({ loops: cx.loops + 1 }),
       }).map(({ n, style, j32, body }) => ({ k: 'loop' as const, body, ...loopShape(7 + cx.loops, n, style, j32) })) });
+      // Style 5 bounds the loop with r9, the walk's address register: not for walks.
+      choices.push({ weight: w.walk, arbitrary: fc.record({
+        a: arbAddr(sz, 9), n: fc.integer({ min: 1, max: cx.loops === 0 ? 60 : 8 }), style: fc.constantFrom(0, 1, 2, 3, 4, 6), j32: fc.boolean(), body: arbWalkBody(),
+      }).map(({ a, n, style, j32, body }) => {
+        const init = [...a.setup, ...(a.base !== 9 ? [I(0xbf, 9, a.base)] : []), ...(a.off ? [I(0x07, 9, 0, 0, a.off)] : [])];
+        const shape = loopShape(7 + cx.loops, n, style, j32);
+        return { k: 'walk' as const, body, step: shape.step, cond: shape.cond, init: [...init, ...shape.init] };
+      }) });
     }
     if (cx.depth === 0 && cx.loops === 0) {
       choices.push({ weight: w.spin, arbitrary: fc.record({ op: fc.constantFrom(0x05 as const, 0x06 as const), body: inner({ loops: 2 }) }).map((r) => ({ k: 'spin' as const, ...r })) });
@@ -370,6 +397,14 @@ function layItems(e: Emitter, items: Item[], fnLabels: number[], recLabel: numbe
         e.bind(top);
         layItems(e, it.body, fnLabels, recLabel);
         for (const i of it.step) e.emit(i);
+        e.emit(it.cond, top);
+        break;
+      }
+      case 'walk': {
+        for (const i of it.init) e.emit(i);
+        const top = e.label();
+        e.bind(top);
+        for (const i of [...it.body, ...it.step]) e.emit(i);
         e.emit(it.cond, top);
         break;
       }
