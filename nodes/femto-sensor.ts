@@ -12,9 +12,11 @@
  *    default, samples it at once so sensor-hook containers run now; payload "sample" only samples;
  *  - button: true / 1 / "press" presses, false / 0 / "release" releases, "click" does both;
  *  - actuator: a number, array or boolean sets its state (as a container's saul_reg_write would).
+ * Emulated boards only: on a remote femto-board it shows "remote board: not emulated" and refuses
+ * input (nodes/emulated-board.ts).
  */
-import type { Board } from '../lib/board/board';
 import { isActuator, isSensor, SAUL, saulTypeName, unitSymbol, type SaulDevice } from '../lib/board/saul';
+import { emulatedBoard } from './emulated-board';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
 
 interface SensorConfig extends NodeConfig {
@@ -30,13 +32,9 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const boardNode = RED.nodes.getNode(config.board ?? '') as FemtoBoardNode | null;
-    const board: Board | undefined = boardNode?.board;
+    const board = emulatedBoard(node, boardNode, t, 'femto-sensor works on emulated boards only: __board__ is a remote board, and a flow cannot reach its devices');
     const selected = (config.device ?? '').trim();
-    if (!board) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no board' });
-      node.on('input', (_m, _s, done) => done(new Error(t('errors.noBoard', 'no femto-board configured (or it failed to start)'))));
-      return;
-    }
+    if (!board) return;
     const b = board;
     const boardName = boardNode?.boardName ?? b.name;
     const sampleOnSet = config.sampleOnSet !== false;

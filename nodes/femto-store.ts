@@ -14,10 +14,12 @@
  * Watch: every change of the store (by a container or a flow) also goes out as a message:
  * topic = key, payload = new value (null when deleted), msg.femto = { scope, owner, key, value,
  * previous, by }.
+ * Emulated boards only: on a remote femto-board it shows "remote board: not emulated" and refuses
+ * input (nodes/emulated-board.ts).
  */
-import type { Board } from '../lib/board/board';
 import type { KvStore, StoreChange } from '../lib/board/stores';
 import { parseKey, parseValue } from '../lib/node-support/message';
+import { emulatedBoard } from './emulated-board';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
 
 interface StoreConfig extends NodeConfig {
@@ -39,12 +41,8 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const boardNode = RED.nodes.getNode(config.board ?? '') as FemtoBoardNode | null;
-    const board: Board | undefined = boardNode?.board;
-    if (!board) {
-      node.status({ fill: 'red', shape: 'ring', text: 'no board' });
-      node.on('input', (_m, _s, done) => done(new Error(t('errors.noBoard', 'no femto-board configured (or it failed to start)'))));
-      return;
-    }
+    const board = emulatedBoard(node, boardNode, t, 'femto-store works on emulated boards only: __board__ is a remote board, and a flow cannot reach its stores');
+    if (!board) return;
     const b = board;
     const scope = config.scope === 'tenant' || config.scope === 'local' ? config.scope : 'global';
     const owner = (config.owner || '').trim() || (scope === 'tenant' ? 'default' : '');

@@ -15,7 +15,7 @@
 import { CoapError } from '../lib/deploy/coap-client';
 import { payloadToBytes, isResultType, type ResultType } from '../lib/node-support/message';
 import { isUnreachable, remoteErrorText, remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus, type RemoteBoardLink, type RemoteCapableBoardNode } from '../lib/node-support/remote';
-import { registry } from '../lib/node-support/registry';
+import { lastFaultOf, registry } from '../lib/node-support/registry';
 import * as status from '../lib/node-support/status';
 import type { RemoteRun } from '../lib/deploy/remote';
 import type { Node, NodeConfig, RED } from './red';
@@ -88,6 +88,7 @@ export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardN
         node.status(st);
         const entry = link.containers.get(node.id);
         if (entry && run.status !== 'fault') entry.lastResult = { r0: info.r0 as number | string, insns: run.insns ?? 0, estimatedUs: run.estimatedUs ?? 0 };
+        if (entry && run.fault) entry.lastFault = lastFaultOf(run.fault);
         registry.changed();
         if (run.status === 'fault' && run.fault) {
           done(remoteFaultError(run, name));

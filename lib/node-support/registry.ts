@@ -6,21 +6,40 @@
  * State shape (stable: the editor's "femto" sidebar consumes exactly this):
  *   { boards: [{ id, name, profile, title, running,
  *                containers: [{ id, nodeId, name, hook, tenant, state, lastResult: { r0, insns,
- *                              estimatedUs } | null, faults, consecutiveFaults, quarantined, tier }],
+ *                              estimatedUs } | null, lastFault: { code, reason, pc, instruction,
+ *                              at } | null, faults, consecutiveFaults, quarantined, tier }],
  *                stores: { global: { key: value }, tenants: { tenant: { key: value } } },
  *                devices: [{ index, name, type, typeName, kind, unit, values, simulated }] }] }
  * `state` is the board's container state (idle, suspended, quarantined, detached) or, for a node
  * whose program is not on the board, "no image", "verifying" or "rejected". Store keys are
  * decimal strings, values u32 numbers. Sensor values are the last sample (reading a sensor for the
- * sidebar would advance simulated sources).
+ * sidebar would advance simulated sources). `lastFault` is the container's most recent fault (it
+ * stays after later good runs and after a reset, so the sidebar can still say what went wrong;
+ * the counters say whether it is current); `at` is an ISO time.
  *
  * Remote boards (femto-board in remote mode, issue 5) are listed after the emulated ones with the
  * same fields (profile = the device's, running = it answers, containers = the nodes running its
  * slots; stores and devices empty) plus `remote: true`, `address` and `device` (what the device's
- * status resource said: reachable, error, board, seq, slots, trusted key fingerprints, update).
+ * status resource said: reachable, error, checkedAt — the last poll —, board, seq, slots, trusted
+ * key fingerprints, update).
  */
-import type { Board } from '../board/board';
+import type { Board, FaultInfo } from '../board/board';
 import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
+
+/** A container's last fault as the sidebar shows it ("fault −2: <reason> at pc N"). */
+export interface LastFault {
+  code: number;
+  reason: string;
+  pc: number;
+  instruction: string | null;
+  /** ISO time the fault was seen. */
+  at: string;
+}
+
+/** LastFault from a fault as the board (FaultInfo) or a remote device (run report) gives it. */
+export function lastFaultOf(f: { code: number; pc: number; message?: string; insn?: string | null }, at: Date = new Date()): LastFault {
+  return { code: f.code, reason: f.message ?? '', pc: f.pc, instruction: f.insn ?? null, at: at.toISOString() };
+}
 
 export interface ContainerEntry {
   nodeId: string;
@@ -47,6 +66,8 @@ export interface BoardEntry {
   board: Board;
   containers: Map<string, ContainerEntry>;
   lastSample: Map<number, number[]>;
+  /** Last fault per container id, recorded from the board's results. */
+  lastFault: Map<string, LastFault>;
 }
 
 export interface ContainerState {
@@ -57,6 +78,7 @@ export interface ContainerState {
   tenant: string;
   state: string;
   lastResult: { r0: number | string; insns: number; estimatedUs: number } | null;
+  lastFault: LastFault | null;
   faults: number;
   consecutiveFaults: number;
   quarantined: boolean;
@@ -98,10 +120,15 @@ export class BoardRegistry {
   }
 
   add(id: string, name: string, board: Board): BoardEntry {
-    const entry: BoardEntry = { id, name, board, containers: new Map(), lastSample: new Map() };
+    const entry: BoardEntry = { id, name, board, containers: new Map(), lastSample: new Map(), lastFault: new Map() };
     this.boards.set(id, entry);
     const changed = (): void => this.changed();
-    for (const ev of ['change', 'result', 'store', 'quarantine', 'actuator', 'button']) board.on(ev, changed);
+    for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button']) board.on(ev, changed);
+    // Every run, hook-fired or from a flow, passes here: the one place that sees every fault.
+    board.on('result', (r: { container: string; fault?: FaultInfo }) => {
+      if (r.fault) entry.lastFault.set(r.container, lastFaultOf(r.fault));
+      this.changed();
+    });
     board.on('sample', (s: { device: number; values: number[] }) => {
       entry.lastSample.set(s.device, s.values);
       this.changed();
@@ -163,6 +190,7 @@ export class BoardRegistry {
 
   removeContainer(boardId: string, id: string): void {
     this.boards.get(boardId)?.containers.delete(id);
+    this.boards.get(boardId)?.lastFault.delete(id);
     this.changed();
   }
 
@@ -227,6 +255,7 @@ export function boardState(e: BoardEntry): BoardState {
       tenant: info?.tenant ?? c.tenant,
       state: c.pending && (!info || c.pending === 'verifying') ? c.pending : info?.state ?? 'no image',
       lastResult: c.lastResult ?? null,
+      lastFault: e.lastFault.get(id) ?? null,
       faults: info?.faults.total ?? 0,
       consecutiveFaults: info?.faults.consecutive ?? 0,
       quarantined: info?.state === 'quarantined',

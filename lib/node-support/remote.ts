@@ -14,6 +14,9 @@
  *    /status): "no image" (empty slot), "exec · .ram.N seq S" (attached), "r0=… · N insns · ≈X µs
  *    on <board>" (ran; the device's estimate), "fault −2: write 0x… at pc N (k faults)",
  *    "quarantined", plus "device not answering" (red ring) when the device is down or silent.
+ *  - femto-sensor and femto-store need an emulated board (SAUL devices and stores in this
+ *    process): on a remote one they show a grey ring "remote board: not emulated" and refuse
+ *    input with one sentence naming the board (boardRef, notEmulatedStatus).
  *  - Deploy outcomes (lib/deploy DeployOutcome) become one clear sentence per board.
  */
 import { EventEmitter } from 'node:events';
@@ -24,7 +27,7 @@ import { fingerprint, keyPairFromSecret, type KeyPair } from '../deploy/keys';
 import { RemoteBoard, type RemoteRun } from '../deploy/remote';
 import { r0Value, type ResultType } from './message';
 import { fromAsm, fromBytes, programFromMessage } from './program';
-import { registry, type BoardState, type ContainerState } from './registry';
+import { lastFaultOf, registry, type BoardState, type ContainerState, type LastFault } from './registry';
 import * as status from './status';
 import type { NodeStatus } from './status';
 
@@ -287,6 +290,15 @@ export interface RemoteContainerEntry {
   name: string;
   slot: number;
   lastResult?: { r0: number | string; insns: number; estimatedUs: number };
+  /** The last fault this node's runs met (the device's lastRun only knows the very last run). */
+  lastFault?: LastFault;
+}
+
+/** The fault of a slot's last run as the device's status reports it, if that run faulted. */
+function slotLastFault(slot: SlotStatus | undefined, checkedAt: string | null): LastFault | undefined {
+  const f = (slot?.lastRun as { fault?: { code?: unknown; pc?: unknown; message?: unknown; insn?: unknown } | null } | null)?.fault;
+  if (!f || typeof f.code !== 'number' || typeof f.pc !== 'number') return undefined;
+  return lastFaultOf({ code: f.code, pc: f.pc, message: typeof f.message === 'string' ? f.message : '', insn: typeof f.insn === 'string' ? f.insn : null }, checkedAt ? new Date(checkedAt) : undefined);
 }
 
 /** femto/state's entry for a remote board (registry BoardState, plus remote fields). */
@@ -297,7 +309,7 @@ export function remoteBoardState(id: string, name: string, link: RemoteBoardLink
     return {
       id: c.nodeId, nodeId: c.nodeId, name: c.name, hook: 'exec', tenant: `.ram.${c.slot}`,
       state: s.reachable === false ? 'unreachable' : !slot ? 'unknown' : !slot.installed ? 'no image' : slot.state ?? 'idle',
-      lastResult: c.lastResult ?? null, faults: slot?.faults.total ?? 0, consecutiveFaults: slot?.faults.consecutive ?? 0,
+      lastResult: c.lastResult ?? null, lastFault: c.lastFault ?? slotLastFault(slot, s.checkedAt) ?? null, faults: slot?.faults.total ?? 0, consecutiveFaults: slot?.faults.consecutive ?? 0,
       quarantined: slot?.state === 'quarantined', tier: null,
     };
   });
@@ -318,6 +330,33 @@ export interface RemoteCapableBoardNode {
   boardName: string;
   remote?: RemoteBoardLink;
   failure?: string;
+}
+
+// ---- nodes that need an emulated board --------------------------------------------------------------
+
+/**
+ * The board a femto-sensor or femto-store node names: an emulated one, a remote one (whose SAUL
+ * devices and stores a flow cannot reach: the device protocol has no resource for them), or none
+ * (missing, or its settings failed). `label` names a remote board with its address, once.
+ */
+export type BoardRef<B> =
+  | { kind: 'emulated'; board: B }
+  | { kind: 'remote'; name: string; url: string; label: string }
+  | { kind: 'none'; failure?: string };
+
+export function boardRef<B>(node: (RemoteCapableBoardNode & { board?: B }) | null | undefined): BoardRef<B> {
+  if (node?.board) return { kind: 'emulated', board: node.board };
+  if (node?.remote) {
+    const url = node.remote.url;
+    const label = node.boardName && node.boardName !== url.replace(/^coap:\/\//, '') ? `${node.boardName} (${url})` : url;
+    return { kind: 'remote', name: node.boardName, url, label };
+  }
+  return { kind: 'none', failure: node?.failure };
+}
+
+/** Status of a femto-sensor or femto-store node on a remote board: inactive, not broken. */
+export function notEmulatedStatus(text = 'remote board: not emulated'): NodeStatus {
+  return { fill: 'grey', shape: 'ring', text };
 }
 
 // ---- container status and messages -----------------------------------------------------------------

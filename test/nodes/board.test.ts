@@ -1,11 +1,19 @@
 /**
  * femto-board, femto-sensor and femto-store in a running Node-RED: the board is shared and
  * released, sensor samples, button presses and actuator changes reach the flow and input
- * messages drive them, and stores can be read, written, listed and watched from a flow.
+ * messages drive them, and stores can be read, written, listed and watched from a flow. Sensor
+ * and store nodes on a remote board say they need an emulated one; with no board, "no board".
  */
 import * as assert from 'node:assert/strict';
 import { ALL_NODES, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, until } from './util';
 import { registry } from '../../lib/node-support/registry';
+
+/** A remote femto-board at an address where nothing answers (UDP port 9), polled only at start. */
+function remoteBoard(id: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, type: 'femto-board', name: '', mode: 'remote', address: 'coap://127.0.0.1:9', slot: 0, timeoutMs: 500, pollMs: 0, ...extra };
+}
+
+const CATCHER = [{ id: 'catch', type: 'catch', scope: null, uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' }];
 
 /** Store r0 = 5 under local key 1 and global key 2 (sensor hook friendly). */
 const WRITER = 'mov %r1, 2\nmov %r2, 5\ncall 0x11\nmov %r0, 5\nexit';
@@ -136,5 +144,50 @@ describe('femto-board, femto-sensor, femto-store nodes', function () {
     const l = nextMessage(getNode('lOut'));
     getNode('l').receive({});
     assert.deepEqual((await l).payload, { 1: 6 });
+  });
+
+  it('femto-sensor and femto-store on a remote board: "remote board: not emulated", input refused naming the board', async () => {
+    await helper.load(ALL_NODES, flow(
+      remoteBoard('rb', { name: 'remote-rb' }), remoteBoard('rbAddr'),
+      { id: 's', type: 'femto-sensor', board: 'rb', device: 'NRF_TEMP', wires: [['out']] },
+      { id: 'st', type: 'femto-store', board: 'rb', scope: 'global', action: 'set', key: '1', keyType: 'num', watch: true, wires: [['out']] },
+      { id: 'sAddr', type: 'femto-sensor', board: 'rbAddr', wires: [['out']] },
+      { id: 'out', type: 'helper' }, ...CATCHER,
+    ));
+    const notEmulated = { fill: 'grey', shape: 'ring', text: 'remote board: not emulated' };
+    for (const id of ['s', 'st', 'sAddr']) assert.deepEqual(lastStatus(getNode(id)), notEmulated, id);
+    const out = collect(getNode('out'));
+    const caught = collect(getNode('caught'));
+    getNode('s').receive({ payload: 26.5 });
+    getNode('st').receive({ payload: 7 });
+    getNode('sAddr').receive({ payload: 'sample' });
+    await until(() => caught.length === 3, 2000, 'three errors');
+    // Node-RED reports err.toString(): one line, no stack in the text.
+    const bySource = Object.fromEntries(caught.map((m) => [m.error.source.id, String(m.error.message).replace(/^Error: /, '')]));
+    assert.deepEqual(bySource, {
+      s: 'femto-sensor works on emulated boards only: remote-rb (coap://127.0.0.1:9) is a remote board, and a flow cannot reach its devices',
+      st: 'femto-store works on emulated boards only: remote-rb (coap://127.0.0.1:9) is a remote board, and a flow cannot reach its stores',
+      // Unnamed: the board's name is its address, said once.
+      sAddr: 'femto-sensor works on emulated boards only: coap://127.0.0.1:9 is a remote board, and a flow cannot reach its devices',
+    });
+    assert.deepEqual(out, []);
+    // The remote board itself is unharmed: its link polled the (absent) device.
+    await until(() => registry.state().boards.some((b) => b.id === 'rb' && (b.device as { reachable?: unknown }).reachable === false), 3000, 'the poll');
+    for (const id of ['s', 'st']) assert.deepEqual(lastStatus(getNode(id)), notEmulated, `${id} after the poll`);
+  });
+
+  it('femto-sensor and femto-store with no board or a failed one still say "no board"', async () => {
+    await helper.load(ALL_NODES, flow(
+      remoteBoard('bad', { address: 'http://x' }),
+      { id: 's', type: 'femto-sensor', board: 'nope', wires: [[]] },
+      { id: 'st', type: 'femto-store', board: 'bad', wires: [[]] },
+      ...CATCHER,
+    ));
+    for (const id of ['s', 'st']) assert.deepEqual(lastStatus(getNode(id)), { fill: 'red', shape: 'ring', text: 'no board' }, id);
+    const caught = collect(getNode('caught'));
+    getNode('s').receive({ payload: 1 });
+    getNode('st').receive({ payload: 1 });
+    await until(() => caught.length === 2, 2000, 'two errors');
+    for (const m of caught) assert.equal(m.error.message, 'Error: no femto-board configured (or it failed to start)');
   });
 });

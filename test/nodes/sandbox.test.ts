@@ -1,12 +1,16 @@
 /**
  * lib/node-support without Node-RED: the compile sandbox's refusals (every way to name another
- * file), its sanitised diagnostics, the status texts of DESIGN §12 and message translation.
+ * file), its sanitised diagnostics, the status texts of DESIGN §12, remote boards as sensor and
+ * store nodes and femto/state see them (board kinds, last poll, last faults) and message
+ * translation.
  */
 import * as assert from 'node:assert/strict';
 import { checkSource, compileSandboxed, SandboxCompileError, SandboxError, sanitizeDiagnostics } from '../../lib/node-support/sandbox';
 import * as status from '../../lib/node-support/status';
 import { payloadToBytes, r0Value, parseKey, parseValue } from '../../lib/node-support/message';
 import { createBoard } from '../../lib/node-support/board-config';
+import { boardRef, notEmulatedStatus, remoteBoardState, RemoteBoardLink } from '../../lib/node-support/remote';
+import { BoardRegistry, lastFaultOf } from '../../lib/node-support/registry';
 import { hasClang } from '../util/clang';
 
 
@@ -100,6 +104,68 @@ describe('status texts (DESIGN §12)', () => {
     assert.deepEqual(status.faulted({ code: -2, pc: 5, message: 'x', access: 'write', address: '0x40000010' }, 3),
       { fill: 'red', shape: 'ring', text: 'fault \u22122: write 0x40000010 at pc 5 (3 faults)' });
     assert.deepEqual(status.quarantined(), { fill: 'red', shape: 'ring', text: 'quarantined' });
+  });
+});
+
+describe('remote boards for sensor and store nodes, and in femto/state', () => {
+  const link = (): RemoteBoardLink => new RemoteBoardLink({ url: 'coap://127.0.0.1:9', slot: 0, timeoutMs: 500, pollMs: 0 }, 'remote-rb');
+
+  it('tells an emulated, a remote and a missing board apart, naming a remote one with its address', () => {
+    const l = link();
+    const board = createBoard({ profile: 'native' });
+    assert.deepEqual(boardRef({ boardName: 'b1', board }), { kind: 'emulated', board });
+    assert.deepEqual(boardRef({ boardName: 'remote-rb', remote: l }), { kind: 'remote', name: 'remote-rb', url: 'coap://127.0.0.1:9', label: 'remote-rb (coap://127.0.0.1:9)' });
+    // A board named after its address (the default name) is not named twice.
+    assert.equal((boardRef({ boardName: '127.0.0.1:9', remote: l }) as { label: string }).label, 'coap://127.0.0.1:9');
+    assert.deepEqual(boardRef(null), { kind: 'none', failure: undefined });
+    assert.deepEqual(boardRef({ boardName: 'bad', failure: 'the address must be coap://host:port' }), { kind: 'none', failure: 'the address must be coap://host:port' });
+    assert.deepEqual(notEmulatedStatus(), { fill: 'grey', shape: 'ring', text: 'remote board: not emulated' });
+    l.close();
+  });
+
+  it('gives each remote container its last fault: its own runs first, else the device\'s last run', () => {
+    const l = link();
+    const snap = l.snapshot;
+    Object.assign(snap, { reachable: true, checkedAt: '2024-05-01T10:00:00.000Z', seq: 3 });
+    snap.slots = [{
+      slot: 0, location: '.ram.0', installed: true, seq: 3, size: 64, state: 'idle', runs: 2, faults: { consecutive: 1, total: 1 },
+      lastRun: { status: 'fault', fault: { code: -2, pc: 1, message: 'write 0x10 (4 B) outside every region', insn: 'stw [%r2], 42' } },
+    }];
+    l.containers.set('c', { nodeId: 'c', name: 'c', slot: 0 });
+    let s = remoteBoardState('rb', 'remote-rb', l);
+    assert.equal(s.remote, true);
+    assert.equal(s.address, 'coap://127.0.0.1:9');
+    assert.deepEqual([s.device!.reachable, s.device!.checkedAt, s.device!.error], [true, '2024-05-01T10:00:00.000Z', null]);
+    assert.deepEqual(s.containers[0].lastFault, { code: -2, reason: 'write 0x10 (4 B) outside every region', pc: 1, instruction: 'stw [%r2], 42', at: '2024-05-01T10:00:00.000Z' });
+    // The device reports only its very last run: after a good one, only what the node saw itself remains.
+    snap.slots[0].lastRun = { status: 'exit', fault: null };
+    assert.equal(remoteBoardState('rb', 'remote-rb', l).containers[0].lastFault, null);
+    const seen = lastFaultOf({ code: -8, pc: 7, message: 'out of budget' }, new Date('2024-05-01T11:00:00Z'));
+    l.containers.get('c')!.lastFault = seen;
+    s = remoteBoardState('rb', 'remote-rb', l);
+    assert.deepEqual(s.containers[0].lastFault, { code: -8, reason: 'out of budget', pc: 7, instruction: null, at: '2024-05-01T11:00:00.000Z' });
+    l.close();
+  });
+
+  it('records the last fault of containers on emulated boards, kept after good runs', () => {
+    const reg = new BoardRegistry();
+    const board = createBoard({ profile: 'native' });
+    reg.add('b', 'board-b', board);
+    reg.setContainer('b', 'w', { nodeId: 'w', name: 'w', hook: 'flow', tenant: 'default' });
+    // Payload byte 0 = 0: write to 0x10 (fault −2 at pc 6); otherwise return 1.
+    board.install({ id: 'w', image: 'ldxdw %r2, [%r1]\nldxb %r3, [%r2]\njeq %r3, 0, +2\nmov %r0, 1\nexit\nmov %r4, 0x10\nstw [%r4], 42\nmov %r0, 0\nexit', hook: 'flow' });
+    const state = () => reg.state().boards[0].containers[0];
+    assert.equal(state().lastFault, null);
+    board.runFlow('w', new Uint8Array(8));
+    const f = state().lastFault!;
+    assert.deepEqual([f.code, f.pc, f.instruction], [-2, 6, 'stw [%r4], 42']);
+    assert.match(f.reason, /^write 0x10\b/);
+    assert.match(f.at, /^\d{4}-\d\d-\d\dT/);
+    board.runFlow('w', new Uint8Array([1, 0, 0, 0, 0, 0, 0, 0]));
+    assert.equal(state().consecutiveFaults, 0);
+    assert.deepEqual(state().lastFault, f);
+    reg.removeContainer('b', 'w');
+    assert.equal(reg.get('b')!.lastFault.size, 0);
   });
 });
 

@@ -1,0 +1,35 @@
+/**
+ * The emulated board of a femto-sensor or femto-store node. Both work on what lives in this
+ * process (SAUL devices, stores); a remote femto-board has neither here and its device protocol
+ * offers no resource for them, so on one the node says so ("remote board: not emulated", grey
+ * ring: inactive rather than broken) and answers each input with one sentence naming the board.
+ * A missing board, or one whose settings failed, stays "no board". Not a node file itself.
+ */
+import type { Board } from '../lib/board/board';
+import { boardRef, notEmulatedStatus, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import type { FemtoBoardNode, Node } from './red';
+
+type T = (key: string, fallback: string, subs?: Record<string, unknown>) => string;
+
+/**
+ * The board to work on, or undefined once the node's status and input handler say why there is
+ * none. `remoteError` is the node's English sentence (with __board__) for a remote board.
+ */
+export function emulatedBoard(node: Node, boardNode: FemtoBoardNode | null, t: T, remoteError: string): Board | undefined {
+  const ref = boardRef<Board>(boardNode as (FemtoBoardNode & RemoteCapableBoardNode) | null);
+  if (ref.kind === 'emulated') return ref.board;
+  let message: string;
+  if (ref.kind === 'remote') {
+    node.status(notEmulatedStatus(t('status.remoteBoard', 'remote board: not emulated')));
+    message = t('errors.remoteBoard', remoteError, { board: ref.label });
+  } else {
+    node.status({ fill: 'red', shape: 'ring', text: 'no board' });
+    message = t('errors.noBoard', 'no femto-board configured (or it failed to start)');
+  }
+  node.on('input', (_m, _s, done) => done(new Error(message)));
+  node.on('close', (_removed: boolean, done: () => void) => {
+    node.status({});
+    done();
+  });
+  return undefined;
+}
