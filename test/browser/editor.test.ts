@@ -9,8 +9,9 @@
  * Deploy → the container shows a green status, and after the inject button a result → the "femto"
  * sidebar tab lists the board, its container, its last result and estimated MCU time → the
  * container's edit dialog: a bad program in its code editor, Verify → the verifier's error with the
- * pc → screenshot. The screenshot is kept (its path is printed) as a CI artifact; the server is
- * stopped by its pid.
+ * pc → screenshot → a remote board and a faulting container deployed over the admin API: the
+ * sidebar marks the remote board (address, last poll) and shows the container's last fault. The
+ * screenshot is kept (its path is printed) as a CI artifact; the server is stopped by its pid.
  *
  * Skipped only when /usr/bin/chromium is missing outside CI (CI unset); in CI it must run.
  * Needs a build (`npm run build`: tsc and the editor-asset copy into dist/nodes).
@@ -30,7 +31,7 @@ const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const MODULE = '@femto-containers/node-red-femto';
 const EXAMPLE = '01 - Hello';
-const NODE_TYPES = ['femto-container', 'femto-sensor', 'femto-store'];
+const NODE_TYPES = ['femto-container', 'femto-sensor', 'femto-store', 'femto-deploy'];
 /** Falls off the end of the program: the verifier refuses it (no exit) with the pc. */
 const BAD_PROGRAM = ['# bad: jumps past the last instruction', 'mov %r0, 1', 'ja +4', 'exit'].join('\n');
 
@@ -296,6 +297,40 @@ describe('editor in a real browser (chromium)', function () {
     // eslint-disable-next-line no-console
     console.log(`      screenshot: ${shot}`);
     await page.click('#node-dialog-cancel');
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
+  });
+
+  it('marks a remote board in the femto sidebar (address, last poll) and shows a container\'s last fault', async () => {
+    // Deployed over the admin API: a remote board where nothing answers, and a container that
+    // faults on its first (injected) message.
+    const flows = [
+      { id: 'sbtab', type: 'tab', label: 'sidebar' },
+      { id: 'sbremote', type: 'femto-board', name: 'far board', mode: 'remote', address: 'coap://127.0.0.1:9', slot: 0, timeoutMs: 1000, pollMs: 0 },
+      { id: 'sbrc', type: 'femto-container', z: 'sbtab', name: 'on the device', board: 'sbremote', language: 'asm', source: '', hook: 'flow', x: 300, y: 60, wires: [[]] },
+      { id: 'sbboard', type: 'femto-board', name: 'near board', profile: 'nrf52840dk', storeCapacity: 16, timerPeriodMs: 0 },
+      { id: 'sbinject', type: 'inject', z: 'sbtab', name: 'zero', props: [{ p: 'payload' }], once: true, onceDelay: 0.1, payload: '0', payloadType: 'num', x: 100, y: 120, wires: [['sbfault']] },
+      { id: 'sbfault', type: 'femto-container', z: 'sbtab', name: 'writes 0x10', board: 'sbboard', language: 'asm', source: 'mov %r4, 0x10\nstw [%r4], 42\nmov %r0, 0\nexit', hook: 'flow', x: 300, y: 120, wires: [[]] },
+    ];
+    const r = await fetch(`${base}flows`, { method: 'POST', headers: { 'Content-Type': 'application/json', 'Node-RED-Deployment-Type': 'full' }, body: JSON.stringify(flows) });
+    assert.equal(r.status, 204, await r.text());
+    const sb = page.locator('.femto-sb');
+    const remote = sb.locator('.femto-sb-board[data-remote="true"]', { hasText: 'far board' });
+    await remote.waitFor({ state: 'attached', timeout: 8000 });
+    assert.equal(await remote.locator('.femto-sb-badge.femto-sb-remote').textContent(), 'remote');
+    assert.equal(await remote.locator('.femto-sb-address').textContent(), 'coap://127.0.0.1:9');
+    await waitFor('the remote board\'s poll', 8000, async () => {
+      const t = await remote.locator('.femto-sb-poll').textContent();
+      return t && /^failed at \d\d:\d\d:\d\d: device not answering: nothing listens at coap:\/\/127\.0\.0\.1:9/.test(t) ? t : undefined;
+    });
+    assert.equal(await remote.locator('.femto-sb-stores').count(), 0);
+    const faulty = sb.locator('.femto-sb-board', { hasText: 'near board' }).locator('.femto-sb-container', { hasText: 'writes 0x10' });
+    const lastFault = await waitFor('the last fault in the sidebar', 8000, async () => {
+      const t = await faulty.locator('.femto-sb-last-fault').textContent().catch(() => null);
+      return t || undefined;
+    });
+    assert.match(lastFault, /^fault \u22122: write 0x10\b.* at pc 1$/);
+    await dismissNotifications(page);
+    await page.screenshot({ path: path.join(artifacts, 'sidebar-remote.png') });
     assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
   });
 });

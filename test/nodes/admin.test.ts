@@ -1,7 +1,7 @@
 /**
  * The admin endpoints the editor uses: POST femto/verify (assembly, C through the sandbox, images;
- * errors with rule, code, pc and source line; a disassembly listing) and GET femto/state, plus the
- * throttled comms publication of the same state.
+ * errors with rule, code, pc and source line; a disassembly listing) and GET femto/state (with each
+ * container's last fault), plus the throttled comms publication of the same state.
  */
 import * as assert from 'node:assert/strict';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, flow, getNode, helper, nextMessage, until } from './util';
@@ -10,6 +10,9 @@ import { registry } from '../../lib/node-support/registry';
 import { hasClang } from '../util/clang';
 
 
+/** Payload byte 0 = 0: write to 0x10 (fault −2 at pc 6); otherwise r0 = 1. */
+const FAULTY_ASM = 'ldxdw %r2, [%r1]\nldxb %r3, [%r2]\njeq %r3, 0, +2\nmov %r0, 1\nexit\nmov %r4, 0x10\nstw [%r4], 42\nmov %r0, 0\nexit';
+
 describe('admin endpoints', function () {
   this.timeout(15000);
   beforeEach(async () => {
@@ -17,6 +20,7 @@ describe('admin endpoints', function () {
       boardNode('b1'),
       asmContainer('c1', INCREMENT_ASM, { tenant: 'alice' }),
       asmContainer('c2', 'ja +5\nexit'),
+      asmContainer('c3', FAULTY_ASM, { wires: [['out']] }),
       { id: 'out', type: 'helper' },
     ));
   });
@@ -127,7 +131,7 @@ describe('admin endpoints', function () {
     const byId = Object.fromEntries(b.containers.map((c: any) => [c.id, c]));
     assert.deepEqual(byId.c1, {
       id: 'c1', nodeId: 'c1', name: 'c1', hook: 'flow', tenant: 'alice', state: 'idle',
-      lastResult: byId.c1.lastResult, faults: 0, consecutiveFaults: 0, quarantined: false, tier: 'interp',
+      lastResult: byId.c1.lastResult, lastFault: null, faults: 0, consecutiveFaults: 0, quarantined: false, tier: 'interp',
     });
     assert.equal(byId.c1.lastResult.r0, 2);
     assert.equal(byId.c1.lastResult.insns, 4);
@@ -137,6 +141,24 @@ describe('admin endpoints', function () {
     assert.deepEqual(b.stores.tenants.alice, { 7: 9 });
     assert.ok(b.devices.some((d: any) => d.name === 'LED 1' && d.kind === 'actuator'));
     assert.ok(b.devices.some((d: any) => d.name === 'NRF_TEMP' && d.kind === 'sensor' && d.unit === '°C'));
+  });
+
+  it('state gives each container its last fault (code, reason, pc), kept after a good run', async () => {
+    const c3 = getNode('c3');
+    c3.receive({ payload: 0 });
+    await until(() => registry.state().boards[0].containers.some((c) => c.id === 'c3' && c.lastFault), 2000, 'the fault');
+    const before = Date.now();
+    let c = (await helper.request().get('/femto/state').expect(200)).body.boards[0].containers.find((x: any) => x.id === 'c3');
+    assert.deepEqual([c.lastFault.code, c.lastFault.pc, c.lastFault.instruction], [-2, 6, 'stw [%r4], 42']);
+    assert.match(c.lastFault.reason, /^write 0x10\b/);
+    assert.ok(Math.abs(Date.parse(c.lastFault.at) - before) < 5000, c.lastFault.at);
+    assert.deepEqual([c.faults, c.consecutiveFaults], [1, 1]);
+    // A good run resets the streak; the last fault stays for the sidebar to show.
+    const ok = nextMessage(getNode('out'));
+    c3.receive({ payload: 1 });
+    await ok;
+    c = (await helper.request().get('/femto/state').expect(200)).body.boards[0].containers.find((x: any) => x.id === 'c3');
+    assert.deepEqual([c.faults, c.consecutiveFaults, c.lastFault.code, c.lastFault.pc], [1, 0, -2, 6]);
   });
 
   it('publishes the state on the comms topic femto/state, throttled', async () => {

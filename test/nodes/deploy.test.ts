@@ -284,7 +284,10 @@ describe('femto-deploy and remote femto-boards', function () {
     assert.equal(rb.address, d.url);
     assert.equal(rb.running, true);
     assert.equal((rb.device as N).seq, 1);
-    assert.deepEqual(rb.containers.map((x) => [x.nodeId, x.state, x.lastResult?.r0]), [['c', 'idle', 42]]);
+    assert.deepEqual(rb.containers.map((x) => [x.nodeId, x.state, x.lastResult?.r0, x.lastFault]), [['c', 'idle', 42, null]]);
+    // The last poll, as the sidebar shows it.
+    assert.deepEqual([(rb.device as N).reachable, (rb.device as N).error], [true, null]);
+    assert.match(String((rb.device as N).checkedAt), /^\d{4}-\d\d-\d\dT/);
     const viaHttp = await helper.request().get('/femto/state').expect(200);
     assert.ok(viaHttp.body.boards.some((b: N) => b.id === 'rb' && b.remote === true));
 
@@ -298,6 +301,10 @@ describe('femto-deploy and remote femto-boards', function () {
     assert.equal(err.femto.pc, 1);
     assert.match(err.error.message, /fault -2 at pc 1 on the device: write 0x10/);
     assert.equal(lastStatus(c)!.text, 'fault \u22122: write 0x10 at pc 1 (1 faults)');
+    // femto/state carries that fault for the sidebar: code, reason, pc.
+    const lf = registry.state().boards.find((b) => b.id === 'rb')!.containers[0].lastFault!;
+    assert.deepEqual([lf.code, lf.pc], [-2, 1]);
+    assert.match(lf.reason, /^write 0x10\b/);
   });
 
   it('a remote board whose device is not there: "device not answering", nothing crashes', async () => {
@@ -316,6 +323,9 @@ describe('femto-deploy and remote femto-boards', function () {
     assert.equal(err.femto.unreachable, true);
     const rb = registry.state().boards.find((b) => b.id === 'rb')!;
     assert.equal(rb.running, false);
+    assert.equal(rb.address, url);
+    assert.equal((rb.device as N).reachable, false);
+    assert.match(String((rb.device as N).checkedAt), /^\d{4}-\d\d-\d\dT/);
     assert.match(String((rb.device as N).error), /device not answering/);
   });
 
