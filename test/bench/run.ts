@@ -3,7 +3,7 @@
  * Programs come from `../shared/bench/`; the baseline is the same algorithm in plain JavaScript,
  * plus the reference figures for uBPF and native C from `../shared/bench/README.md`.
  *
- *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,compile,dispatch,deploy]
+ *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,branchy,compile,dispatch,deploy]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -18,7 +18,7 @@ import { benchDispatch } from './dispatch';
 import { benchDeploy } from './deploy';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['fletcher', 'sum', 'compile', 'dispatch', 'deploy'] as const;
+const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy'] as const;
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...SECTIONS];
 for (const o of only) {
@@ -177,6 +177,44 @@ async function main(): Promise<void> {
     console.log('');
 
   }
+  if (want('branchy')) {
+    // A loop with a branch inside (not one of the issue's programs): the maximum byte of a buffer.
+    const n = 2000, reps = quick ? 100 : 50_000;
+    const buf = new Uint8Array(n).map((_, i) => (i * 37 + 11) % 251);
+    const program = (times: number): Uint8Array => assemble(`mov %r6, %r1
+      mov %r9, 0
+      outer: mov %r0, 0
+      mov %r1, %r6
+      mov %r3, ${n}
+      l: ldxb %r2, [%r1]
+      jle %r2, %r0, skip
+      mov %r0, %r2
+      skip: add %r1, 1
+      sub %r3, 1
+      jne %r3, 0, l
+      add %r9, 1
+      jlt %r9, ${times}, outer
+      exit`);
+    const run = (tier: Tier, times: number): { seconds: number; insns: number; r0: bigint } => {
+      const vm = new Vm({ text: program(times), budget: Number.MAX_SAFE_INTEGER, tier });
+      return best(2, () => runOnce({ vm, mem: buf, expect: 250n }));
+    };
+    const bI = run('interp', reps / 10), bC = run('compiled', reps);
+    const jsB = best(2, () => timeJs(() => {
+      let m = 0;
+      for (let k = 0; k < reps; k++) { m = 0; for (let i = 0; i < n; i++) if (buf[i] > m) m = buf[i]; }
+      return m;
+    }));
+    if (jsB.value !== 250) throw new Error('plain JS max gave a wrong result');
+    console.log(`loop with a branch inside (maximum of ${n} bytes ×${reps}, ${bC.insns.toExponential(3)} instructions)`);
+    line('interpreter', bI.seconds, bI.insns, `   (×${reps / 10})`);
+    line('compiled (wasm)', bC.seconds, bC.insns, `   (×${reps})`);
+    line('plain JS', jsB.seconds, bC.insns, `   (×${reps}, same algorithm, no VM)`);
+    console.log(`  compiled vs plain JS: ${fmt(jsB.seconds / bC.seconds, 2)}× the speed; ` +
+      `compiled is ${fmt((bC.insns / bC.seconds) / (bI.insns / bI.seconds), 1)}× faster per instruction than the interpreter`);
+    console.log('');
+  }
+
   if (want('compile')) {
     // Compile time.
     const variants = Array.from({ length: 100 }, (_, k) => new Program(assemble(bigProgram(k + 1))));

@@ -229,6 +229,8 @@ function genConfig(rng: Rng): GenConfig {
     { weights: { mem: 10, code: 3 } },
     { weights: { loop: 6, spin: 2, if: 4 } },
     { weights: { walk: 8, mem: 3, helper: 1 } },
+    // Call-free loops with branches inside: the compiled tier's structured loop copies.
+    { weights: { loop: 8, if: 6, skip: 2, mem: 6, walk: 2, helper: 0, suspend: 0, call: 0, rec: 0 } },
     { maxItems: 20 },
   ]);
 }

@@ -175,6 +175,8 @@ describe('compiled tier vs interpreter', function () {
       const opts = { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 };
       const fast = ok.filter((g) => compileToWasm(new Program(g.text), opts).fastLoops.length > 0).length;
       assert.ok(fast > 0.3 * ok.length, `${fast}/${ok.length} programs with a fast self-loop`);
+      const copies = ok.filter((g) => compileToWasm(new Program(g.text), opts).fastRanges.length > 0).length;
+      assert.ok(copies > 0.04 * ok.length, `${copies}/${ok.length} programs with a structured loop copy`);
       // Outcomes on the interpreter: every kind of ending shows up.
       const seen = new Map<string, number>();
       const bump = (k: string): void => { seen.set(k, (seen.get(k) ?? 0) + 1); };
@@ -760,6 +762,88 @@ const arbStrideLoop: fc.Arbitrary<{ src: string; data: number; rodata: number }>
     'mov %r0, %r7', 'add %r0, %r8', 'xor %r0, %r9', 'exit',
   ].join('\n'),
 }));
+
+/**
+ * Loops with branches inside (structured loop copies, wasm-compiler.ts loopLatch): if-skips over
+ * later items, breaks out of the loop, a jump back to before the loop, memory walks through
+ * three regions, ALU work; every budget shape.
+ */
+const arbBranchyLoop: fc.Arbitrary<string> = fc.record({
+  starts: fc.tuple(fc.integer({ min: -2, max: 40 }), fc.integer({ min: -514, max: -8 }), fc.integer({ min: -2, max: 100 })),
+  n: fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 300 })),
+  restarts: fc.integer({ min: 0, max: 3 }),
+  items: fc.array(fc.oneof(
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('b', 'h', 'w', 'dw'), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 1, max: 3 }), arbOff).map(([sz, v, b, o]) => ({ k: 'insn' as const, text: `ldx${sz} %r${v === 0 ? 0 : v + 6}, [%r${b}${o < 0 ? '' : '+'}${o}]` })) },
+    { weight: 2, arbitrary: fc.tuple(fc.constantFrom('b', 'w', 'dw'), fc.integer({ min: 1, max: 3 }), arbOff).map(([sz, b, o]) => ({ k: 'insn' as const, text: `stx${sz} [%r${b}${o < 0 ? '' : '+'}${o}], %r7` })) },
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('add', 'sub'), fc.integer({ min: 1, max: 3 }), fc.integer({ min: -4, max: 9 })).map(([op, b, k]) => ({ k: 'insn' as const, text: `${op} %r${b}, ${k}` })) },
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('add', 'xor', 'mul', 'rsh', 'add32'), fc.constantFrom(0, 7, 8, 9), fc.integer({ min: 0, max: 9 })).map(([op, r, k]) => ({ k: 'insn' as const, text: `${op} %r${r}, ${k}` })) },
+    { weight: 3, arbitrary: fc.tuple(fc.constantFrom('jgt', 'jle', 'jset', 'jeq', 'jslt', 'jne32'), fc.constantFrom(0, 7, 8, 9, 5), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 1, max: 4 })).map(([j, r, k, skip]) => ({ k: 'if' as const, text: `${j} %r${r}, ${k}`, skip })) },
+    { weight: 1, arbitrary: fc.tuple(fc.constantFrom('jgt', 'jeq', 'jset'), fc.constantFrom(0, 7, 8), fc.integer({ min: 0, max: 255 })).map(([j, r, k]) => ({ k: 'break' as const, text: `${j} %r${r}, ${k}, out` })) },
+    { weight: 1, arbitrary: fc.constant({ k: 'restart' as const, text: 'jsgt %r4, 0, pre' }) },
+  ), { minLength: 1, maxLength: 10 }),
+  tail: fc.constantFrom('sub %r5, 1\njne %r5, 0, l', 'add %r5, -1\njsgt %r5, 0, l', 'sub %r5, 1\njgt %r5, 2, l', 'ja l'),
+}).map(({ starts, n, restarts, items, tail }) => {
+  const body: string[] = [];
+  items.forEach((it, i) => {
+    const target = i + 1 + (it.k === 'if' ? it.skip : 0) < items.length ? `i${i + 1 + (it.k === 'if' ? it.skip : 0)}` : 'tail';
+    body.push(`i${i}:`, it.k === 'if' ? `${it.text}, ${target}` : it.k === 'restart' ? 'sub %r4, 1\n' + it.text : it.text);
+  });
+  return [
+    'mov %r6, %r1', 'mov %r7, 1', 'mov %r8, 2', 'mov %r9, 3', `mov %r4, ${restarts}`,
+    `add %r1, ${starts[0]}`, 'mov %r2, %r10', `add %r2, ${starts[1]}`, `lddwd %r3, ${starts[2]}`,
+    'pre:', `mov %r5, ${n}`, 'add %r0, 1',
+    'l:', ...body, 'tail:', tail,
+    'out:', 'add %r0, %r7', 'xor %r0, %r8', 'add %r0, %r9', 'exit',
+  ].join('\n');
+});
+
+describe('compiled tier: structured loop copies', function () {
+  this.timeout(60_000);
+  const cOpts = { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 };
+
+  it('random loops with branches, breaks and restarts: every tier gives the interpreter\'s results and counts', () => {
+    let copies = 0, total = 0;
+    const ends = new Map<string, number>();
+    fc.assert(fc.property(arbBranchyLoop, fc.array(fc.record({
+      ctx: arbCtx(48),
+      budget: fc.oneof(fc.integer({ min: 0, max: 80 }), fc.integer({ min: 0, max: 3000 }), fc.constant(100_000)),
+      resumes: fc.constant<Slice[]>([]),
+    }), { minLength: 1, maxLength: 3 }), fc.boolean(), (src, plans, countPerPc) => {
+      const opts = { text: assemble(src), data: new Uint8Array(120).map((_, i) => i * 7), helpers: makeHelpers(), countPerPc };
+      const ref = execPlans(new Vm({ ...opts, tier: 'interp' }), plans);
+      assertSame(execPlans(new Vm({ ...opts, tier: 'compiled' }), plans), ref, `compiled\n${src}`);
+      assertSame(execPlans(new Vm({ ...opts, tier: 'auto', tierUp: up(1e9, 9) }), plans), ref, `auto mid-run\n${src}`);
+      total++;
+      const mod = compileToWasm(new Program(opts.text), cOpts);
+      if (mod.fastRanges.length || mod.fastLoops.length) copies++; // a loop with no branch is a self-loop
+      for (const o of ref) {
+        const key = `${(o.fault as { code: number } | null)?.code ?? 'exit'}${(o.insns as number) > 60 ? ' late' : ''}`;
+        ends.set(key, (ends.get(key) ?? 0) + 1);
+      }
+    }), params(RUNS * 2, SEED + 12));
+    const seen = JSON.stringify([...ends]);
+    assert.ok(copies > 0.9 * total, `${copies}/${total} loops copied ${seen}`);
+    for (const k of ['exit late', '-2 late', '-8 late']) assert.ok((ends.get(k) ?? 0) > 0.05 * total, `${k}: ${seen}`);
+  });
+
+  it('which loops get a copy: innermost, no calls, not a self-loop head', () => {
+    const copy = (src: string): [number, number][] => compileToWasm(new Program(assemble(src)), cOpts).fastRanges;
+    const branchy = 'mov %r3, 9\nl: jgt %r3, 4, +1\nadd %r0, 1\nsub %r3, 1\njne %r3, 0, l\nexit';
+    assert.deepEqual(copy(branchy), [[1, 5]]);
+    assert.deepEqual(copy(branchy.replace('add %r0, 1', 'call 1')), []);
+    assert.deepEqual(copy(branchy.replace('add %r0, 1', 'exit')), []);
+    // An outer loop around an inner multi-block loop: only the inner one.
+    assert.deepEqual(copy(`mov %r4, 3
+      o: mov %r3, 9
+      l: jgt %r3, 4, +1
+        add %r0, 1
+        sub %r3, 1
+        jne %r3, 0, l
+        sub %r4, 1
+        jne %r4, 0, o
+        exit`), [[2, 6]]);
+  });
+});
 
 describe('compiled tier: fast self-loops', function () {
   this.timeout(60_000);
