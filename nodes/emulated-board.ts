@@ -1,8 +1,9 @@
 /**
- * The emulated board of a femto-sensor or femto-store node. Both work on what lives in this
- * process (SAUL devices, stores); a remote femto-board has neither here and its device protocol
- * offers no resource for them, so on one the node says so ("remote board: not emulated", grey
- * ring: inactive rather than broken) and answers each input with one sentence naming the board.
+ * The emulated board of a femto-sensor or femto-store node. The sensor node works on SAUL devices
+ * living in this process; a remote femto-board has none here and its device protocol offers no
+ * resource for them, so on one the node says so ("remote board: not emulated", grey ring:
+ * inactive rather than broken) and answers each input with one sentence naming the board.
+ * (femto-store hands remote boards to nodes/remote-store.ts before it asks for an emulated one.)
  * A missing board, or one whose settings failed, stays "no board". Not a node file itself.
  */
 import type { Board } from '../lib/board/board';

@@ -14,13 +14,19 @@
  * Watch: every change of the store (by a container or a flow) also goes out as a message:
  * topic = key, payload = new value (null when deleted), msg.femto = { scope, owner, key, value,
  * previous, by }.
- * Emulated boards only: on a remote femto-board it shows "remote board: not emulated" and refuses
- * input (nodes/emulated-board.ts).
+ * On a remote femto-board (a device over CoAP) the node is read-only (nodes/remote-store.ts,
+ * lib/node-support/remote-store): get and list of the global store and of the local store of the
+ * board's slot, answered from a fresh read of the device's status with msg.femto.remote = true and
+ * msg.femto.url; set, delete, clear and tenant stores are refused with one sentence; status
+ * "remote: read-only", or "device not answering" after a read the device did not answer.
  */
 import type { KvStore, StoreChange } from '../lib/board/stores';
 import { parseKey, parseValue } from '../lib/node-support/message';
+import { boardRef, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import type { StoreAction } from '../lib/node-support/remote-store';
 import { emulatedBoard } from './emulated-board';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
+import { remoteStore } from './remote-store';
 
 interface StoreConfig extends NodeConfig {
   board?: string;
@@ -40,14 +46,29 @@ export = function (RED: RED): void {
   function FemtoStore(this: Node, config: StoreConfig): void {
     RED.nodes.createNode(this, config);
     const node = this;
-    const boardNode = RED.nodes.getNode(config.board ?? '') as FemtoBoardNode | null;
+    const boardNode = RED.nodes.getNode(config.board ?? '') as (FemtoBoardNode & RemoteCapableBoardNode) | null;
+    const scope = config.scope === 'tenant' || config.scope === 'local' ? config.scope : 'global';
+    const owner = (config.owner || '').trim() || (scope === 'tenant' ? 'default' : '');
+    const action = (['get', 'set', 'delete', 'clear', 'list'].includes(config.action ?? '') ? config.action! : 'get') as StoreAction;
+    const label = scope === 'global' ? 'global' : `${scope} ${owner}`;
+
+    const evaluate = (v: string | undefined, type: string | undefined, msg: Msg): unknown => {
+      return RED.util.evaluateNodeProperty(v ?? '', type || 'str', node, msg);
+    };
+    const keyOf = (msg: Msg): number => {
+      const raw = config.key !== undefined && config.key !== '' ? evaluate(config.key, config.keyType || 'num', msg) : msg.key ?? msg.topic;
+      return parseKey(raw);
+    };
+
+    const ref = boardRef(boardNode);
+    if (ref.kind === 'remote' && boardNode?.remote) {
+      remoteStore(node, { scope, owner, action, watch: !!config.watch, keyOf }, boardNode, boardNode.remote, t);
+      return;
+    }
+    // A missing or failed board ("no board"); remote boards went to remoteStore above.
     const board = emulatedBoard(node, boardNode, t, 'femto-store works on emulated boards only: __board__ is a remote board, and a flow cannot reach its stores');
     if (!board) return;
     const b = board;
-    const scope = config.scope === 'tenant' || config.scope === 'local' ? config.scope : 'global';
-    const owner = (config.owner || '').trim() || (scope === 'tenant' ? 'default' : '');
-    const action = ['get', 'set', 'delete', 'clear', 'list'].includes(config.action ?? '') ? config.action! : 'get';
-    const label = scope === 'global' ? 'global' : `${scope} ${owner}`;
     node.status({ fill: 'grey', shape: 'dot', text: `${action} · ${label}` });
 
     const store = (): KvStore => (scope === 'global' ? b.store('global') : b.store(scope, owner));
@@ -60,18 +81,11 @@ export = function (RED: RED): void {
     };
     if (config.watch) b.on('store', onStore);
 
-    const evaluate = (v: string | undefined, type: string | undefined, msg: Msg): unknown => {
-      return RED.util.evaluateNodeProperty(v ?? '', type || 'str', node, msg);
-    };
-
     node.on('input', (msg: Msg, send, done) => {
       try {
         const s = store();
         let key: number | undefined;
-        if (action === 'get' || action === 'set' || action === 'delete') {
-          const raw = config.key !== undefined && config.key !== '' ? evaluate(config.key, config.keyType || 'num', msg) : msg.key ?? msg.topic;
-          key = parseKey(raw);
-        }
+        if (action === 'get' || action === 'set' || action === 'delete') key = keyOf(msg);
         const info = { scope, owner: scope === 'global' ? b.name : owner, board: boardNode?.boardName, key };
         switch (action) {
           case 'get': {

@@ -14,7 +14,9 @@
  *   GET /riot/board          RIOT_BOARD as text, e.g. "nrf52840dk"
  *   GET /suit/version        "NONE" (as RIOT without riotboot)
  *   GET /femto/status        ours: installed images and sequence numbers, the current or last
- *                            update, fault counters, store contents, recent log lines. JSON, or
+ *                            update, fault counters, store contents (`stores.global`, each
+ *                            `slots[i].store`, entries per store in `device.storeCapacity`;
+ *                            read-only: no resource writes a store), recent log lines. JSON, or
  *                            CBOR with Accept: application/cbor; `?only=update` gives just the
  *                            sequence number and the update record (what a host polls)
  *   GET /.well-known/core    the resource list (link format)
@@ -374,6 +376,7 @@ export class RemoteDevice extends EventEmitter {
         name: this.board.name, board: this.riotBoard, profile: this.board.profile.name,
         vendorId: formatUuid(this.vendorId), classId: formatUuid(this.classId),
         trustedKeys: this.trustedKeys.map(fingerprint), url: this.listener ? this.url : null,
+        storeCapacity: this.board.store('global').capacity,
       },
       seq: this.state.seq,
       slots,

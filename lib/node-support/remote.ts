@@ -14,9 +14,10 @@
  *    /status): "no image" (empty slot), "exec · .ram.N seq S" (attached), "r0=… · N insns · ≈X µs
  *    on <board>" (ran; the device's estimate), "fault −2: write 0x… at pc N (k faults)",
  *    "quarantined", plus "device not answering" (red ring) when the device is down or silent.
- *  - femto-sensor and femto-store need an emulated board (SAUL devices and stores in this
- *    process): on a remote one they show a grey ring "remote board: not emulated" and refuse
- *    input with one sentence naming the board (boardRef, notEmulatedStatus).
+ *  - femto-sensor needs an emulated board (SAUL devices in this process): on a remote one it
+ *    shows a grey ring "remote board: not emulated" and refuses input with one sentence naming the
+ *    board (boardRef, notEmulatedStatus). femto-store reads a remote board's global store and its
+ *    slot's local store from a fresh status read (readFresh; lib/node-support/remote-store).
  *  - Deploy outcomes (lib/deploy DeployOutcome) become one clear sentence per board.
  */
 import { EventEmitter } from 'node:events';
@@ -26,6 +27,7 @@ import { publicKeyOf } from '../deploy/ed25519';
 import { fingerprint, keyPairFromSecret, type KeyPair } from '../deploy/keys';
 import { RemoteBoard, type RemoteRun } from '../deploy/remote';
 import { r0Value, type ResultType } from './message';
+import { storesFromStatus, type DeviceStores } from './remote-store';
 import { fromAsm, fromBytes, programFromMessage } from './program';
 import { lastFaultOf, registry, type BoardState, type ContainerState, type LastFault } from './registry';
 import * as status from './status';
@@ -146,6 +148,8 @@ export interface DeviceSnapshot {
   keyTrusted: boolean | null;
   counters: Record<string, unknown> | null;
   update: Record<string, unknown> | null;
+  /** The stores the last read showed (null: unknown, or a board without the status resource). */
+  stores: DeviceStores | null;
 }
 
 /**
@@ -171,7 +175,7 @@ export class RemoteBoardLink extends EventEmitter {
     this.client = new RemoteBoard(settings.url, timing);
     this.snap = {
       url: this.client.url, reachable: null, error: null, checkedAt: null, requestedAt: 0, board: null, profile: null, seq: null, slots: [], trustedKeys: [],
-      keyFingerprint: settings.publicKey ? fingerprint(settings.publicKey) : null, keyTrusted: null, counters: null, update: null,
+      keyFingerprint: settings.publicKey ? fingerprint(settings.publicKey) : null, keyTrusted: null, counters: null, update: null, stores: null,
     };
   }
 
@@ -223,26 +227,18 @@ export class RemoteBoardLink extends EventEmitter {
     const requestedAt = Date.now();
     try {
       const st = await this.client.status();
+      // A fresh read (readFresh) sent after this one already answered: keep its newer picture.
+      if (requestedAt < s.requestedAt) return s;
       s.reachable = true;
       s.error = null;
-      if (st) {
-        const dev = (st.device ?? {}) as Record<string, unknown>;
-        s.board = typeof dev.board === 'string' ? dev.board : s.board;
-        s.profile = typeof dev.profile === 'string' ? dev.profile : s.profile;
-        s.seq = typeof st.seq === 'number' ? st.seq : null;
-        s.slots = Array.isArray(st.slots) ? (st.slots as SlotStatus[]).map((x) => ({
-          slot: x.slot, location: x.location, installed: !!x.installed, seq: x.seq ?? null, size: x.size ?? null, state: x.state ?? null,
-          runs: x.runs ?? 0, faults: x.faults ?? { consecutive: 0, total: 0 }, lastRun: x.lastRun ?? null,
-        })) : [];
-        s.trustedKeys = Array.isArray(dev.trustedKeys) ? (dev.trustedKeys as string[]) : [];
-        s.keyTrusted = s.keyFingerprint ? s.trustedKeys.includes(s.keyFingerprint) : null;
-        s.counters = (st.counters as Record<string, unknown>) ?? null;
-        s.update = (st.update as Record<string, unknown>) ?? null;
-      } else {
+      if (st) this.apply(st);
+      else {
         // A real RIOT board: no status resource, only its name.
+        s.stores = null;
         s.board = await this.client.board().catch(() => s.board);
       }
     } catch (e) {
+      if (requestedAt < s.requestedAt) return s;
       s.reachable = false;
       s.error = remoteErrorText(e, this.url, this.settings.timeoutMs);
     }
@@ -250,6 +246,62 @@ export class RemoteBoardLink extends EventEmitter {
     s.requestedAt = requestedAt;
     if (!this.closed) this.emit('status', s);
     return s;
+  }
+
+  /** Take a status document into the snapshot. */
+  private apply(st: Record<string, unknown>): void {
+    const s = this.snap;
+    const dev = (st.device ?? {}) as Record<string, unknown>;
+    s.board = typeof dev.board === 'string' ? dev.board : s.board;
+    s.profile = typeof dev.profile === 'string' ? dev.profile : s.profile;
+    s.seq = typeof st.seq === 'number' ? st.seq : null;
+    s.slots = Array.isArray(st.slots) ? (st.slots as SlotStatus[]).map((x) => ({
+      slot: x.slot, location: x.location, installed: !!x.installed, seq: x.seq ?? null, size: x.size ?? null, state: x.state ?? null,
+      runs: x.runs ?? 0, faults: x.faults ?? { consecutive: 0, total: 0 }, lastRun: x.lastRun ?? null,
+    })) : [];
+    s.trustedKeys = Array.isArray(dev.trustedKeys) ? (dev.trustedKeys as string[]) : [];
+    s.keyTrusted = s.keyFingerprint ? s.trustedKeys.includes(s.keyFingerprint) : null;
+    s.counters = (st.counters as Record<string, unknown>) ?? null;
+    s.update = (st.update as Record<string, unknown>) ?? null;
+    try {
+      s.stores = storesFromStatus(st, this.url);
+    } catch {
+      s.stores = null;
+    }
+  }
+
+  /**
+   * A fresh GET /femto/status, never the poll's copy, within the link's request timeout (what
+   * femto-store reads answer from). The snapshot takes it too, unless a newer read already came,
+   * and the listeners hear of it. Undefined for a board without the resource (a RIOT board);
+   * throws the CoapError when the device does not answer (the snapshot then says so).
+   */
+  async readFresh(): Promise<Record<string, unknown> | undefined> {
+    const s = this.snap;
+    const requestedAt = Date.now();
+    let st: Record<string, unknown> | undefined;
+    try {
+      st = await this.client.status();
+    } catch (e) {
+      if (isUnreachable(e) && !this.closed && requestedAt >= s.requestedAt) {
+        s.reachable = false;
+        s.error = remoteErrorText(e, this.url, this.settings.timeoutMs);
+        s.checkedAt = new Date().toISOString();
+        s.requestedAt = requestedAt;
+        this.emit('status', s);
+      }
+      throw e;
+    }
+    if (!this.closed && requestedAt >= s.requestedAt) {
+      s.reachable = true;
+      s.error = null;
+      if (st) this.apply(st);
+      else s.stores = null;
+      s.checkedAt = new Date().toISOString();
+      s.requestedAt = requestedAt;
+      this.emit('status', s);
+    }
+    return st;
   }
 
   /** What slot N holds, from the last check (undefined when unknown). */
@@ -336,8 +388,9 @@ export interface RemoteCapableBoardNode {
 
 /**
  * The board a femto-sensor or femto-store node names: an emulated one, a remote one (whose SAUL
- * devices and stores a flow cannot reach: the device protocol has no resource for them), or none
- * (missing, or its settings failed). `label` names a remote board with its address, once.
+ * devices a flow cannot reach, and whose stores it can only read: the device protocol has no
+ * resource for more), or none (missing, or its settings failed). `label` names a remote board
+ * with its address, once.
  */
 export type BoardRef<B> =
   | { kind: 'emulated'; board: B }
@@ -354,7 +407,7 @@ export function boardRef<B>(node: (RemoteCapableBoardNode & { board?: B }) | nul
   return { kind: 'none', failure: node?.failure };
 }
 
-/** Status of a femto-sensor or femto-store node on a remote board: inactive, not broken. */
+/** Status of a femto-sensor node on a remote board: inactive, not broken. */
 export function notEmulatedStatus(text = 'remote board: not emulated'): NodeStatus {
   return { fill: 'grey', shape: 'ring', text };
 }

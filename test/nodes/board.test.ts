@@ -2,7 +2,8 @@
  * femto-board, femto-sensor and femto-store in a running Node-RED: the board is shared and
  * released, sensor samples, button presses and actuator changes reach the flow and input
  * messages drive them, and stores can be read, written, listed and watched from a flow. Sensor
- * and store nodes on a remote board say they need an emulated one; with no board, "no board".
+ * nodes on a remote board say they need an emulated one, store nodes that it is read-only
+ * (test/nodes/store-remote.test.ts reads one); with no board, "no board".
  */
 import * as assert from 'node:assert/strict';
 import { ALL_NODES, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, until } from './util';
@@ -146,7 +147,7 @@ describe('femto-board, femto-sensor, femto-store nodes', function () {
     assert.deepEqual((await l).payload, { 1: 6 });
   });
 
-  it('femto-sensor and femto-store on a remote board: "remote board: not emulated", input refused naming the board', async () => {
+  it('femto-sensor on a remote board: "remote board: not emulated"; femto-store: "remote: read-only"; input refused naming the board', async () => {
     await helper.load(ALL_NODES, flow(
       remoteBoard('rb', { name: 'remote-rb' }), remoteBoard('rbAddr'),
       { id: 's', type: 'femto-sensor', board: 'rb', device: 'NRF_TEMP', wires: [['out']] },
@@ -155,7 +156,9 @@ describe('femto-board, femto-sensor, femto-store nodes', function () {
       { id: 'out', type: 'helper' }, ...CATCHER,
     ));
     const notEmulated = { fill: 'grey', shape: 'ring', text: 'remote board: not emulated' };
-    for (const id of ['s', 'st', 'sAddr']) assert.deepEqual(lastStatus(getNode(id)), notEmulated, id);
+    const readOnly = { fill: 'grey', shape: 'ring', text: 'remote: read-only' };
+    for (const id of ['s', 'sAddr']) assert.deepEqual(lastStatus(getNode(id)), notEmulated, id);
+    assert.deepEqual(lastStatus(getNode('st')), readOnly);
     const out = collect(getNode('out'));
     const caught = collect(getNode('caught'));
     getNode('s').receive({ payload: 26.5 });
@@ -166,14 +169,15 @@ describe('femto-board, femto-sensor, femto-store nodes', function () {
     const bySource = Object.fromEntries(caught.map((m) => [m.error.source.id, String(m.error.message).replace(/^Error: /, '')]));
     assert.deepEqual(bySource, {
       s: 'femto-sensor works on emulated boards only: remote-rb (coap://127.0.0.1:9) is a remote board, and a flow cannot reach its devices',
-      st: 'femto-store works on emulated boards only: remote-rb (coap://127.0.0.1:9) is a remote board, and a flow cannot reach its stores',
+      st: 'cannot set on the remote board remote-rb: the device protocol offers no resource for writing stores, so its stores are read-only (get and list work)',
       // Unnamed: the board's name is its address, said once.
       sAddr: 'femto-sensor works on emulated boards only: coap://127.0.0.1:9 is a remote board, and a flow cannot reach its devices',
     });
     assert.deepEqual(out, []);
     // The remote board itself is unharmed: its link polled the (absent) device.
     await until(() => registry.state().boards.some((b) => b.id === 'rb' && (b.device as { reachable?: unknown }).reachable === false), 3000, 'the poll');
-    for (const id of ['s', 'st']) assert.deepEqual(lastStatus(getNode(id)), notEmulated, `${id} after the poll`);
+    assert.deepEqual(lastStatus(getNode('s')), notEmulated, 's after the poll');
+    assert.deepEqual(lastStatus(getNode('st')), readOnly, 'st after the poll');
   });
 
   it('femto-sensor and femto-store with no board or a failed one still say "no board"', async () => {

@@ -9,16 +9,15 @@
  * and without a device.
  */
 import * as assert from 'node:assert/strict';
-import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
-import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, recordStatus, statuses, until, type AnyNode } from './util';
+import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, recordStatus, remoteBoard, statuses, until, type AnyNode } from './util';
 import { generateKeyPair, privateKeyPem, publicKeyPem, fingerprint, type KeyPair } from '../../lib/deploy/keys';
 import type { RemoteDevice } from '../../lib/deploy/device';
 import { registry } from '../../lib/node-support/registry';
 import { fromAsm } from '../../lib/node-support/program';
-import { imageReturning, spawnDevice, startDevice, tmpDir, type DeviceProcess } from '../lib/deploy/util';
+import { closedPort, imageReturning, silentPort, spawnDevice, startDevice, tmpDir, type DeviceProcess } from '../lib/deploy/util';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const femtoDeploy = require(path.join(ROOT, 'dist', 'nodes', 'femto-deploy.js'));
@@ -31,11 +30,6 @@ const NODES = ALL_NODES.includes(femtoDeploy) ? ALL_NODES : [...ALL_NODES, femto
 
 type N = Record<string, any>;
 
-/** A remote femto-board config node. */
-function remoteBoard(id: string, dev: { url: string } | string, extra: N = {}): N {
-  return { id, type: 'femto-board', name: `remote-${id}`, mode: 'remote', address: typeof dev === 'string' ? dev : dev.url, slot: 0, timeoutMs: 1000, pollMs: 0, ...extra };
-}
-
 function deployNode(extra: N = {}): N {
   return { id: 'd', type: 'femto-deploy', name: 'deploy', board: 'rb', targets: [], slot: '', seq: '', timeout: 5, wires: [['out']], ...extra };
 }
@@ -45,23 +39,6 @@ const catcher = (scope: string[] | null = null): N[] => [
 ];
 
 const creds = (kp: KeyPair, id = 'd'): Record<string, { key: string }> => ({ [id]: { key: privateKeyPem(kp.secretKey) } });
-
-/** A free UDP port with nothing listening on it any more. */
-async function closedPort(): Promise<number> {
-  const s = dgram.createSocket('udp4');
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  const port = s.address().port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
-}
-
-/** A UDP socket that receives everything and never answers (a device that hangs). */
-async function silentPort(): Promise<{ port: number; close: () => Promise<void> }> {
-  const s = dgram.createSocket('udp4');
-  s.on('message', () => undefined);
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  return { port: s.address().port, close: () => new Promise<void>((r) => s.close(() => r())) };
-}
 
 const image = (value: number, rodata = 300): Buffer => Buffer.from(imageReturning(value, rodata));
 const texts = (list: { text?: string }[]): string[] => list.map((s) => s.text ?? '');

@@ -100,6 +100,11 @@ export function boardNode(id = 'b1', extra: Record<string, unknown> = {}): Recor
   return { id, type: 'femto-board', name: `board-${id}`, profile: 'nrf52840dk', storeCapacity: 16, timerPeriodMs: 0, samplePeriodMs: 0, ...extra };
 }
 
+/** A remote femto-board config node (a device at `dev`'s address, slot 0, polled only at start). */
+export function remoteBoard(id: string, dev: { url: string } | string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return { id, type: 'femto-board', name: `remote-${id}`, mode: 'remote', address: typeof dev === 'string' ? dev : dev.url, slot: 0, timeoutMs: 1000, pollMs: 0, ...extra };
+}
+
 /** A flow-hook container with assembly source. */
 export function asmContainer(id: string, source: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return { id, type: 'femto-container', name: id, board: 'b1', language: 'asm', source, hook: 'flow', tenant: 'default', wires: [['out']], ...extra };

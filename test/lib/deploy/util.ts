@@ -1,9 +1,11 @@
 /**
  * Shared helpers for the deployment tests: images, in-process devices, device processes, a way to
- * push a hand-made (tampered) manifest at a device, and a capturing CLI Io. Everything listens on
+ * push a hand-made (tampered) manifest at a device, closed and silent UDP ports (a device that is
+ * down or hangs), and a capturing CLI Io. Everything listens on
  * 127.0.0.1 with ports picked by the system.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import * as dgram from 'node:dgram';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -53,6 +55,23 @@ export async function push(dev: RemoteDevice, envelope: Uint8Array, image: Uint8
   } finally {
     if (own) await fs_.close();
   }
+}
+
+/** A free UDP port with nothing listening on it any more. */
+export async function closedPort(): Promise<number> {
+  const s = dgram.createSocket('udp4');
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  const port = s.address().port;
+  await new Promise<void>((r) => s.close(() => r()));
+  return port;
+}
+
+/** A UDP socket that receives everything and never answers (a device that hangs). */
+export async function silentPort(): Promise<{ port: number; close: () => Promise<void> }> {
+  const s = dgram.createSocket('udp4');
+  s.on('message', () => undefined);
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return { port: s.address().port, close: () => new Promise<void>((r) => s.close(() => r())) };
 }
 
 /** An Io that records what a CLI command prints. */
