@@ -462,8 +462,23 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     return falls;
   }
 
-  /** Loops [h, t] get structured copies (emitLoopCopy) up to this many instructions. */
+  // The last block jumping back to each block (one pass: a scan per head would be quadratic).
+  const lastBackEdge = new Int32Array(nb).fill(-1);
+  for (let x = 0; x < nb; x++) {
+    const e = blockEnd(x);
+    let pc = starts[x];
+    while (pc + (isWide(p.opcode[pc]) ? 2 : 1) < e) pc += isWide(p.opcode[pc]) ? 2 : 1;
+    const op = p.opcode[pc], cls = op & 7, code = op & 0xf0;
+    if ((cls !== 5 && cls !== 6) || code === 0x80 || code === 0x90) continue;
+    const tb = blockOf[op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc]];
+    if (tb <= x) lastBackEdge[tb] = x;
+  }
+  /**
+   * Loops [h, t] get structured copies (emitLoopCopy) up to this many instructions each, and
+   * (overlapping loops can share blocks) all copies together at most the program's length.
+   */
   const MAX_COPY = 1024;
+  let copyBudget = Math.max(n, 64);
   const internal = (tb: number): never => { throw new Error(`internal: loop copy jumps back to block ${tb}`); };
   /**
    * The last block t > h of an innermost loop headed by block h that can run as a structured copy,
@@ -471,15 +486,8 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
    * anything but h (an inner loop keeps its own fast form), and it is at most MAX_COPY long.
    */
   function loopLatch(h: number): number {
-    let t = -1;
-    for (let x = h; x < nb; x++) {
-      const e = blockEnd(x);
-      let pc = starts[x];
-      while (pc < e && pc + (isWide(p.opcode[pc]) ? 2 : 1) < e) pc += isWide(p.opcode[pc]) ? 2 : 1;
-      const op = p.opcode[pc], cls = op & 7, code = op & 0xf0;
-      if ((cls === 5 || cls === 6) && code !== 0x80 && code !== 0x90 && blockOf[op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc]] === h) t = x;
-    }
-    if (t <= h || blockEnd(t) - starts[h] > MAX_COPY) return -1;
+    const t = lastBackEdge[h];
+    if (t <= h || blockEnd(t) - starts[h] > Math.min(MAX_COPY, copyBudget)) return -1;
     for (let x = h; x <= t; x++) {
       for (let pc = starts[x]; pc < blockEnd(x); pc += isWide(p.opcode[pc]) ? 2 : 1) {
         const op = p.opcode[pc], cls = op & 7, code = op & 0xf0;
@@ -490,6 +498,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
         if (tb === h && x === h) return -1; // the head loops on itself: the self-loop form
       }
     }
+    copyBudget -= blockEnd(t) - starts[h];
     return t;
   }
 

@@ -826,6 +826,23 @@ describe('compiled tier: structured loop copies', function () {
     for (const k of ['exit late', '-2 late', '-8 late']) assert.ok((ends.get(k) ?? 0) > 0.05 * total, `${k}: ${seen}`);
   });
 
+  it('overlapping loops: all copies together stay within the program\'s length, same results', () => {
+    // Heads h0..h(k−1), then latches: latch i jumps back to hi, so every range holds the others.
+    const k = 60;
+    const lines = ['mov %r0, 0', 'mov %r1, 0'];
+    for (let i = 0; i < k; i++) lines.push(`h${i}: add %r0, 1`);
+    for (let i = 0; i < k; i++) lines.push(`add %r1, 1`, `jlt %r1, ${3 * (i + 1)}, h${i}`);
+    lines.push('exit');
+    const text = assemble(lines.join('\n'));
+    const mod = compileToWasm(new Program(text), cOpts);
+    const copied = mod.fastRanges.reduce((sum, [a, b]) => sum + b - a, 0);
+    assert.ok(mod.fastRanges.length > 0 && copied <= text.length / 8, `${mod.fastRanges.length} copies, ${copied} instructions`);
+    for (const budget of [10, 500, 100_000]) {
+      const run = (tier: 'interp' | 'compiled'): Record<string, unknown> => { const vm = new Vm({ text, tier, countPerPc: true }); return observe(vm, vm.run({ budget })); };
+      assertSame([run('compiled')], [run('interp')], `budget ${budget}`);
+    }
+  });
+
   it('which loops get a copy: innermost, no calls, not a self-loop head', () => {
     const copy = (src: string): [number, number][] => compileToWasm(new Program(assemble(src)), cOpts).fastRanges;
     const branchy = 'mov %r3, 9\nl: jgt %r3, 4, +1\nadd %r0, 1\nsub %r3, 1\njne %r3, 0, l\nexit';
