@@ -318,152 +318,154 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     const start = starts[b], end = blockEnd(b);
     const len = blockLen[b];
     const counts = opts.countsOffset;
-  if (checkBudget) {
-    // Bail to the interpreter when this block does not fit in what is left.
-    c.get(L_LEFT).i64(len).op(W.i64_sub).tee(L_LEFT).i64(0).op(W.i64_lt_s).if();
-    c.get(L_LEFT).i64(len).op(W.i64_add).set(L_LEFT);
-    ret(C_BAIL, start);
-    c.end();
-  } else c.get(L_LEFT).i64(len).op(W.i64_sub).set(L_LEFT);
-  if (counts !== undefined) {
-    c.i32(0).i32(0).mem(W.i32_load, counts + 4 * b, 2).i32(1).op(W.i32_add).mem(W.i32_store, counts + 4 * b, 2);
-  }
-
-  /** Jump to instruction `t` (a leader). */
-  const jump = (t: number): void => {
-    const tb = blockOf[t], label = resolve(tb);
-    if (label) c.br(label);
-    else c.i32(tb).set(P_BLOCK).br(L);
-  };
-  const condJump = (t: number): void => { // condition (i32) on the stack
-    const tb = blockOf[t];
+    if (checkBudget) {
+      // Bail to the interpreter when this block does not fit in what is left.
+      c.get(L_LEFT).i64(len).op(W.i64_sub).tee(L_LEFT).i64(0).op(W.i64_lt_s).if();
+      c.get(L_LEFT).i64(len).op(W.i64_add).set(L_LEFT);
+      ret(C_BAIL, start);
+      c.end();
+    } else c.get(L_LEFT).i64(len).op(W.i64_sub).set(L_LEFT);
     if (counts !== undefined) {
-      const at = counts + 4 * (nb + b);
-      c.tee(L_T32).if().i32(0).i32(0).mem(W.i32_load, at, 2).i32(1).op(W.i32_add).mem(W.i32_store, at, 2).end();
-      c.get(L_T32);
+      c.i32(0).i32(0).mem(W.i32_load, counts + 4 * b, 2).i32(1).op(W.i32_add).mem(W.i32_store, counts + 4 * b, 2);
     }
-    const label = resolve(tb);
-    if (label) c.brIf(label);
-    else { c.if(); c.i32(tb).set(P_BLOCK).br(L); c.end(); }
-  };
-  /** Region-checked address of [reg + off, +size) → i32 buffer address on the stack. */
-  const address = (base: number, off: number, size: number, write: boolean, idx: number, pc: number): void => {
-    const cache = write ? C_WRITE : C_READ;
-    c.get(reg(base));
-    if (off !== 0) c.i64(off).op(W.i64_add);
-    c.tee(L_A).get(cache.base).op(W.i64_sub).tee(L_T).get(cache.limit[sizeIndex(size)]).op(W.i64_lt_u, W.i32_eqz).if();
-    lookup(size, write ? 2 : 1, idx, pc, write);
-    c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cache.base);
-    c.i32(0).mem(W.i32_load, H.LK_OFF, 2).set(cache.off);
-    for (let k = 0; k < 4; k++) c.i32(0).mem(W.i64_load, H.LK_LIMIT + 8 * k, 3).set(cache.limit[k]);
-    c.get(L_A).get(cache.base).op(W.i64_sub).set(L_T);
-    c.end();
-    c.get(L_T).op(W.i32_wrap_i64).get(cache.off).op(W.i32_add);
-  };
-  /** Host lookup of L_A; faults (returns) when no region grants `perm`. */
-  const lookup = (size: number, perm: number, idx: number, pc: number, write: boolean): void => {
-    c.get(L_A).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
-    c.get(L_A).op(W.i32_wrap_i64).i32(size).i32(perm).call(F_LOOKUP);
-    c.else().i32(-1).end();
-    c.i32(0).op(W.i32_lt_s).if();
-    // Give back the instructions of this block after the faulting one.
-    if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
-    ret(C_FAULT, pc, (FK_MEM << 16) | ((write ? 1 : 0) << 8) | size);
-    c.end();
-  };
 
-  let idx = 0;
-  let falls = true;
-  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1, idx++) {
-    const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], off = p.offset[pc], imm = p.imm[pc];
-    const cls = op & 7;
-    if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, off, imm); continue; }
-    switch (op) {
-      case 0x18: c.i64(imm, p.imm[pc + 1]).set(reg(d)); continue;
-      case 0xb8: case 0xd8: {
-        const v = BigInt.asUintN(64, BigInt(op === 0xb8 ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
-        c.i64(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0).set(reg(d));
-        continue;
+    /** Jump to instruction `t` (a leader). */
+    const jump = (t: number): void => {
+      const tb = blockOf[t], label = resolve(tb);
+      if (label) c.br(label);
+      else c.i32(tb).set(P_BLOCK).br(L);
+    };
+    const condJump = (t: number): void => { // condition (i32) on the stack
+      const tb = blockOf[t];
+      if (counts !== undefined) {
+        const at = counts + 4 * (nb + b);
+        c.tee(L_T32).if().i32(0).i32(0).mem(W.i32_load, at, 2).i32(1).op(W.i32_add).mem(W.i32_store, at, 2).end();
+        c.get(L_T32);
       }
-      case 0x61: case 0x69: case 0x71: case 0x79: case 0x81: case 0x89: case 0x91: {
-        const size = LOAD_SIZE[op], ld = LOAD_OP[op];
-        address(s, off, size, false, idx, pc);
-        c.mem(ld).set(reg(d));
-        continue;
-      }
-      case 0x62: case 0x6a: case 0x72: case 0x7a: case 0x63: case 0x6b: case 0x73: case 0x7b: {
-        const size = STORE_SIZE[(op & 0x18) >> 3];
-        address(d, off, size, true, idx, pc);
-        if (cls === 2) c.i64(imm); else c.get(reg(s));
-        c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
-        continue;
-      }
-      case 0xc3: case 0xdb: {
-        const size = op === 0xdb ? 8 : 4;
-        c.get(reg(d)).i64(off).op(W.i64_add).set(L_A);
-        lookup(size, 3, idx, pc, true);
-        emitAtomic(c, size, s, imm);
-        continue;
-      }
-      case 0x05: jump(pc + 1 + off); falls = false; continue;
-      case 0x06: jump(pc + 1 + imm); falls = false; continue;
-      case 0x95: { // exit
-        c.get(L_DEPTH).op(W.i32_eqz).if();
-        ret(C_EXIT, pc);
-        c.end();
-        c.get(L_DEPTH).i32(1).op(W.i32_sub).tee(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
-        for (let r = 0; r < 5; r++) c.get(L_K).mem(W.i64_load, H.FRAMES + 8 + 8 * r, 3).set(reg(6 + r));
-        c.get(L_K).mem(W.i32_load, H.FRAMES + 4, 2).set(P_BLOCK).br(L);
-        falls = false;
-        continue;
-      }
-      case 0x85: case 0x8d: {
-        if (op === 0x85 && s === 1) { // local call
-          const t = pc + 1 + imm;
-          c.get(L_DEPTH).i32(opts.maxCallDepth).op(W.i32_ge_u).if();
-          ret(C_FAULT, pc, FK_CALL_DEPTH << 16);
+      const label = resolve(tb);
+      if (label) c.brIf(label);
+      else { c.if(); c.i32(tb).set(P_BLOCK).br(L); c.end(); }
+    };
+    /** Region-checked address of [reg + off, +size) → i32 buffer address on the stack. */
+    const address = (base: number, off: number, size: number, write: boolean, idx: number, pc: number): void => {
+      const cache = write ? C_WRITE : C_READ;
+      c.get(reg(base));
+      if (off !== 0) c.i64(off).op(W.i64_add);
+      c.tee(L_A).get(cache.base).op(W.i64_sub).tee(L_T).get(cache.limit[sizeIndex(size)]).op(W.i64_lt_u, W.i32_eqz).if();
+      lookup(size, write ? 2 : 1, idx, pc, write);
+      c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cache.base);
+      c.i32(0).mem(W.i32_load, H.LK_OFF, 2).set(cache.off);
+      for (let k = 0; k < 4; k++) c.i32(0).mem(W.i64_load, H.LK_LIMIT + 8 * k, 3).set(cache.limit[k]);
+      c.get(L_A).get(cache.base).op(W.i64_sub).set(L_T);
+      c.end();
+      c.get(L_T).op(W.i32_wrap_i64).get(cache.off).op(W.i32_add);
+    };
+    /** Host lookup of L_A; faults (returns) when no region grants `perm`. */
+    const lookup = (size: number, perm: number, idx: number, pc: number, write: boolean): void => {
+      c.get(L_A).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
+      c.get(L_A).op(W.i32_wrap_i64).i32(size).i32(perm).call(F_LOOKUP);
+      c.else().i32(-1).end();
+      c.i32(0).op(W.i32_lt_s).if();
+      // Give back the instructions of this block after the faulting one.
+      if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
+      ret(C_FAULT, pc, (FK_MEM << 16) | ((write ? 1 : 0) << 8) | size);
+      c.end();
+    };
+
+    let idx = 0;
+    let falls = true;
+    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1, idx++) {
+      const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], off = p.offset[pc], imm = p.imm[pc];
+      const cls = op & 7;
+      if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, off, imm); continue; }
+      switch (op) {
+        case 0x18: c.i64(imm, p.imm[pc + 1]).set(reg(d)); continue;
+        case 0xb8: case 0xd8: {
+          const v = BigInt.asUintN(64, BigInt(op === 0xb8 ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
+          c.i64(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0).set(reg(d));
+          continue;
+        }
+        case 0x61: case 0x69: case 0x71: case 0x79: case 0x81: case 0x89: case 0x91: {
+          const size = LOAD_SIZE[op], ld = LOAD_OP[op];
+          address(s, off, size, false, idx, pc);
+          c.mem(ld).set(reg(d));
+          continue;
+        }
+        case 0x62: case 0x6a: case 0x72: case 0x7a: case 0x63: case 0x6b: case 0x73: case 0x7b: {
+          const size = STORE_SIZE[(op & 0x18) >> 3];
+          address(d, off, size, true, idx, pc);
+          if (cls === 2) c.i64(imm); else c.get(reg(s));
+          c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
+          continue;
+        }
+        case 0xc3: case 0xdb: {
+          const size = op === 0xdb ? 8 : 4;
+          c.get(reg(d)).i64(off).op(W.i64_add).set(L_A);
+          lookup(size, 3, idx, pc, true);
+          emitAtomic(c, size, s, imm);
+          continue;
+        }
+        case 0x05: jump(pc + 1 + off); falls = false; continue;
+        case 0x06: jump(pc + 1 + imm); falls = false; continue;
+        case 0x95: { // exit
+          c.get(L_DEPTH).op(W.i32_eqz).if();
+          ret(C_EXIT, pc);
           c.end();
-          c.get(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
-          c.get(L_K).i32(pc + 1).mem(W.i32_store, H.FRAMES, 2);
-          c.get(L_K).i32(blockOf[pc + 1]).mem(W.i32_store, H.FRAMES + 4, 2);
-          for (let r = 0; r < 5; r++) c.get(L_K).get(reg(6 + r)).mem(W.i64_store, H.FRAMES + 8 + 8 * r, 3);
-          c.get(L_DEPTH).i32(1).op(W.i32_add).set(L_DEPTH);
-          c.get(reg(10)).i64(opts.frameSize).op(W.i64_sub).set(reg(10));
-          jump(t);
+          c.get(L_DEPTH).i32(1).op(W.i32_sub).tee(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
+          for (let r = 0; r < 5; r++) c.get(L_K).mem(W.i64_load, H.FRAMES + 8 + 8 * r, 3).set(reg(6 + r));
+          c.get(L_K).mem(W.i32_load, H.FRAMES + 4, 2).set(P_BLOCK).br(L);
           falls = false;
           continue;
         }
-        // Helper call: everything spilled so the host sees (and can suspend) the full state.
-        c.i32(0).i32(pc + 1).mem(W.i32_store, H.PC, 2);
-        spill();
-        if (op === 0x85) c.i32(imm);
-        else {
-          c.get(reg(d)).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
-          c.get(reg(d)).op(W.i32_wrap_i64).else().i32(-1).end();
-        }
-        c.i32(pc).call(F_HELPER).tee(L_T32).if();
-        c.get(L_T32).op(W.return);
-        c.end();
-        c.i32(0).mem(W.i64_load, H.REGS, 3).set(reg(0));
-        // The host may have remapped regions during the call: forget both region caches.
-        for (const cache of [C_READ, C_WRITE]) for (const l of cache.limit) c.i64(0).set(l);
-        continue;
-      }
-      default: {
-        if (cls === 5 || cls === 6) { // conditional jumps
-          emitCompare(c, op, d, s, imm);
-          condJump(pc + 1 + off);
+        case 0x85: case 0x8d: {
+          if (op === 0x85 && s === 1) { // local call
+            const t = pc + 1 + imm;
+            c.get(L_DEPTH).i32(opts.maxCallDepth).op(W.i32_ge_u).if();
+            ret(C_FAULT, pc, FK_CALL_DEPTH << 16);
+            c.end();
+            c.get(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
+            c.get(L_K).i32(pc + 1).mem(W.i32_store, H.FRAMES, 2);
+            c.get(L_K).i32(blockOf[pc + 1]).mem(W.i32_store, H.FRAMES + 4, 2);
+            for (let r = 0; r < 5; r++) c.get(L_K).get(reg(6 + r)).mem(W.i64_store, H.FRAMES + 8 + 8 * r, 3);
+            c.get(L_DEPTH).i32(1).op(W.i32_add).set(L_DEPTH);
+            c.get(reg(10)).i64(opts.frameSize).op(W.i64_sub).set(reg(10));
+            jump(t);
+            falls = false;
+            continue;
+          }
+          // Helper call: everything spilled so the host sees (and can suspend) the full state.
+          c.i32(0).i32(pc + 1).mem(W.i32_store, H.PC, 2);
+          spill();
+          if (op === 0x85) c.i32(imm);
+          else {
+            c.get(reg(d)).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
+            c.get(reg(d)).op(W.i32_wrap_i64).else().i32(-1).end();
+          }
+          c.i32(pc).call(F_HELPER).tee(L_T32).if();
+          c.get(L_T32).op(W.return);
+          c.end();
+          c.i32(0).mem(W.i64_load, H.REGS, 3).set(reg(0));
+          // The host may have remapped regions during the call: forget both region caches.
+          for (const cache of [C_READ, C_WRITE]) for (const l of cache.limit) c.i64(0).set(l);
           continue;
         }
-        throw new Error(`compiled tier: opcode 0x${op.toString(16)} at pc ${pc} is not supported`);
+        default: {
+          if (cls === 5 || cls === 6) { // conditional jumps
+            emitCompare(c, op, d, s, imm);
+            condJump(pc + 1 + off);
+            continue;
+          }
+          throw new Error(`compiled tier: opcode 0x${op.toString(16)} at pc ${pc} is not supported`);
+        }
       }
     }
-  }
     return falls;
   }
 
-  // The last block jumping back to each block (one pass: a scan per head would be quadratic).
+  // The last block jumping back to each block, and which blocks jump to their own start (one
+  // pass: a scan per head would be quadratic).
   const lastBackEdge = new Int32Array(nb).fill(-1);
+  const selfLoop = new Uint8Array(nb);
   for (let x = 0; x < nb; x++) {
     const e = blockEnd(x);
     let pc = starts[x];
@@ -472,6 +474,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     if ((cls !== 5 && cls !== 6) || code === 0x80 || code === 0x90) continue;
     const tb = blockOf[op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc]];
     if (tb <= x) lastBackEdge[tb] = x;
+    if (tb === x) selfLoop[x] = 1;
   }
   /**
    * Loops [h, t] get structured copies (emitLoopCopy) up to this many instructions each, and
@@ -483,11 +486,12 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   /**
    * The last block t > h of an innermost loop headed by block h that can run as a structured copy,
    * or −1: some block in [h, t] jumps back to h, no block in it calls, exits or jumps backward to
-   * anything but h (an inner loop keeps its own fast form), and it is at most MAX_COPY long.
+   * anything but h (an inner loop keeps its own fast form), it is at most MAX_COPY long, and h
+   * does not jump to itself (a self-loop head keeps the self-loop form).
    */
   function loopLatch(h: number): number {
     const t = lastBackEdge[h];
-    if (t <= h || blockEnd(t) - starts[h] > Math.min(MAX_COPY, copyBudget)) return -1;
+    if (selfLoop[h] || t <= h || blockEnd(t) - starts[h] > Math.min(MAX_COPY, copyBudget)) return -1;
     for (let x = h; x <= t; x++) {
       for (let pc = starts[x]; pc < blockEnd(x); pc += isWide(p.opcode[pc]) ? 2 : 1) {
         const op = p.opcode[pc], cls = op & 7, code = op & 0xf0;
@@ -495,11 +499,40 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
         if (code === 0x80 || code === 0x90) return -1; // calls, exit
         const tb = blockOf[op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc]];
         if (tb > h && tb <= x) return -1; // an inner back edge
-        if (tb === h && x === h) return -1; // the head loops on itself: the self-loop form
       }
     }
     copyBudget -= blockEnd(t) - starts[h];
     return t;
+  }
+
+  /**
+   * A structured copy of the loop [h, t] (blocks), emitted at its head before the checked code:
+   * a wasm `loop` whose back edge is a direct branch and whose forward jumps are local blocks,
+   * with the budget checked once per pass (a pass runs each block at most once) instead of per
+   * block. Everything else, region checks included, is the checked code's. Jumps out of the
+   * range go to the checked code of their target (or the dispatcher, for targets before h);
+   * when a pass may not fit in the budget, the checked loop takes over and bails exactly.
+   */
+  function emitLoopCopy(h: number, t: number): void {
+    let rangeLen = 0;
+    for (let x = h; x <= t; x++) rangeLen += blockLen[x];
+    fastRanges.push([starts[h], blockEnd(t)]);
+    const checked = { name: 'checked', h }, F = { name: 'F', h };
+    const FB: { name: string; x: number }[] = [];
+    for (let x = h; x <= t; x++) FB[x] = { name: 'FB', x };
+    c.block(checked);
+    c.loop(F);
+    c.get(L_LEFT).i64(rangeLen).op(W.i64_lt_s).brIf(checked);
+    for (let x = t; x > h; x--) c.block(FB[x]);
+    let falls = false;
+    for (let x = h; x <= t; x++) {
+      if (x > h) c.end(); // FB[x]: block x's copy follows
+      falls = emitBody(x, (tb) => (tb === h ? F : tb > x && tb <= t ? FB[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false);
+    }
+    // Leaving the range by falling off its last block: the checked code of the next block.
+    if (falls) c.br(B[t + 1]);
+    c.end(); // F
+    c.end(); // checked: the checked loop follows
   }
 
   for (let b = 0; b < nb; b++) {
@@ -507,17 +540,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     const start = starts[b], end = blockEnd(b);
     const len = blockLen[b];
     // A block that jumps back to its own start gets its own loop.
-    let self = false;
-    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
-      const op = p.opcode[pc];
-      if ((op & 7) === 5 || (op & 7) === 6) {
-        const code = op & 0xf0;
-        if (code !== 0x80 && code !== 0x90 && (op === 0x06 ? pc + 1 + p.imm[pc] : pc + 1 + p.offset[pc]) === start) self = true;
-      }
-    }
+    const self = selfLoop[b] === 1;
     const S = { name: 'S', b };
     const counts = opts.countsOffset;
-    const latch = self ? -1 : loopLatch(b);
+    const latch = loopLatch(b);
     if (latch > b) emitLoopCopy(b, latch);
     const fast = self ? fastLoopPlan(p, start, end) : null;
     if (fast) fastLoops.push(start);
@@ -528,36 +554,6 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     emitBody(b, (tb) => (tb > b ? B[tb] : tb === b && self ? S : null), true);
     if (self) c.end();
     if (fast) c.end();
-
-    /**
-     * A structured copy of the loop [h, t] (blocks), emitted at its head before the checked code:
-     * a wasm `loop` whose back edge is a direct branch and whose forward jumps are local blocks,
-     * with the budget checked once per pass (a pass runs each block at most once) instead of per
-     * block. Everything else, region checks included, is the checked code's. Jumps out of the
-     * range go to the checked code of their target (or the dispatcher, for targets before h);
-     * when a pass may not fit in the budget, the checked loop takes over and bails exactly.
-     */
-    function emitLoopCopy(h: number, t: number): void {
-      let rangeLen = 0;
-      for (let x = h; x <= t; x++) rangeLen += blockLen[x];
-      fastRanges.push([starts[h], blockEnd(t)]);
-      const checked = { name: 'checked', h }, F = { name: 'F', h };
-      const FB: { name: string; x: number }[] = [];
-      for (let x = h; x <= t; x++) FB[x] = { name: 'FB', x };
-      c.block(checked);
-      c.loop(F);
-      c.get(L_LEFT).i64(rangeLen).op(W.i64_lt_s).brIf(checked);
-      for (let x = t; x > h; x--) c.block(FB[x]);
-      let falls = false;
-      for (let x = h; x <= t; x++) {
-        if (x > h) c.end(); // FB[x]: block x's copy follows
-        falls = emitBody(x, (tb) => (tb === h ? F : tb > x && tb <= t ? FB[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false);
-      }
-      // Leaving the range by falling off its last block: the checked code of the next block.
-      if (falls) c.br(B[t + 1]);
-      c.end(); // F
-      c.end(); // checked: the checked loop follows
-    }
 
     /**
      * The fast version of this self-loop (see fastLoopPlan), emitted at the loop head: when every
