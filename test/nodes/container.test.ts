@@ -299,6 +299,30 @@ describe('femto-container node', function () {
     assert.equal(got[0].topic, 'timer');
   });
 
+  it('a hot rfc9669 container moves to the compiled tier in the runtime, with the same results', async () => {
+    // r0 = payload × 2000 by a loop with a branch (both loop forms of the compiled tier run).
+    const loop = `ldxdw %r2, [%r1]
+      ldxdw %r2, [%r2]
+      mov %r0, 0
+      mov %r3, 2000
+      l: jgt %r3, 5000, +1
+      add %r0, %r2
+      sub %r3, 1
+      jne %r3, 0, l
+      exit`;
+    await helper.load(ALL_NODES, flow(boardNode('b1', { profile: 'native' }), asmContainer('hot', loop, { profile: 'rfc9669' }), { id: 'out', type: 'helper' }));
+    const c = getNode('hot');
+    const got = collect(getNode('out'));
+    for (let k = 1; k <= 60; k++) {
+      c.receive({ payload: k });
+      await until(() => got.length >= k, 3000, `run ${k}`);
+    }
+    assert.deepEqual(got.map((m) => m.payload), Array.from({ length: 60 }, (_, k) => (k + 1) * 2000));
+    assert.equal(got[0].femto.tier, 'interp', 'starts on the interpreter');
+    assert.equal(got[59].femto.tier, 'compiled', 'hot after 16 runs of 8,000 instructions');
+    assert.ok(got.every((m) => m.femto.insns === 8005), 'same instruction count on both tiers');
+  });
+
   (hasClang() ? it : it.skip)('compiles C source in the sandbox (clang) and runs it', async () => {
     const src = '#include "femto.h"\nuint64_t f(femto_flow_ctx_t *ctx) { return ctx->len * 2; }\n';
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c', src, { language: 'c' }), { id: 'out', type: 'helper' }));
