@@ -25,7 +25,10 @@
  * Loop copies. Back edges through $L and the br_table cost a dispatch and make V8 merge every
  * local at $L's head, so an innermost call-free loop [h, t] also gets a structured copy at its
  * head (a wasm `loop` with local blocks for its forward jumps, the budget checked once per
- * pass); jumps out of it go to the checked code, which is unchanged (emitLoopCopy).
+ * pass); jumps out of it go to the checked code, which is unchanged (emitLoopCopy). When some
+ * of its accesses go through registers the loop moves only by constants, a second copy runs
+ * them unchecked for as many passes as provably stay inside the cached regions, counted down
+ * per pass, before the first copy takes over (emitPassBound).
  *
  * Fast self-loops. A self-loop with no calls whose address registers only move by constants
  * (`add r1, 2`) also gets a fast version at its head: one check of each access's first address
@@ -99,8 +102,11 @@ export interface CompiledModule {
   blockLen: Int32Array;
   /** First instruction of each self-loop that got a fast version (see fastLoopPlan). */
   fastLoops: number[];
-  /** [first, end) instructions of each loop that got a structured copy (see loopLatch). */
-  fastRanges: [number, number][];
+  /**
+   * [first, end) instructions of each loop that got a structured copy (see loopLatch), and how
+   * many of its accesses a counted number of passes runs unchecked (see rangeHoistPlan).
+   */
+  fastRanges: [number, number, number][];
 }
 
 // Local variable indexes.
@@ -241,6 +247,37 @@ function fastLoopPlan(p: Program, start: number, end: number): FastAccess[] | nu
   return accesses;
 }
 
+/** Accesses a loop copy runs unchecked, and each address register's total steps per pass. */
+interface RangeHoist { accesses: FastAccess[]; steps: { up: number; down: number }[] }
+
+/**
+ * Which accesses of the call-free loop [start, end) can run unchecked for a counted number of
+ * passes: those through a register the loop only moves by 64-bit add/sub of constants (at most
+ * MAX_FAST_ACCESSES of them). Null when there are none.
+ */
+function rangeHoistPlan(p: Program, start: number, end: number): RangeHoist | null {
+  const steps = Array.from({ length: 11 }, () => ({ up: 0, down: 0 }));
+  const moved = new Uint8Array(11); // 1: only by constants, 2: otherwise
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+    const op = p.opcode[pc], cls = op & 7, d = p.dst[pc];
+    if (op === 0xc3 || op === 0xdb) { moved[p.src[pc]] = 2; moved[0] = 2; continue; } // fetch / cmpxchg
+    const writes = cls === 7 || cls === 4 || LOAD_SIZE[op] !== 0 || op === 0x18 || op === 0xb8 || op === 0xd8;
+    if (!writes) continue;
+    const k = op === 0x07 ? p.imm[pc] : op === 0x17 ? -p.imm[pc] : NaN;
+    if (Number.isNaN(k)) { moved[d] = 2; continue; }
+    if (moved[d] !== 2) moved[d] = 1;
+    if (k > 0) steps[d].up += k; else steps[d].down -= k;
+  }
+  const accesses: FastAccess[] = [];
+  for (let pc = start; pc < end && accesses.length < MAX_FAST_ACCESSES; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+    const op = p.opcode[pc], cls = op & 7;
+    const base = LOAD_SIZE[op] ? p.src[pc] : (cls === 2 || cls === 3) && op !== 0xc3 && op !== 0xdb ? p.dst[pc] : -1;
+    if (base < 0 || moved[base] === 2 || steps[base].up >= 2 ** 31 || steps[base].down >= 2 ** 31) continue;
+    accesses.push({ pc, base, off: p.offset[pc], size: LOAD_SIZE[op] || STORE_SIZE[(op & 0x18) >> 3], write: !LOAD_SIZE[op], partial: 0, stride: 0 });
+  }
+  return accesses.length ? { accesses, steps } : null;
+}
+
 /** Translate a verified rfc9669 program. Throws Error for anything it cannot take. */
 export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule {
   const n = p.length;
@@ -277,7 +314,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
 
   const c = new Code();
   const fastLoops: number[] = [];
-  const fastRanges: [number, number][] = [];
+  const fastRanges: [number, number, number][] = [];
   const L = { name: 'L' };
   const B = starts.map((s) => ({ name: 'B', s }));
 
@@ -312,9 +349,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
    * The code of block `b`. `resolve` gives the label a jump to block `tb` branches to, or null
    * for the dispatcher (set P_BLOCK, go round $L). `checkBudget`: bail when the block does not fit
    * in the budget left; false only inside a fast loop copy, whose head made sure a whole pass fits.
-   * Returns whether the block can fall through to the next one.
+   * `unchecked`: accesses (by pc) already proved in their region, with the local holding their
+   * displacement into the buffer. Returns whether the block can fall through to the next one.
    */
-  function emitBody(b: number, resolve: (tb: number) => unknown, checkBudget: boolean): boolean {
+  function emitBody(b: number, resolve: (tb: number) => unknown, checkBudget: boolean, unchecked?: Map<number, number>): boolean {
     const start = starts[b], end = blockEnd(b);
     const len = blockLen[b];
     const counts = opts.countsOffset;
@@ -348,6 +386,11 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     };
     /** Region-checked address of [reg + off, +size) → i32 buffer address on the stack. */
     const address = (base: number, off: number, size: number, write: boolean, idx: number, pc: number): void => {
+      const disp = unchecked?.get(pc);
+      if (disp !== undefined) { // proved in region at the loop copy's entry (emitLoopCopy)
+        c.get(reg(base)).op(W.i32_wrap_i64).get(disp).op(W.i32_add);
+        return;
+      }
       const cache = write ? C_WRITE : C_READ;
       c.get(reg(base));
       if (off !== 0) c.i64(off).op(W.i64_add);
@@ -516,23 +559,72 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   function emitLoopCopy(h: number, t: number): void {
     let rangeLen = 0;
     for (let x = h; x <= t; x++) rangeLen += blockLen[x];
-    fastRanges.push([starts[h], blockEnd(t)]);
-    const checked = { name: 'checked', h }, F = { name: 'F', h };
+    const checked = { name: 'checked', h }, toCopy = { name: 'toCopy', h };
+    // The unchecked version is a second copy: it too counts against the copy budget.
+    const hoist = copyBudget >= blockEnd(t) - starts[h] ? rangeHoistPlan(p, starts[h], blockEnd(t)) : null;
+    if (hoist) copyBudget -= blockEnd(t) - starts[h];
+    fastRanges.push([starts[h], blockEnd(t), hoist?.accesses.length ?? 0]);
+    c.block(checked);
+    if (hoist) {
+      c.block(toCopy);
+      emitPassBound(hoist, toCopy);
+      emitPasses(h, t, rangeLen, checked, toCopy, new Map(hoist.accesses.map((a, j) => [a.pc, L_DISP + j])));
+      c.end(); // toCopy: the copy with checks follows
+    }
+    emitPasses(h, t, rangeLen, checked, null);
+    c.end(); // checked: the checked loop follows
+  }
+
+  /**
+   * The passes of a loop copy: a wasm loop over blocks h..t, the budget checked once per pass.
+   * With `unchecked`, the passes left in L_FLOOR are counted down and run those accesses without
+   * checks; when they are used up the copy with checks (after `toCopy`) goes on.
+   */
+  function emitPasses(h: number, t: number, rangeLen: number, checked: unknown, toCopy: unknown, unchecked?: Map<number, number>): void {
+    const F = { name: 'F', h };
     const FB: { name: string; x: number }[] = [];
     for (let x = h; x <= t; x++) FB[x] = { name: 'FB', x };
-    c.block(checked);
     c.loop(F);
     c.get(L_LEFT).i64(rangeLen).op(W.i64_lt_s).brIf(checked);
+    if (unchecked) {
+      c.get(L_FLOOR).op(W.i64_eqz).brIf(toCopy);
+      c.get(L_FLOOR).i64(1).op(W.i64_sub).set(L_FLOOR);
+    }
     for (let x = t; x > h; x--) c.block(FB[x]);
     let falls = false;
     for (let x = h; x <= t; x++) {
       if (x > h) c.end(); // FB[x]: block x's copy follows
-      falls = emitBody(x, (tb) => (tb === h ? F : tb > x && tb <= t ? FB[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false);
+      falls = emitBody(x, (tb) => (tb === h ? F : tb > x && tb <= t ? FB[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false, unchecked);
     }
     // Leaving the range by falling off its last block: the checked code of the next block.
     if (falls) c.br(B[t + 1]);
     c.end(); // F
-    c.end(); // checked: the checked loop follows
+  }
+
+  /**
+   * At a loop copy's entry: how many passes keep every hoisted access inside the region its
+   * cache holds, into L_FLOOR (0 → `none`), and each access's buffer displacement into L_DISP+j.
+   * In any pass an address register has moved from its entry value by at most passes·down and
+   * passes·up (the sums of its negative and positive steps in the loop), in whatever order.
+   */
+  function emitPassBound(plan: RangeHoist, none: unknown): void {
+    c.i64(-1, 0x3fffffff).set(L_FLOOR); // 2^62 − 1: no bound yet
+    plan.accesses.forEach((a, j) => {
+      const cache = a.write ? C_WRITE : C_READ, limit = cache.limit[sizeIndex(a.size)];
+      const { up, down } = plan.steps[a.base];
+      c.get(reg(a.base));
+      if (a.off !== 0) c.i64(a.off).op(W.i64_add);
+      c.get(cache.base).op(W.i64_sub).tee(L_T3).get(limit).op(W.i64_ge_u).brIf(none);
+      const bound = (value: () => void, step: number): void => { // L_FLOOR = min(L_FLOOR, value / step)
+        value();
+        if ((step & (step - 1)) === 0) c.i64(31 - Math.clz32(step)).op(W.i64_shr_u); else c.i64(step).op(W.i64_div_u);
+        c.tee(L_T).get(L_FLOOR).get(L_T).get(L_FLOOR).op(W.i64_lt_u, W.select).set(L_FLOOR);
+      };
+      if (up > 0) bound(() => c.get(limit).i64(1).op(W.i64_sub).get(L_T3).op(W.i64_sub), up);
+      if (down > 0) bound(() => c.get(L_T3), down);
+      c.get(cache.off).get(cache.base).op(W.i32_wrap_i64, W.i32_sub).i32(a.off).op(W.i32_add).set(L_DISP + j);
+    });
+    c.get(L_FLOOR).op(W.i64_eqz).brIf(none);
   }
 
   for (let b = 0; b < nb; b++) {
