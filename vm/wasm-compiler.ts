@@ -566,22 +566,29 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     fastRanges.push([starts[h], blockEnd(t), hoist?.accesses.length ?? 0]);
     c.block(checked);
     if (hoist) {
+      // After each pass with checks (the caches may hold the regions now, or an edge is near),
+      // back to the entry to bound the unchecked passes again.
+      const E = { name: 'E', h };
+      c.loop(E);
       c.block(toCopy);
       emitPassBound(hoist, toCopy);
-      emitPasses(h, t, rangeLen, checked, toCopy, new Map(hoist.accesses.map((a, j) => [a.pc, L_DISP + j])));
-      c.end(); // toCopy: the copy with checks follows
-    }
-    emitPasses(h, t, rangeLen, checked, null);
+      emitPasses(h, t, rangeLen, checked, null, toCopy, new Map(hoist.accesses.map((a, j) => [a.pc, L_DISP + j])));
+      c.end(); // toCopy: one pass of the copy with checks follows
+      emitPasses(h, t, rangeLen, checked, E, null);
+      c.end(); // E
+    } else emitPasses(h, t, rangeLen, checked, null, null);
     c.end(); // checked: the checked loop follows
   }
 
   /**
    * The passes of a loop copy: a wasm loop over blocks h..t, the budget checked once per pass.
-   * With `unchecked`, the passes left in L_FLOOR are counted down and run those accesses without
-   * checks; when they are used up the copy with checks (after `toCopy`) goes on.
+   * `again`: where the back edge goes (default: this loop). With `unchecked`, the passes left in
+   * L_FLOOR are counted down and run those accesses without checks; when they are used up, the
+   * copy with checks (after `toCopy`) goes on.
    */
-  function emitPasses(h: number, t: number, rangeLen: number, checked: unknown, toCopy: unknown, unchecked?: Map<number, number>): void {
+  function emitPasses(h: number, t: number, rangeLen: number, checked: unknown, again: unknown, toCopy: unknown, unchecked?: Map<number, number>): void {
     const F = { name: 'F', h };
+    const back = again ?? F;
     const FB: { name: string; x: number }[] = [];
     for (let x = h; x <= t; x++) FB[x] = { name: 'FB', x };
     c.loop(F);
@@ -594,7 +601,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     let falls = false;
     for (let x = h; x <= t; x++) {
       if (x > h) c.end(); // FB[x]: block x's copy follows
-      falls = emitBody(x, (tb) => (tb === h ? F : tb > x && tb <= t ? FB[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false, unchecked);
+      falls = emitBody(x, (tb) => (tb === h ? back : tb > x && tb <= t ? FB[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false, unchecked);
     }
     // Leaving the range by falling off its last block: the checked code of the next block.
     if (falls) c.br(B[t + 1]);
