@@ -24,9 +24,9 @@ import { checkRunResult } from './targets-formats';
 import { checkShadow, fillGaps, premapContext, snapshot } from './shadow';
 import { sampleArb, type Rng } from './rng';
 import { corpus } from './corpus';
+import { observe } from '../util/observe';
 
 const bump = (c: Counters, k: string, n = 1): void => { c[k] = (c[k] ?? 0) + n; };
-const hex = (b: Uint8Array | undefined): string | undefined => (b ? Buffer.from(b).toString('hex') : undefined);
 const errName = (e: unknown): string => (e instanceof Error ? `${e.constructor.name}: ${e.message}\n${(e.stack ?? '').split('\n').slice(1, 6).join('\n')}` : String(e));
 
 /** Extra regions mapped on every fuzzed Vm: canary (read-only, first: 0x50000000) and scratch (RW). */
@@ -125,31 +125,8 @@ function makePlans(rng: Rng, g: GenProgram, entries: string[]): Plan[] {
 
 // ---- observing ------------------------------------------------------------------------------------
 
-function fnv(b: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return (h >>> 0).toString(16) + '/' + b.length;
-}
-
-function observe(vm: Vm, res: RunResult): Record<string, unknown> {
-  const f = res.fault;
-  return {
-    status: res.status,
-    r0: '0x' + res.r0.toString(16),
-    insns: res.insns,
-    totalInsns: res.totalInsns,
-    fault: f ? { code: f.code, pc: f.pc, reason: f.reason, insn: f.insn, detail: f.detail } : null,
-    context: hex(res.context),
-    data: hex(vm.memory.bytes('data')),
-    rodata: hex(vm.memory.bytes('rodata')),
-    stack: fnv(vm.memory.bytes('stack')),
-    scratch: hex(vm.memory.bytes('scratch')),
-    canary: hex(vm.memory.bytes('canary')),
-    payload: vm.memory.region('payload') ? hex(vm.memory.bytes('payload')) : null,
-    suspended: vm.suspended,
-    ...(res.pcCounts ? { pcCounts: res.pcCounts.join(','), pcTaken: res.pcTaken?.join(',') } : {}),
-  };
-}
+/** Everything a host sees after a slice, including the fuzz regions. */
+const observeAll = (vm: Vm, res: RunResult): Record<string, unknown> => observe(vm, res, ['scratch', 'canary', 'payload']);
 
 const RUNTIME_FAULTS = new Set([-2, -4, -8, -9]);
 
@@ -173,7 +150,7 @@ export function execPlans(vm: Vm, plans: Plan[], label: string, gaps: boolean, c
     }
     if (res.fault?.code === -9 && vm.profile !== 'riot-2022') throw new Finding('soundness', `${what}: division fault under ${vm.profile}`);
     if (counters) bump(counters, res.fault ? `fault${res.fault.code}` : res.status);
-    obs.push({ run: k, slice: s, ...observe(vm, res) });
+    obs.push({ run: k, slice: s, ...observeAll(vm, res) });
     return res;
   };
   plans.forEach((p, k) => {

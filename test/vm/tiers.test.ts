@@ -21,6 +21,7 @@ import { compileToWasm } from '../../vm/wasm-compiler';
 import { BASE } from '../../vm/memory';
 import { FaultCode } from '../../vm/errors';
 import { conformanceHelpers, expectedResult, hexBytes, loadAssembled } from '../util/vectors';
+import { hex, observe } from '../util/observe';
 import {
   H_SUSPEND, H_VALUE, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
 } from '../util/program-gen';
@@ -37,32 +38,7 @@ const up = (runs: number, insns: number, minAvgInsns = 0): VmOptions['tierUp'] =
 const BASE_DATA = BASE.data, BASE_RODATA = BASE.rodata;
 
 // ---------------------------------------------------------------------------------------------
-// Observing a Vm
-
-function fnv(b: Uint8Array): string {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i], 0x01000193);
-  return (h >>> 0).toString(16) + '/' + b.length;
-}
-const hex = (b: Uint8Array | undefined): string | undefined => (b ? Buffer.from(b).toString('hex') : undefined);
-
-/** Everything a host can see after one slice. */
-function observe(vm: Vm, res: RunResult): Record<string, unknown> {
-  const f = res.fault;
-  return {
-    status: res.status,
-    r0: '0x' + res.r0.toString(16),
-    insns: res.insns,
-    totalInsns: res.totalInsns,
-    fault: f ? { code: f.code, pc: f.pc, reason: f.reason, insn: f.insn, detail: f.detail, message: f.message } : null,
-    context: hex(res.context),
-    data: hex(vm.memory.bytes('data')),
-    rodata: hex(vm.memory.bytes('rodata')),
-    stack: fnv(vm.memory.bytes('stack')),
-    suspended: vm.suspended,
-    ...(res.pcCounts ? { pcCounts: res.pcCounts.join(','), pcTaken: res.pcTaken?.join(',') } : {}),
-  };
-}
+// Run plans (what a slice sees: test/util/observe.ts)
 
 interface Slice { r0: number | bigint; budget: number }
 interface RunPlan {
