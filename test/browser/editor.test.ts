@@ -19,12 +19,12 @@
 import * as assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { nodeRedEntry, settingsFile } from '../../lib/start';
 import { ROOT } from '../util/paths';
+import { freePort } from '../util/net';
 
 const CHROMIUM = process.env.FEMTO_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -35,16 +35,6 @@ const NODE_TYPES = ['femto-container', 'femto-sensor', 'femto-store', 'femto-dep
 /** Falls off the end of the program: the verifier refuses it (no exit) with the pc. */
 const BAD_PROGRAM = ['# bad: jumps past the last instruction', 'mov %r0, 1', 'ja +4', 'exit'].join('\n');
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function waitFor<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
   const t0 = Date.now();

@@ -58,7 +58,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { monitorEventLoopDelay, performance, type IntervalHistogram } from 'node:perf_hooks';
@@ -67,6 +66,8 @@ import { assemble } from '../../vm/assembler';
 import { buildImage } from '../../vm/image';
 import { createBoard, type BoardConfig } from '../../lib/node-support/board-config';
 import { ROOT } from '../util/paths';
+import { freePort } from '../util/net';
+export { freePort };
 
 // ================================================================================================
 // The monitor inside Node-RED (serialized with Function.prototype.toString: self-contained).
@@ -259,24 +260,13 @@ export interface NodeRed {
   stop(graceMs?: number): Promise<{ code: number | null; signal: string | null; ms: number; killed: boolean }>;
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const a = s.address();
-      const port = typeof a === 'object' && a ? a.port : 0;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
-/** lib/start's settings, on loopback only and with room for large deploys. */
+/** lib/start's settings (loopback by default) with room for large deploys. */
 export function soakSettings(userDir: string): string {
   const base = settingsFile(ROOT, userDir);
   const marker = 'module.exports = {\n';
-  if (!base.includes(marker)) throw new Error('lib/start settingsFile changed shape: cannot add uiHost');
-  return base.replace(marker, `${marker}    uiHost: '127.0.0.1',\n    apiMaxLength: '200mb',\n`);
+  if (!base.includes(marker)) throw new Error('lib/start settingsFile changed shape: cannot add apiMaxLength');
+  return base.replace(marker, `${marker}    apiMaxLength: '200mb',\n`);
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
