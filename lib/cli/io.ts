@@ -10,14 +10,21 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FemtoError, FormatError, VerifyError, VmFault } from '../../vm/errors';
-import { CompileError } from '../compiler';
-import { ProgramFileError } from '../program-input';
-import { UsageError } from './args';
+import type { CompileError } from '../compiler';
+import { ProgramFileError } from '../program-kinds';
 
 export const EXIT_OK = 0;
 export const EXIT_REJECTED = 1;
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_INTERNAL = 3;
+
+/** Wrong use of the command line: exit code 2, one line on stderr. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
 
 export interface Io {
   /** One line (or several) of text on stdout; a newline is added. */
@@ -84,11 +91,22 @@ export function exitCodeFor(e: unknown): number {
 export function messageFor(e: unknown): string {
   if (e instanceof UsageError) return e.message;
   // clang's diagnostics already say file:line:col; the reason lists them.
-  if (e instanceof CompileError) return `femto: ${e.reason}`;
+  if (isCompileError(e)) return `femto: ${e.reason}`;
   if (e instanceof ProgramFileError || e instanceof FemtoError) return `femto: ${e.message}`;
   const err = e instanceof Error ? e : new Error(String(e));
   if (process.env.FEMTO_DEBUG) return `femto: internal error: ${err.stack ?? err.message}`;
   return `femto: internal error: ${err.message.split('\n')[0]} (a bug; FEMTO_DEBUG=1 shows where)`;
+}
+
+/**
+ * A CompileError, recognised without loading the compiler for every other error: only C input
+ * loads it, and only its errors (and the sandbox's) are FormatErrors of format 'c'.
+ */
+function isCompileError(e: unknown): e is CompileError {
+  if (!(e instanceof FormatError) || e.format !== 'c') return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { CompileError: C } = require('../compiler') as typeof import('../compiler');
+  return e instanceof C;
 }
 
 /** Unsigned 64-bit value as 0x hex. */

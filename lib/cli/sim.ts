@@ -47,35 +47,6 @@ import {
 } from './args';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_REJECTED, exitCodeFor, messageFor, processIo, type Io } from './io';
 
-export const HELP = `usage: femto sim FILE --board PROFILE --hook HOOK [hook options] [--events N]
-                [--interval MS] [--virtual-clock] [--json]
-
-Install a container on an emulated board, fire N events of its hook and print every run: r0,
-fault, console lines and the estimated run time on the board's MCU.
-Exit status: 0 no fault, 1 rejected or a run faulted, 2 bad input.
-
-      --board P        ${PROFILE_NAMES.join(', ')} (default nrf52840dk)
-      --hook H         ${HOOKS.join(', ')}
-      --events N       events to fire (default 1)
-      --interval MS    board time between events (default 1000)
-      --virtual-clock  virtual board time: no waiting, wake-ups of suspended containers run in
-                       time order between events (default: the wall clock, really waiting)
-      --json           one JSON object per line ("type": event, run, coap, skipped, summary)
-  hook options
-      --device REF     sensor/button hooks (and --value): a SAUL device name or index
-      --value V[,V…]   sensor values, one per event (the last repeats), e.g. 22.5,26,30
-      --payload TEXT   flow and coap hooks: the message payload
-      --payload-hex H  the same as hex bytes
-      --method M       coap: GET (default), POST, PUT, DELETE, …
-      --path P         coap: the resource path (default /)
-  container options
-      --budget N       instructions per run slice (default 1,000,000)
-      --profile P      rfc9669 or riot-2022 (default: riot-2022 on MCU boards, rfc9669 on native)
-      --helpers LIST   requested helpers (ids or names), intersected with the hook's contract
-      --entry NAME     exported function to start at (default: the first instruction, as RIOT)
-      --format F       force the input kind: image, elf, asm, data, raw, hex, c
-      -O, -I, -D, --clang  for C sources, as for femto build
-  -h, --help           this help`;
 
 type Json = Record<string, unknown>;
 
