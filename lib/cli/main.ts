@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { packageRoot } from '../package-root';
-import { exitCodeFor, messageFor, processIo, EXIT_OK, UsageError, type Io } from './io';
+import { endQuietlyOnClosedPipe, exitCodeFor, messageFor, processIo, EXIT_OK, UsageError, type Io } from './io';
 
 type CommandRun = (argv: string[], io: Io) => Promise<number>;
 
@@ -111,6 +111,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 if (require.main === module) {
+  endQuietlyOnClosedPipe();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

@@ -1,9 +1,10 @@
 /**
- * The `femto` process around the commands (issue 12): what a command loads at start-up —
- * counted, not timed, so a busy machine cannot decide it (test/bench/startup.ts gives the times).
+ * The `femto` process around the commands (issue 12, issue 11 item 8): what a command loads at
+ * start-up — counted, not timed, so a busy machine cannot decide it (test/bench/startup.ts gives
+ * the times) — and how output to a reader that went away, or to a full disk, ends the process.
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -121,6 +122,67 @@ describe('the femto process (lib/cli/main.ts, io.ts)', function () {
       const [device] = probe(['device', '--port', 'x']); // bad input: loaded, then refused
       assert.equal(device.code, 2);
       assert.ok(heavyIn(device).some((m) => /CoAP/.test(m)), JSON.stringify(device.files));
+    });
+  });
+
+  describe('output to a reader that went away', () => {
+    /** Runs femto with stdout piped; reads `keep` bytes, then closes the pipe. */
+    function readThenClose(args: string[], keep: number): Promise<{ code: number | null; signal: string | null; stderr: string; got: string }> {
+      return new Promise((resolve, reject) => {
+        const child = spawn(process.execPath, [MAIN, ...args], { cwd: tmp, stdio: ['ignore', 'pipe', 'pipe'] });
+        let got = '';
+        let stderr = '';
+        child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+        child.stdout.on('data', (c: Buffer) => {
+          got += c.toString('utf8');
+          if (got.length >= keep) child.stdout.destroy();
+        });
+        child.on('error', reject);
+        child.on('close', (code, signal) => resolve({ code, signal, stderr, got }));
+      });
+    }
+
+    function bigProgram(): string {
+      const f = path.join(tmp, 'big.s');
+      if (!fs.existsSync(f)) fs.writeFileSync(f, Array.from({ length: 20_000 }, (_, i) => `mov %r0, ${i}`).join('\n') + '\nexit\n');
+      return f;
+    }
+
+    it('femto disasm … | head: exits 141 (as SIGPIPE would), quietly, no stack trace', async () => {
+      const r = await readThenClose(['disasm', bigProgram()], 100);
+      assert.match(r.got, /big\.s: assembly, 20001 instruction slots/);
+      assert.equal(r.stderr, '', 'nothing on stderr');
+      assert.equal(r.signal, null);
+      assert.equal(r.code, 141);
+    });
+
+    it('femto sim printing many runs | head: the same for a command that prints run by run', async () => {
+      const s = path.join(tmp, 'tick.s');
+      fs.writeFileSync(s, 'mov %r0, 42\nexit\n');
+      const r = await readThenClose(['sim', s, '--hook', 'timer', '--virtual-clock', '--events', '20000', '--json'], 200);
+      assert.match(r.got, /"type":"event"/);
+      assert.equal(r.stderr, '');
+      assert.equal(r.code, 141);
+    });
+
+    it('a reader that reads everything: exit 0, the whole output', async () => {
+      const r = await readThenClose(['disasm', bigProgram()], Infinity);
+      assert.equal(r.code, 0);
+      assert.match(r.got, /^20000: exit$/m);
+    });
+
+    it('another write error is reported, not swallowed: stdout on a full disk (/dev/full) exits 2 with one line', function () {
+      if (!fs.existsSync('/dev/full')) this.skip();
+      const fd = fs.openSync('/dev/full', 'w');
+      try {
+        const r = spawnSync(process.execPath, [MAIN, 'disasm', bigProgram()], { stdio: ['ignore', fd, 'pipe'], encoding: 'utf8' });
+        assert.equal(r.status, 2);
+        assert.match(r.stderr, /^femto: cannot write to stdout: ENOSPC/);
+        assert.equal(r.stderr.trimEnd().split('\n').length, 1, r.stderr);
+        assert.doesNotMatch(r.stderr, /^\s+at /m);
+      } finally {
+        fs.closeSync(fd);
+      }
     });
   });
 });
