@@ -176,6 +176,10 @@ Exit status: 0 no fault, 1 rejected or a run faulted, 2 bad input.
       --value V[,V…]   sensor values, one per event (the last repeats), e.g. 22.5,26,30
       --payload TEXT   flow and coap hooks: the message payload
       --payload-hex H  the same as hex bytes
+      --msg JSON       flow: a whole message, turned into bytes as the femto-container node
+                       does (numbers as int64, number arrays as int32[], objects as JSON text)
+      --input PROP     with --msg: the node's input property (default payload), a path such
+                       as payload.samples or payload["a b"]
       --method M       coap: GET (default), POST, PUT, DELETE, …
       --path P         coap: the resource path (default /)
   container options
