@@ -32,11 +32,10 @@ import { assembleWithLines } from '../vm/assembler';
 import { parseDataFile } from '../vm/conformance-data';
 import { isElf, loadElf } from '../vm/elf';
 import { buildImage, isImage, parseImage, type RiotImage } from '../vm/image';
-import { ClangNotFoundError, CompileError, compileC, type CompileOptions } from './compiler';
+import type { CompileOptions } from './compiler';
+import { PROGRAM_KINDS, ProgramFileError, type ProgramKind } from './program-kinds';
 
-export type ProgramKind = 'image' | 'elf' | 'c' | 'data' | 'asm' | 'hex' | 'raw';
-/** What `--format` accepts. */
-export const PROGRAM_KINDS: readonly ProgramKind[] = ['image', 'elf', 'asm', 'data', 'raw', 'hex', 'c'];
+export { PROGRAM_KINDS, ProgramFileError, type ProgramKind } from './program-kinds';
 
 export interface ProgramFunction {
   name: string;
@@ -72,14 +71,6 @@ export interface LoadOptions {
   format?: ProgramKind;
   /** For C sources. */
   compile?: CompileOptions;
-}
-
-/** A program file that could not be read at all (missing, a directory, no permission). */
-export class ProgramFileError extends Error {
-  constructor(readonly file: string, readonly code: string, reason: string) {
-    super(`${file}: ${reason}`);
-    this.name = 'ProgramFileError';
-  }
 }
 
 /** A FormatError whose message names the file it came from. */
@@ -129,10 +120,19 @@ export async function loadProgramBytes(
   try {
     return await loadAs(kind, bytes, name, opts);
   } catch (e) {
-    if (e instanceof CompileError || e instanceof ClangNotFoundError || e instanceof ProgramFormatError) throw e;
+    if (e instanceof ProgramFormatError || (kind === 'c' && (await isClangError(e)))) throw e;
     if (e instanceof FormatError) throw new ProgramFormatError(name, e);
     throw e;
   }
+}
+
+/**
+ * clang's own errors. The compiler module is loaded only for C input (it is the heaviest part of
+ * reading a program, and most programs are not C); without it no such error exists.
+ */
+async function isClangError(e: unknown): Promise<boolean> {
+  const { ClangNotFoundError, CompileError } = await import('./compiler');
+  return e instanceof CompileError || e instanceof ClangNotFoundError;
 }
 
 const TEXT_EXT: Record<string, ProgramKind> = { '.s': 'asm', '.asm': 'asm', '.data': 'data', '.c': 'c', '.hex': 'hex' };
@@ -225,6 +225,7 @@ async function loadAs(kind: ProgramKind, bytes: Uint8Array, file: string, opts: 
     }
     case 'c': {
       const input = opts.sourcePath !== undefined ? { path: opts.sourcePath } : { source: decodeText(bytes), fileName: file };
+      const { compileC } = await import('./compiler');
       const { object, warnings } = await compileC(input, opts.compile);
       const w = warnings.map((d) => `${d.file}:${d.line}:${d.column}: warning: ${d.message}`);
       return fromImage(file, kind, parseImage(buildImage(loadElf(object).image)), w);

@@ -29,7 +29,7 @@ import type { HookName } from '../lib/board/hooks';
 import { isHook } from '../lib/board/hooks';
 import { VerifyError, FormatError } from '../vm/errors';
 import { ClangNotFoundError } from '../lib/compiler';
-import { faultError, femtoInfo, isResultType, payloadToBytes, r0Value, type ResultType } from '../lib/node-support/message';
+import { faultError, femtoInfo, inputValue, isResultType, payloadToBytes, r0Value, type ResultType } from '../lib/node-support/message';
 import { buildProgram, imageInsns, programFromMessage, type BuiltProgram } from '../lib/node-support/program';
 import { registry } from '../lib/node-support/registry';
 import { SandboxCompileError, SandboxError } from '../lib/node-support/sandbox';
@@ -243,9 +243,7 @@ export = function (RED: RED): void {
       let coap: ReturnType<Board['coapRequest']> | undefined;
       try {
         if (hook === 'flow') {
-          const value = config.input && config.input !== 'payload'
-            ? RED.util.evaluateNodeProperty(config.input, config.inputType || 'msg', node, msg)
-            : msg.payload;
+          const value = inputValue(msg, config.input, config.inputType, node, RED.util.evaluateNodeProperty);
           liveBoard.runFlow(node.id, payloadToBytes(value));
         } else if (hook === 'sensor') {
           liveBoard.sampleSensor(device);

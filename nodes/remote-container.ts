@@ -13,7 +13,7 @@
  * Not a node file itself: femto-container hands its nodes on remote boards to this module.
  */
 import { CoapError } from '../lib/deploy/coap-client';
-import { payloadToBytes, isResultType, type ResultType } from '../lib/node-support/message';
+import { inputValue, payloadToBytes, isResultType, type ResultType } from '../lib/node-support/message';
 import { isUnreachable, remoteErrorText, remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus, type RemoteBoardLink, type RemoteCapableBoardNode } from '../lib/node-support/remote';
 import { lastFaultOf, registry } from '../lib/node-support/registry';
 import * as status from '../lib/node-support/status';
@@ -66,10 +66,9 @@ export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardN
     const n = msg.slot !== undefined && msg.slot !== '' && Number.isInteger(Number(msg.slot)) && Number(msg.slot) >= 0 ? Number(msg.slot) : slot;
     let bytes: Uint8Array;
     try {
-      const value = typeof config.input === 'string' && config.input && config.input !== 'payload'
-        ? RED.util.evaluateNodeProperty(config.input, (config.inputType as string) || 'msg', node, msg)
-        : msg.payload;
-      bytes = payloadToBytes(value);
+      const input = typeof config.input === 'string' ? config.input : undefined;
+      const inputType = typeof config.inputType === 'string' ? config.inputType : undefined;
+      bytes = payloadToBytes(inputValue(msg, input, inputType, node, RED.util.evaluateNodeProperty));
     } catch (e) {
       done(e instanceof Error ? e : new Error(String(e)));
       return;

@@ -27,8 +27,9 @@ import type { RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
 import { CompiledTier } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
+import { DEFAULT_BUDGET } from './limits';
 
-export const DEFAULT_BUDGET = 1_000_000;
+export { DEFAULT_BUDGET };
 export const RIOT_BRANCH_BUDGET = 200;
 export const STACK_FRAME_SIZE = 512;
 

@@ -5,17 +5,12 @@
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { PROFILES, type Profile } from '../../vm/verifier';
 import { RIOT_HELPER_IDS, riotHelper, riotHelperByName } from '../../vm/helper-ids';
-import { PROGRAM_KINDS, type ProgramKind } from '../program-input';
+import { PROGRAM_KINDS, type ProgramKind } from '../program-kinds';
 import type { CompileOptions } from '../compiler';
 import { CONFORMANCE_HELPER_ID } from '../conformance-env';
+import { UsageError } from './io';
 
-/** Wrong use of the command line: exit code 2, one line on stderr. */
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+export { UsageError };
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 

@@ -9,16 +9,6 @@ import { functionNameFor, loadProgramFile, toImageBytes } from '../program-input
 import { flag, parseCommand, parseFormat, requireFile, str, UsageError } from './args';
 import { defaultOutput, EXIT_OK, writeOutput, type Io } from './io';
 
-export const HELP = `usage: femto asm FILE [-o OUT] [--image] [--name NAME] [--format asm|data|hex]
-
-Assemble eBPF assembly (the bpf_conformance syntax: mov %r0, 1 / ldxw %r2, [%r1+4] / exit)
-into raw bytecode, or into a RIOT femto-container image with --image.
-
-  -o, --output OUT   output file (default: FILE with .bin; "-" for stdout)
-      --image        write a RIOT "rBPF" image instead of raw bytecode
-      --name NAME    name of the image's exported function (default: the file's stem, or main)
-      --format F     treat FILE as asm, data (a conformance vector) or hex
-  -h, --help         this help`;
 
 export async function asmCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand('asm', argv, {

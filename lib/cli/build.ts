@@ -11,22 +11,6 @@ import { functionNameFor, loadProgramFile, toImageBytes } from '../program-input
 import { compileOptionSpec, compileOptionsFrom, defaultGrants, parseCommand, parseFormat, parseHelperList, parseProfile, requireFile, str } from './args';
 import { defaultOutput, EXIT_OK, writeOutput, type Io } from './io';
 
-export const HELP = `usage: femto build FILE [-o OUT] [-O LEVEL] [-I DIR]... [-D NAME[=VALUE]]...
-
-Build a RIOT femto-container image ("rBPF", as RIOT's gen_rbf.py makes them) from C source
-(clang -target bpf), an eBPF ELF object (.o), assembly or bytecode, and check it with the
-verifier.
-
-  -o, --output OUT    output file (default: FILE with .bin; "-" for stdout)
-  -O LEVEL            clang optimisation: 0, 1, 2 (default), 3, s, z
-  -I DIR              extra include directory (repeatable)
-  -D NAME[=VALUE]     preprocessor definition (repeatable)
-      --clang PATH    the clang binary (default: $FEMTO_CLANG or clang)
-      --name NAME     function name for an image made from assembly or bytecode
-      --profile P     verifier profile for the check: rfc9669 (default) or riot-2022
-      --helpers LIST  helper ids granted for the check (default: RIOT's helpers)
-      --format F      force the input kind: c, elf, asm, data, raw, hex, image
-  -h, --help          this help`;
 
 export async function buildCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand('build', argv, {

@@ -21,28 +21,6 @@ import { EXIT_OK, EXIT_REJECTED, processIo, type Io } from './io';
 import { keyFileError } from './keygen';
 import { idOptions, loadDeployImage, parseSeq } from './sign';
 
-export const HELP = `usage: femto deploy IMAGE --to coap://HOST:PORT [--to ...] --key K [--slot S] [--seq N]
-                    [--board B | --class-id UUID] [--host ADDR] [--timeout S] [--json] [--quiet]
-
-Sign IMAGE for each board, serve it over CoAP, tell each board to fetch it (POST /suit/trigger),
-and wait until each board reports it installed or refused. Boards are updated in parallel.
-Exit status: 0 installed everywhere, 1 not installed on some board, 2 bad input.
-
-      --to URL        a board: coap://HOST:PORT (repeatable, or comma-separated)
-      --key K         private key file (femto keygen's NAME.key)
-      --slot S        storage slot (default 0: ".ram.0")
-      --seq N         sequence number (default: each board's current one + 1)
-      --board B       board name for the class id (default: asked from each board)
-      --class-id UUID class id for every board
-      --vendor V      vendor domain or UUID (default riot-os.org)
-      --host ADDR     address of this machine the boards fetch from (default 127.0.0.1 when
-                      every board is local; needed otherwise)
-      --port N        UDP port to serve from (default: a free one)
-      --timeout S     seconds to wait for each board (default 30)
-      --json          print the outcomes as one JSON array
-      --quiet         no progress lines
-      --format F      force the input kind: image, elf, asm, data, raw, hex, c
-  -h, --help          this help`;
 
 export function outcomeLine(o: DeployOutcome): string {
   if (o.ok) return `${o.target}: installed .ram.${o.slot} seq ${o.seq} in ${o.ms} ms`;

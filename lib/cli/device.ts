@@ -23,26 +23,6 @@ import { EXIT_OK, processIo, type Io } from './io';
 import { keyFileError } from './keygen';
 import { idOptions } from './sign';
 
-export const HELP = `usage: femto device [--profile P] [--host ADDR] [--port N] [--key trusted.pub]...
-                    [--state DIR] [--name NAME] [--block-size B] [--quiet]
-
-Run an emulated board that a host reaches over CoAP (UDP), like a RIOT board running the
-femto-container SUIT example: POST /suit/trigger with a manifest URL installs a signed
-container image into a slot (.ram.0, .ram.1), POST /bpf/exec/N runs slot N, GET /riot/board
-names the board, GET /femto/status reports images, sequence numbers, faults and stores.
-Stops on Ctrl-C (SIGINT) or SIGTERM. Exit status: 0 stopped, 2 bad input.
-
-      --profile P     board profile: ${PROFILE_NAMES.join(', ')} (default nrf52840dk)
-      --host ADDR     address to listen on (default 127.0.0.1)
-      --port N        UDP port (default 5683; 0 picks a free one, printed when ready)
-      --key F         trusted public key (repeatable); updates signed by others are refused
-      --state DIR     keep installed images, sequence numbers and keys in DIR across restarts
-      --name NAME     board name in the status (default: the profile)
-      --block-size B  block size of the device's downloads: 16 … 1024 (default 64, as RIOT)
-      --vendor V      vendor domain or UUID (default riot-os.org)
-      --class-id UUID class id (default: derived from the board's RIOT name)
-      --quiet         print only the ready line
-  -h, --help          this help`;
 
 export interface DeviceCommandHooks {
   /** Stop the device when this aborts (in-process use; the CLI stops on signals). */

@@ -11,17 +11,6 @@ import { compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseFormat,
 import { describeKind } from './asm';
 import { EXIT_OK, hex64, type Io } from './io';
 
-export const HELP = `usage: femto disasm FILE [--bytes] [--asm] [--format F]
-
-Disassemble a program: a RIOT image, an ELF object, C source (compiled with clang), a
-conformance .data vector, assembly, hex or raw bytecode. The listing numbers instructions
-(pc); jumps show their absolute target. Images show their sections and exported functions.
-
-      --bytes        show each instruction's bytes
-      --asm          plain assembly with labels (re-assembles to the same bytes with femto asm)
-      --format F     force the input kind: image, elf, asm, data, raw, hex, c
-      -O -I -D --clang for C sources: as for femto build
-  -h, --help         this help`;
 
 export async function disasmCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand('disasm', argv, {

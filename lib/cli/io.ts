@@ -5,19 +5,34 @@
  * Exit codes of every command: 0 success; 1 the program was rejected by the verifier or faulted
  * (or, for `run --check`, returned something else than its vector expects); 2 bad input: usage,
  * unreadable or malformed files, compile errors; 3 an internal error (a bug: please report it;
- * FEMTO_DEBUG=1 prints its stack).
+ * FEMTO_DEBUG=1 prints its stack); 141 the reader of the output went away (see EXIT_PIPE_CLOSED).
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FemtoError, FormatError, VerifyError, VmFault } from '../../vm/errors';
-import { CompileError } from '../compiler';
-import { ProgramFileError } from '../program-input';
-import { UsageError } from './args';
+import type { CompileError } from '../compiler';
+import { ProgramFileError } from '../program-kinds';
 
 export const EXIT_OK = 0;
 export const EXIT_REJECTED = 1;
 export const EXIT_BAD_INPUT = 2;
 export const EXIT_INTERNAL = 3;
+
+/**
+ * The reader of our output went away (`femto disasm big.bin | head`): 141, the status a shell
+ * reports for a command that SIGPIPE ended (128 + 13), as `cat` or `grep` get in the same place.
+ * Not 0: the output was cut short, and a script with `set -o pipefail` learns that from every other
+ * tool in a pipe, so it should from this one too. Nothing is printed: the reader chose to stop.
+ */
+export const EXIT_PIPE_CLOSED = 141;
+
+/** Wrong use of the command line: exit code 2, one line on stderr. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
 
 export interface Io {
   /** One line (or several) of text on stdout; a newline is added. */
@@ -43,6 +58,26 @@ export function processIo(): Io {
         process.stdin.on('error', reject);
       }),
   };
+}
+
+/**
+ * A closed pipe on stdout or stderr ends the process at once and quietly, with EXIT_PIPE_CLOSED:
+ * Node ignores SIGPIPE, so the write's EPIPE would otherwise surface as an uncaught error with a
+ * stack trace. Any other write error (a full disk behind `> file`…) is not swallowed: one line on
+ * stderr when it still works, and exit 2, as for an output file that cannot be written.
+ */
+export function endQuietlyOnClosedPipe(): void {
+  for (const [stream, name] of [[process.stdout, 'stdout'], [process.stderr, 'stderr']] as const) {
+    stream.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'EPIPE') process.exit(EXIT_PIPE_CLOSED);
+      try {
+        fs.writeSync(2, `femto: cannot write to ${name}: ${e.message}\n`);
+      } catch {
+        // stderr is gone as well: the exit status is all that is left to say it.
+      }
+      process.exit(EXIT_BAD_INPUT);
+    });
+  }
 }
 
 /** Write an output file (or stdout for "-"); failures are ProgramFileErrors (exit 2). */
@@ -84,11 +119,22 @@ export function exitCodeFor(e: unknown): number {
 export function messageFor(e: unknown): string {
   if (e instanceof UsageError) return e.message;
   // clang's diagnostics already say file:line:col; the reason lists them.
-  if (e instanceof CompileError) return `femto: ${e.reason}`;
+  if (isCompileError(e)) return `femto: ${e.reason}`;
   if (e instanceof ProgramFileError || e instanceof FemtoError) return `femto: ${e.message}`;
   const err = e instanceof Error ? e : new Error(String(e));
   if (process.env.FEMTO_DEBUG) return `femto: internal error: ${err.stack ?? err.message}`;
   return `femto: internal error: ${err.message.split('\n')[0]} (a bug; FEMTO_DEBUG=1 shows where)`;
+}
+
+/**
+ * A CompileError, recognised without loading the compiler for every other error: only C input
+ * loads it, and only its errors (and the sandbox's) are FormatErrors of format 'c'.
+ */
+function isCompileError(e: unknown): e is CompileError {
+  if (!(e instanceof FormatError) || e.format !== 'c') return false;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { CompileError: C } = require('../compiler') as typeof import('../compiler');
+  return e instanceof C;
 }
 
 /** Unsigned 64-bit value as 0x hex. */

@@ -12,17 +12,6 @@ import { ProgramFileError } from '../program-input';
 import { flag, parseCommand, str, UsageError } from './args';
 import { EXIT_OK, processIo, type Io } from './io';
 
-export const HELP = `usage: femto keygen -o NAME [--force]
-
-Make an Ed25519 key pair for signing container updates (SUIT manifests).
-Writes NAME.key (private, PKCS#8 PEM, readable by you only) and NAME.pub (public, PEM).
-Give NAME.key to femto sign / femto deploy, NAME.pub to femto device --key (or, for a
-real RIOT board, the printed C array to its public_key.h).
-Exit status: 0 written, 2 bad input.
-
-  -o, --output NAME   base name of the key files (required)
-      --force         overwrite existing key files
-  -h, --help          this help`;
 
 /** Key file problems as the CLI reports them: exit 2, one line naming the file. */
 export function keyFileError(e: unknown): never {

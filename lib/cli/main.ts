@@ -1,46 +1,50 @@
 #!/usr/bin/env node
 /**
  * `femto`: the command-line tool of the femto-container VM (package bin). One module per command
- * beside this file; this one dispatches, prints help and version, and turns every error into one
- * clear message and an exit code (see io.ts): never a stack trace, unless FEMTO_DEBUG=1 and the
- * error is a bug.
+ * beside this file, their help texts in help.ts; this one dispatches, prints help and version, and
+ * turns every error into one clear message and an exit code (see io.ts): never a stack trace,
+ * unless FEMTO_DEBUG=1 and the error is a bug.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { packageRoot } from '../compiler';
-import { UsageError } from './args';
-import { asmCommand, HELP as ASM_HELP } from './asm';
-import { buildCommand, HELP as BUILD_HELP } from './build';
-import { disasmCommand, HELP as DISASM_HELP } from './disasm';
-import { exitCodeFor, messageFor, processIo, EXIT_OK, type Io } from './io';
-import { pluginCommand, HELP as PLUGIN_HELP } from './plugin';
-import { runCommand, HELP as RUN_HELP } from './run';
-import { simCommand, HELP as SIM_HELP } from './sim';
-import { deviceCommand, HELP as DEVICE_HELP } from './device';
-import { keygenCommand, HELP as KEYGEN_HELP } from './keygen';
-import { signCommand, HELP as SIGN_HELP } from './sign';
-import { deployCommand, HELP as DEPLOY_HELP } from './deploy';
-import { verifyCommand, HELP as VERIFY_HELP } from './verify';
+import { packageRoot } from '../package-root';
+import { endQuietlyOnClosedPipe, exitCodeFor, messageFor, processIo, EXIT_OK, UsageError, type Io } from './io';
+
+type CommandRun = (argv: string[], io: Io) => Promise<number>;
 
 interface Command {
   summary: string;
-  help: string;
-  run(argv: string[], io: Io): Promise<number>;
+  /** The command's code, loaded only to run it (its help is in help.ts). */
+  load(): Promise<CommandRun>;
 }
 
+/*
+ * Each command's module is required only when that command runs: between them they bring the VM
+ * and its WebAssembly compiler, clang's driver, the board, CoAP, CBOR and node:crypto, and a
+ * simple command (--version, --help, CMD --help) should start about as fast as node itself
+ * (test/bench/startup.ts measures it; test/lib/cli.test.ts checks what stays unloaded).
+ */
 export const COMMANDS: Record<string, Command> = {
-  run: { summary: 'verify and run a program, print r0 and the instruction count', help: RUN_HELP, run: runCommand },
-  verify: { summary: 'check a program as a board does before attaching it', help: VERIFY_HELP, run: verifyCommand },
-  disasm: { summary: 'list the instructions of any program file', help: DISASM_HELP, run: disasmCommand },
-  asm: { summary: 'assemble eBPF assembly into bytecode or a RIOT image', help: ASM_HELP, run: asmCommand },
-  build: { summary: 'build a RIOT image from C, an ELF object or assembly', help: BUILD_HELP, run: buildCommand },
-  plugin: { summary: 'the bpf_conformance plugin protocol (program hex on stdin)', help: PLUGIN_HELP, run: pluginCommand },
-  sim: { summary: 'run a container on an emulated board: fire hook events, print each run', help: SIM_HELP, run: simCommand },
-  device: { summary: 'run an emulated board reachable over CoAP (SUIT updates, /bpf/exec)', help: DEVICE_HELP, run: deviceCommand },
-  keygen: { summary: 'make an Ed25519 key pair for signing container updates', help: KEYGEN_HELP, run: keygenCommand },
-  sign: { summary: 'write a signed SUIT manifest for a container image', help: SIGN_HELP, run: signCommand },
-  deploy: { summary: 'sign, serve and install an image on remote boards over CoAP', help: DEPLOY_HELP, run: deployCommand },
+  run: { summary: 'verify and run a program, print r0 and the instruction count', load: async () => (await import('./run')).runCommand },
+  verify: { summary: 'check a program as a board does before attaching it', load: async () => (await import('./verify')).verifyCommand },
+  disasm: { summary: 'list the instructions of any program file', load: async () => (await import('./disasm')).disasmCommand },
+  asm: { summary: 'assemble eBPF assembly into bytecode or a RIOT image', load: async () => (await import('./asm')).asmCommand },
+  build: { summary: 'build a RIOT image from C, an ELF object or assembly', load: async () => (await import('./build')).buildCommand },
+  plugin: { summary: 'the bpf_conformance plugin protocol (program hex on stdin)', load: async () => (await import('./plugin')).pluginCommand },
+  sim: { summary: 'run a container on an emulated board: fire hook events, print each run', load: async () => (await import('./sim')).simCommand },
+  device: { summary: 'run an emulated board reachable over CoAP (SUIT updates, /bpf/exec)', load: async () => (await import('./device')).deviceCommand },
+  keygen: { summary: 'make an Ed25519 key pair for signing container updates', load: async () => (await import('./keygen')).keygenCommand },
+  sign: { summary: 'write a signed SUIT manifest for a container image', load: async () => (await import('./sign')).signCommand },
+  deploy: { summary: 'sign, serve and install an image on remote boards over CoAP', load: async () => (await import('./deploy')).deployCommand },
 };
+
+/** A command's help text (help.ts is loaded only for this). */
+async function helpOf(command: string): Promise<string> {
+  const { commandHelp } = await import('./help');
+  const text = await commandHelp(command);
+  if (text === undefined) throw new Error(`no help text for the command '${command}'`);
+  return text;
+}
 
 export function version(): string {
   try {
@@ -80,9 +84,10 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     }
     if (first === '--help' || first === '-h' || first === 'help') {
       if (first === 'help' && rest[0] !== undefined) {
-        const c = COMMANDS[rest[0]];
-        if (!c) throw new UsageError(`femto help: unknown command '${rest[0]}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
-        io.out(c.help);
+        if (!Object.prototype.hasOwnProperty.call(COMMANDS, rest[0])) {
+          throw new UsageError(`femto help: unknown command '${rest[0]}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
+        }
+        io.out(await helpOf(rest[0]));
       } else io.out(mainHelp());
       return EXIT_OK;
     }
@@ -94,10 +99,11 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
     const cmd = Object.prototype.hasOwnProperty.call(COMMANDS, first) ? COMMANDS[first] : undefined;
     if (!cmd) throw new UsageError(`femto: unknown command '${first}' (commands: ${Object.keys(COMMANDS).join(', ')})`);
     if (rest.includes('--help') || rest.includes('-h')) {
-      io.out(cmd.help);
+      io.out(await helpOf(first));
       return EXIT_OK;
     }
-    return await cmd.run(rest, io);
+    const run = await cmd.load();
+    return await run(rest, io);
   } catch (e) {
     io.err(messageFor(e));
     return exitCodeFor(e);
@@ -105,6 +111,7 @@ export async function main(argv: string[], io: Io = processIo()): Promise<number
 }
 
 if (require.main === module) {
+  endQuietlyOnClosedPipe();
   main(process.argv.slice(2)).then(
     (code) => {
       process.exitCode = code;

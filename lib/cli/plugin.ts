@@ -17,16 +17,6 @@ import { parseHexBytes } from '../program-input';
 import { parseCommand, parseCount, parseProfile, str, UsageError } from './args';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_REJECTED, type Io } from './io';
 
-export const HELP = `usage: femto plugin [MEM] [--profile P] [--budget N]  < program.hex
-
-The bpf_conformance plugin protocol: reads the program as hex bytes (one line) on stdin,
-runs it with MEM (hex bytes) as writable memory (r1 = address, r2 = length) and helper 5
-(identity), prints r0 in hex and exits 0; on a rejection or fault prints the error and
-exits 1.
-
-      --profile P    rfc9669 (default) or riot-2022
-      --budget N     instruction budget (default ${DEFAULT_BUDGET.toLocaleString('en')})
-  -h, --help         this help`;
 
 export async function pluginCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand('plugin', argv, {

@@ -28,27 +28,6 @@ import { EXIT_OK, EXIT_REJECTED, hex64, type Io } from './io';
 
 export const TIERS = ['interp', 'compiled', 'auto'] as const;
 
-export const HELP = `usage: femto run FILE [--mem HEX | --mem-file F] [--budget N] [--profile P]
-                      [--entry NAME] [--tier interp|compiled|auto] [--json] [--check]
-
-Verify and run a program once: prints r0, the number of instructions executed and any fault.
-Exit status: 0 ran to exit, 1 rejected or faulted, 2 bad input.
-
-      --mem HEX       memory for the program, as hex bytes ("01 02 ff" or "0102ff"): r1 points
-                      at a writable copy, r2 holds its length. Default: a .data vector's own mem
-      --mem-file F    the same from a file: raw bytes, or hex text for a .hex / .txt file
-      --budget N      instruction budget (default ${DEFAULT_BUDGET.toLocaleString('en')})
-      --profile P     rfc9669 (default) or riot-2022 (RIOT's 2022 VM: 200 taken branches,
-                      division by zero faults)
-      --entry NAME    start at an exported function (images), a label (assembly) or an index
-      --helpers LIST  narrow the granted helper ids (see femto verify --help)
-      --tier T        execution tier: interp, compiled or auto (default: auto —
-                      interpreter first, WebAssembly once the run is hot)
-      --json          one JSON object: {"r0":"0x…","insns":N,"fault":null|{code,pc,message}}
-      --check         exit 1 when a .data vector's expected result differs
-      --format F      force the input kind: image, elf, asm, data, raw, hex, c
-      -O -I -D --clang  for C sources: as for femto build
-  -h, --help          this help`;
 
 export async function runCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand('run', argv, {

@@ -23,26 +23,6 @@ import { flag, parseCommand, parseCount, parseFormat, requireFile, str, UsageErr
 import { defaultOutput, EXIT_OK, processIo, writeOutput, type Io } from './io';
 import { keyFileError } from './keygen';
 
-export const HELP = `usage: femto sign IMAGE --seq N --key K [--slot S] [-o OUT] [--uri URL]
-                  [--board B | --class-id UUID] [--vendor DOMAIN|UUID] [--image-out F] [--json]
-
-Write a signed SUIT manifest (CBOR, draft-ietf-suit-manifest-09 as RIOT parses it) that tells
-a board to fetch IMAGE from URL, check it and install it into storage slot .ram.S.
-Exit status: 0 written, 2 bad input.
-
-      --seq N         sequence number (required): the board installs only numbers above
-                      the highest it has installed (no rollback, no replay)
-      --key K         private key file (femto keygen's NAME.key, or a PKCS#8 PEM Ed25519 key)
-      --slot S        storage slot (default 0: ".ram.0")
-  -o, --output OUT    manifest file (default: IMAGE with extension .suit)
-      --uri URL       where the board fetches the image (default coap://127.0.0.1/<IMAGE name>)
-      --board B       the board's RIOT name, for its class id (default nrf52840dk)
-      --class-id UUID the class id itself (16 bytes hex, dashes optional)
-      --vendor V      vendor domain or UUID (default riot-os.org, as RIOT)
-      --image-out F   write the image the manifest covers (when IMAGE is not a RIOT image yet)
-      --format F      force the input kind: image, elf, asm, data, raw, hex, c
-      --json          print the manifest's fields as JSON
-  -h, --help          this help`;
 
 export interface IdOptions {
   vendorId: Uint8Array;

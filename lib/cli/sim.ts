@@ -17,7 +17,9 @@
  *           (physical values, one per event, the last one repeating; default the device's source)
  *   button  --device REF (default the first button); events alternate press, release, press…
  *   timer   the board's timer hook (tick 1, 2, …; its context's period is --interval)
- *   flow    --payload TEXT or --payload-hex HEX: msg.payload of every event
+ *   flow    --payload TEXT or --payload-hex HEX: msg.payload of every event; or --msg JSON (with
+ *           --input PROP, default payload): the bytes the femto-container node makes of that
+ *           message (lib/node-support/message: Node-RED's property paths, numbers as int64…)
  *   coap    --method GET|POST|… (default GET), --path /res (default /), --payload / --payload-hex;
  *           each event is a request; the response (code, content format, payload) is printed
  *   sched   one scheduler switch per event (round robin over the board's threads)
@@ -41,41 +43,13 @@ import { Board, BoardError, VirtualClock, WallClock, type RunReport } from '../b
 import { HOOKS, isHook, type HookName } from '../board/hooks';
 import { PROFILE_NAMES, getProfile } from '../board/profiles';
 import { SAUL, isActuator, isSensor, saulTypeName, unitSymbol } from '../board/saul';
+import { inputValue, payloadToBytes } from '../node-support/message';
 import { loadProgramFile, parseHexBytes, toImageBytes } from '../program-input';
 import {
   compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseCount, parseFormat, parseProfile, requireFile, str, UsageError,
 } from './args';
 import { EXIT_BAD_INPUT, EXIT_OK, EXIT_REJECTED, exitCodeFor, messageFor, processIo, type Io } from './io';
 
-export const HELP = `usage: femto sim FILE --board PROFILE --hook HOOK [hook options] [--events N]
-                [--interval MS] [--virtual-clock] [--json]
-
-Install a container on an emulated board, fire N events of its hook and print every run: r0,
-fault, console lines and the estimated run time on the board's MCU.
-Exit status: 0 no fault, 1 rejected or a run faulted, 2 bad input.
-
-      --board P        ${PROFILE_NAMES.join(', ')} (default nrf52840dk)
-      --hook H         ${HOOKS.join(', ')}
-      --events N       events to fire (default 1)
-      --interval MS    board time between events (default 1000)
-      --virtual-clock  virtual board time: no waiting, wake-ups of suspended containers run in
-                       time order between events (default: the wall clock, really waiting)
-      --json           one JSON object per line ("type": event, run, coap, skipped, summary)
-  hook options
-      --device REF     sensor/button hooks (and --value): a SAUL device name or index
-      --value V[,V…]   sensor values, one per event (the last repeats), e.g. 22.5,26,30
-      --payload TEXT   flow and coap hooks: the message payload
-      --payload-hex H  the same as hex bytes
-      --method M       coap: GET (default), POST, PUT, DELETE, …
-      --path P         coap: the resource path (default /)
-  container options
-      --budget N       instructions per run slice (default 1,000,000)
-      --profile P      rfc9669 or riot-2022 (default: riot-2022 on MCU boards, rfc9669 on native)
-      --helpers LIST   requested helpers (ids or names), intersected with the hook's contract
-      --entry NAME     exported function to start at (default: the first instruction, as RIOT)
-      --format F       force the input kind: image, elf, asm, data, raw, hex, c
-      -O, -I, -D, --clang  for C sources, as for femto build
-  -h, --help           this help`;
 
 type Json = Record<string, unknown>;
 
@@ -96,6 +70,25 @@ function parseValues(v: string | undefined): number[][] | undefined {
     throw new UsageError(`femto sim: --value '${v}' is not a comma-separated list of numbers (x/y/z for several dimensions)`);
   }
   return out;
+}
+
+/**
+ * --msg (and --input): the bytes the femto-container node would hand a flow-hook container for
+ * this message — its input property evaluated as Node-RED does, then translated as the node does.
+ */
+function flowMessageBytes(json: string, input: string | undefined): Uint8Array {
+  let msg: unknown;
+  try {
+    msg = JSON.parse(json);
+  } catch (e) {
+    throw new UsageError(`femto sim: --msg is not JSON (${(e as Error).message})`);
+  }
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) throw new UsageError('femto sim: --msg must be a JSON object, e.g. {"payload":41}');
+  try {
+    return payloadToBytes(inputValue(msg as Record<string, unknown>, input, 'msg'));
+  } catch (e) {
+    throw new UsageError(`femto sim: ${input !== undefined ? `--input ${input}` : '--msg'}: ${(e as Error).message}`);
+  }
 }
 
 function deviceRef(v: string | undefined): string | number | undefined {
@@ -129,6 +122,8 @@ async function sim(argv: string[], io: Io): Promise<number> {
     value: { type: 'string' },
     payload: { type: 'string' },
     'payload-hex': { type: 'string' },
+    msg: { type: 'string' },
+    input: { type: 'string' },
     method: { type: 'string' },
     path: { type: 'string' },
     budget: { type: 'string' },
@@ -161,8 +156,15 @@ async function sim(argv: string[], io: Io): Promise<number> {
   const device = deviceRef(str(p, 'device'));
   const payloadText = str(p, 'payload');
   const payloadHex = str(p, 'payload-hex');
-  if (payloadText !== undefined && payloadHex !== undefined) throw new UsageError('femto sim: give --payload or --payload-hex, not both');
-  const payload = payloadHex !== undefined ? parseHexBytes(payloadHex) : new TextEncoder().encode(payloadText ?? '');
+  const msgArg = str(p, 'msg');
+  const inputArg = str(p, 'input');
+  if ([payloadText, payloadHex, msgArg].filter((v) => v !== undefined).length > 1) {
+    throw new UsageError('femto sim: give one of --payload, --payload-hex or --msg');
+  }
+  if (msgArg !== undefined && hook !== 'flow') throw new UsageError(`femto sim: --msg is for the flow hook (this is --hook ${hook}; use --payload)`);
+  if (inputArg !== undefined && msgArg === undefined) throw new UsageError('femto sim: --input names a property of --msg; give --msg too');
+  const payload = msgArg !== undefined ? flowMessageBytes(msgArg, inputArg)
+    : payloadHex !== undefined ? parseHexBytes(payloadHex) : new TextEncoder().encode(payloadText ?? '');
   const method = (str(p, 'method') ?? 'GET').toUpperCase();
   const coapPath = str(p, 'path') ?? '/';
   const helpersArg = str(p, 'helpers');

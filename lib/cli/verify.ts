@@ -12,21 +12,6 @@ import { loadProgramFile } from '../program-input';
 import { compileOptionSpec, compileOptionsFrom, defaultGrants, flag, helperLabel, parseCommand, parseFormat, parseHelperList, parseProfile, requireFile, str } from './args';
 import { EXIT_OK, EXIT_REJECTED, type Io } from './io';
 
-export const HELP = `usage: femto verify FILE [--profile rfc9669|riot-2022] [--helpers LIST] [--json]
-
-Check a program the way a board does before attaching it: length, registers, jump targets,
-helper calls (known and granted), a final exit, opcodes and their reserved fields.
-Exit status: 0 accepted, 1 rejected, 2 bad input.
-
-      --profile P     rfc9669 (default: the whole RFC 9669 instruction set) or riot-2022
-                      (what RIOT's 2022 femto-container VM on a real board accepts)
-      --helpers LIST  granted helper ids or names, comma-separated (e.g. 1,2,0x10 or
-                      printf,memcpy; "none" for none). Default: all of RIOT's helpers
-                      (and helper 5 for conformance .data vectors)
-      --json          one JSON object: {"ok":true} or {"ok":false,"code":…,"pc":…,"rule":…,"message":…}
-      --format F      force the input kind: image, elf, asm, data, raw, hex, c
-      -O -I -D --clang  for C sources: as for femto build
-  -h, --help          this help`;
 
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const p = parseCommand('verify', argv, {

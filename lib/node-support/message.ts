@@ -1,6 +1,9 @@
 /**
  * Message ↔ container translation for the Node-RED nodes, testable without Node-RED.
  *
+ * The input: msg.payload, or the node's typed input property (inputValue, evaluated as Node-RED
+ * evaluates typed inputs).
+ *
  * msg.payload → the bytes a flow-hook container sees (its context points at a read-only copy):
  *  - Buffer / Uint8Array / ArrayBuffer: the bytes as they are;
  *  - string: UTF-8 (no terminating NUL; the length is in the context);
@@ -20,11 +23,34 @@
  *  a JS number when it is exactly representable (|v| ≤ 2^53 − 1), else a decimal string.
  */
 import type { RunReport } from '../board/board';
+import { nodeRedUtil, type NodeRedUtil } from '../node-red-util';
 
 export const RESULT_TYPES = ['int64', 'uint64', 'int32'] as const;
 export type ResultType = (typeof RESULT_TYPES)[number];
 
 export const MAX_FLOW_PAYLOAD = 65536;
+
+/** Node-RED's evaluation of a typed input (RED.util.evaluateNodeProperty's signature). */
+export type EvaluateProperty = NodeRedUtil['evaluateNodeProperty'];
+
+/**
+ * The value a flow-hook container runs on: the node's input property — msg.payload unless the
+ * node names another (`input`, a typed input of type `inputType`, default msg) — evaluated by
+ * Node-RED's own evaluateNodeProperty, so that `payload.samples[0]`, `msg["a b"]`, a flow or global
+ * variable mean what they mean in any other node. A node passes RED.util's (the runtime's copy,
+ * with its context stores); without one (femto sim, tests) @node-red/util's is used.
+ */
+export function inputValue(
+  msg: Record<string, unknown>,
+  input: string | undefined,
+  inputType: string | undefined,
+  node?: unknown,
+  evaluate?: EvaluateProperty,
+): unknown {
+  const type = inputType || 'msg';
+  if (!input || (type === 'msg' && input === 'payload')) return msg.payload;
+  return (evaluate ?? nodeRedUtil().evaluateNodeProperty)(input, type, node, msg);
+}
 
 /** The bytes of a payload for the flow hook. Throws TypeError for values that cannot be sent. */
 export function payloadToBytes(payload: unknown): Uint8Array {

@@ -172,6 +172,33 @@ describe('femto sim', function () {
       assert.equal(r.out.filter((l) => /c1: r0 = 7 · 2 insns · ≈[\d.]+ µs on .*\(estimated\)/.test(l)).length, 2);
     });
 
+    it('--msg and --input: the bytes the femto-container node makes of a message (Node-RED property paths)', async () => {
+      const s = write('double.s', 'ldxdw %r2, [%r1]\nldxdw %r0, [%r2]\nlsh %r0, 1\nexit\n');
+      const cases: [string[], number][] = [
+        [['--msg', '{"payload":21}'], 42],
+        [['--payload-hex', '1500000000000000'], 42], // the same bytes: a number is an int64
+        [['--msg', '{"payload":{"n":[0,-4]}}', '--input', 'payload.n[1]'], -8],
+        [['--msg', '{"payload":{"a b":5}}', '--input', 'payload["a b"]'], 10],
+        [['--msg', '{"topic":"t","value":100}', '--input', 'msg.value'], 200],
+      ];
+      for (const [args, r0] of cases) {
+        const r = await sim(s, '--hook', 'flow', '--virtual-clock', '--json', ...args);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.err.join('\n')}`);
+        assert.equal(runsOf(r)[0].r0, r0, args.join(' '));
+      }
+      const len = write('len.s', 'ldxw %r0, [%r1+8]\nexit\n'); // the context's length field
+      const lengths: [string[], number][] = [
+        [['--msg', '{"payload":[1,2,3]}'], 12], // number arrays: int32 each
+        [['--msg', '{"payload":{"a":1}}'], 7], // other objects: their JSON text
+        [['--msg', '{"payload":{}}', '--input', 'payload.absent'], 0], // an absent property: no bytes
+      ];
+      for (const [args, n] of lengths) {
+        const r = await sim(len, '--hook', 'flow', '--virtual-clock', '--json', ...args);
+        assert.equal(r.code, 0, `${args.join(' ')}: ${r.err.join('\n')}`);
+        assert.equal(runsOf(r)[0].r0, n, args.join(' '));
+      }
+    });
+
     it('the wall clock really waits --interval between events', async () => {
       const s = write('zero.s', 'mov %r0, 0\nexit\n');
       const t0 = Date.now();
@@ -223,7 +250,13 @@ describe('femto sim', function () {
         [[s, '--hook', 'timer', '--board', 'arduino'], /unknown board 'arduino'/],
         [[s, '--hook', 'sensor', '--value', 'warm'], /--value 'warm' is not a comma-separated list/],
         [[s, '--hook', 'timer', '--events', '-1'], /--events/],
-        [[s, '--hook', 'flow', '--payload', 'a', '--payload-hex', '00'], /--payload or --payload-hex/],
+        [[s, '--hook', 'flow', '--payload', 'a', '--payload-hex', '00'], /one of --payload, --payload-hex or --msg/],
+        [[s, '--hook', 'flow', '--payload', 'a', '--msg', '{}'], /one of --payload, --payload-hex or --msg/],
+        [[s, '--hook', 'flow', '--msg', '{payload:1}'], /--msg is not JSON/],
+        [[s, '--hook', 'flow', '--msg', '[1]'], /--msg must be a JSON object/],
+        [[s, '--hook', 'flow', '--input', 'payload.a'], /--input names a property of --msg; give --msg too/],
+        [[s, '--hook', 'timer', '--msg', '{}'], /--msg is for the flow hook/],
+        [[s, '--hook', 'flow', '--msg', '{}', '--input', 'payload['], /--input payload\[: Invalid property expression/],
         [[s, '--hook', 'sensor', '--device', 'no such'], /no SAUL device "no such"/],
         [[s, '--hook', 'timer', '--bogus'], /unknown option '--bogus'/],
         [[path.join(tmp, 'missing.c'), '--hook', 'timer'], /missing\.c: no such file/],

@@ -51,6 +51,23 @@ describe('femto-container node', function () {
     assert.match(lastStatus(c)!.text!, /^r0=42 · 4 insns · ≈\d+\.\d\d µs on board-b1$/);
   });
 
+  it('the input property: a message path or a flow variable instead of msg.payload', async () => {
+    await helper.load(ALL_NODES, flow(
+      boardNode('b1', { slots: 4 }),
+      asmContainer('path', INCREMENT_ASM, { input: 'payload.reading["raw value"]', inputType: 'msg' }),
+      asmContainer('ctx', INCREMENT_ASM, { input: 'seed', inputType: 'flow', wires: [['out2']] }),
+      { id: 'out', type: 'helper' }, { id: 'out2', type: 'helper' },
+    ));
+    const p1 = nextMessage(getNode('out'));
+    getNode('path').receive({ payload: { reading: { 'raw value': 41 } } });
+    assert.equal((await p1).payload, 42);
+    const ctx = getNode('ctx');
+    ctx.context().flow.set('seed', 99);
+    const p2 = nextMessage(getNode('out2'));
+    ctx.receive({ payload: 1 });
+    assert.equal((await p2).payload, 100);
+  });
+
   it('payload is a string above 2^53, and r0 may be read as int32 or uint64', async () => {
     await helper.load(ALL_NODES, flow(
       boardNode('b1', { slots: 4 }),
