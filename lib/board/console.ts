@@ -42,6 +42,12 @@ export function truncationMarker(droppedBytes: number, droppedLines: number): st
   return `… truncated (${droppedBytes} bytes / ${droppedLines} lines dropped)`;
 }
 
+/** The counts of a marker line, or undefined when `line` is not one. */
+export function parseTruncationMarker(line: string): { droppedBytes: number; droppedLines: number } | undefined {
+  const m = /^… truncated \((\d+) bytes \/ (\d+) lines dropped\)$/.exec(line);
+  return m ? { droppedBytes: Number(m[1]), droppedLines: Number(m[2]) } : undefined;
+}
+
 /** Valid limits (non-negative integers; anything else is a programming error at board creation). */
 export function consoleLimits(l: Partial<ConsoleLimits> = {}): ConsoleLimits {
   const out = { ...DEFAULT_CONSOLE_LIMITS, ...l };
