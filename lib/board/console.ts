@@ -75,8 +75,12 @@ export class RunConsole {
   private lineCounted = false;
   private finished = false;
 
-  /** `emit` receives each line, in order, as soon as it is complete (or cut). */
-  constructor(limits: Partial<ConsoleLimits>, private readonly emit: (line: string) => void) {
+  /**
+   * `sink` receives each line, in order, as soon as it is complete (or cut). It may be replaced
+   * between slices: a run paused and resumed keeps one RunConsole (one budget) and hands each
+   * slice's lines to that slice's report.
+   */
+  constructor(limits: Partial<ConsoleLimits>, public sink: (line: string) => void) {
     this.limits = consoleLimits(limits);
     if (this.limits.maxLines === 0 || this.limits.maxBytes === 0) this.full = true;
   }
@@ -126,7 +130,7 @@ export class RunConsole {
     if (this.finished) return;
     this.flush();
     this.finished = true;
-    if (this.droppedBytes > 0) this.emit(truncationMarker(this.droppedBytes, this.droppedLines));
+    if (this.droppedBytes > 0) this.sink(truncationMarker(this.droppedBytes, this.droppedLines));
   }
 
   private endLine(): void {
@@ -137,7 +141,7 @@ export class RunConsole {
     this.pieces = [];
     this.pieceBytes = 0;
     this.keptLines++;
-    this.emit(line);
+    this.sink(line);
     if (this.keptLines >= this.limits.maxLines || this.keptBytes >= this.limits.maxBytes) {
       this.full = true;
       this.lineCounted = false;
@@ -155,7 +159,7 @@ export class RunConsole {
     this.pieces = [];
     this.pieceBytes = 0;
     this.keptLines++;
-    this.emit(line);
+    this.sink(line);
     this.full = true;
     this.lineCounted = true; // the rest of this line belongs to a line that was shown
   }

@@ -175,6 +175,16 @@ describe('board/console: a bounded run console', () => {
     assert.equal(capped.lines.length, 1);
   });
 
+  it('one console budget across slices when the sink moves (a paused run)', () => {
+    const lines: string[][] = [[], []];
+    const con = new RunConsole({ maxLines: 3 }, (l) => lines[0].push(l));
+    con.write('a\nb');
+    con.sink = (l) => lines[1].push(l);
+    con.write('c\nd\ne\n');
+    con.finish();
+    assert.deepEqual(lines, [['a'], ['bc', 'd', truncationMarker(2, 1)]]);
+  });
+
   it('limits are validated; the defaults are 4 KiB and 64 lines', () => {
     assert.deepEqual(consoleLimits(), { maxBytes: 4096, maxLines: 64 });
     assert.deepEqual({ ...DEFAULT_CONSOLE_LIMITS }, { maxBytes: 4096, maxLines: 64 });
@@ -210,9 +220,14 @@ describe('board/console: on a board', function () {
     exit`;
 
   it('printf in a loop without newlines: the console is capped and the run completes', () => {
+    // Also with widths printf caps at 64: each call still prints 512 characters.
+    for (const f of [fmt, '%999999d'.repeat(8)]) run(f);
+  });
+
+  function run(format: string): void {
     const n = 40_000;
     const { board } = vboard('native');
-    const { id } = board.install({ hook: 'flow', budget: 1_000_000, image: image(loop(n), { rodata: fmt + '\0' }) });
+    const { id } = board.install({ hook: 'flow', budget: 1_000_000, image: image(loop(n), { rodata: format + '\0' }) });
     const events: string[] = [];
     board.on('console', (e: { line: string }) => events.push(e.line));
     const t0 = Date.now();
@@ -227,7 +242,7 @@ describe('board/console: on a board', function () {
     assert.deepEqual(events, r.console);
     // 20 MB printed; before the fix 30,000 instructions of this took 84 s. Generous bound, busy box.
     assert.ok(ms < 20_000, `the run took ${ms} ms`);
-  });
+  }
 
   it('with newlines: the byte cap, then the line cap, per board', () => {
     const n = 5_000;
