@@ -18,8 +18,14 @@
  *                            `slots[i].store`, entries per store in `device.storeCapacity`;
  *                            read-only: no resource writes a store), recent log lines. JSON, or
  *                            CBOR with Accept: application/cbor; `?only=update` gives just the
- *                            sequence number and the update record (what a host polls)
+ *                            sequence number and the update record (what a host polls).
+ *                            Over 1 KiB it goes block-wise (Block2), asked for or not; each
+ *                            slot's last-run console is cut to 512 B there
  *   GET /.well-known/core    the resource list (link format)
+ *
+ * Block-wise request bodies (Block1) are reassembled only for /suit/trigger (< 128 B) and
+ * /bpf/exec/N (the 512 B PDU), under the listener's caps; to any other resource they are refused
+ * with 4.13 at the first block (coap-blockwise.ts).
  *
  * An update follows RIOT's order: fetch the manifest block-wise (64 B blocks, at most RIOT's 640 B
  * manifest buffer), verify the COSE signature against the trusted key(s), the manifest digest,
