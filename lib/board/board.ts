@@ -9,7 +9,7 @@
  *   const board = new Board({ profile: 'nrf52840dk', clock?: new VirtualClock(), storeCapacity?: 16,
  *                             seed?: 1, name?: 'board', globalScope?: 'board' | 'tenant',
  *                             vmProfile?: 'riot-2022' | 'rfc9669', tier?: 'interp' | 'compiled' | 'auto',
- *                             timerPeriodMs?: 1000,
+ *                             timerPeriodMs?: 1000, console?: { maxBytes: 4096, maxLines: 64 },
  *                             schedTickMs?: 100, minWakeupUs?: 1000, slots?: { count, size },
  *                             containerRamBytes?: n })
  *   board.install(spec: ContainerSpec): ContainerInfo     throws VerifyError (rejected program),
@@ -53,6 +53,8 @@
  *   and emitted right after the run, before its 'result': a listener reacting to them (and firing
  *   another hook) never re-enters a running VM.
  * - Console: printf output is split into lines; a partial line is flushed at the end of each slice.
+ *   Each slice's console is capped (bytes and lines, `console` option; console.ts), then one
+ *   "… truncated" marker line; a printf costs time in proportion to its own text only.
  * - Instance RAM = 624 B (RIOT) + .data + 512 B per extra stack frame (local calls); the sum over
  *   installed containers must fit the profile's container RAM; an image must fit a slot and a free
  *   slot must exist.
@@ -72,6 +74,7 @@ import {
   Container, computeGrants, resolveImage, DEFAULT_TENANT, type ContainerSpec, type ContainerState,
   type FaultCounters, type GlobalScope,
 } from './container';
+import { RunConsole, consoleLimits, type ConsoleLimits } from './console';
 import { countByClass, emptyCounts, estimate, type ClassCounts } from './cost-model';
 import { buildHelpers, HELPER_NAME_BY_ID } from './helpers';
 import {
@@ -102,6 +105,8 @@ export interface BoardOptions {
   minWakeupUs?: number;
   slots?: { count: number; size: number };
   containerRamBytes?: number;
+  /** Caps on one run slice's console (default 4096 bytes, 64 lines); see console.ts. */
+  console?: Partial<ConsoleLimits>;
 }
 
 export type BoardErrorCode = 'slot' | 'ram' | 'id' | 'hook' | 'entry' | 'not-found' | 'payload';
@@ -194,7 +199,7 @@ export interface ActuatorEvent {
 interface RunCapture {
   container: Container;
   console: string[];
-  partial: string;
+  out: RunConsole;
   storeWrites: StoreChange[];
   events: [string, unknown][];
 }
@@ -220,6 +225,7 @@ export class Board extends EventEmitter {
   readonly minWakeupUs: number;
   readonly slots: { count: number; size: number };
   readonly containerRamBytes: number;
+  readonly consoleLimits: ConsoleLimits;
   readonly threads = DEFAULT_THREADS.map((t) => ({ ...t }));
 
   private readonly globalStore: KvStore;
@@ -254,6 +260,7 @@ export class Board extends EventEmitter {
     this.minWakeupUs = opts.minWakeupUs ?? 1000;
     this.slots = opts.slots ?? this.profile.slots;
     this.containerRamBytes = opts.containerRamBytes ?? this.profile.containerRamBytes;
+    this.consoleLimits = consoleLimits(opts.console);
     this.globalStore = this.watch(new KvStore('global', this.name, this.storeCapacity));
     this.saul = new SaulRegistry((dev, value, previous) => this.onActuator(dev, value, previous));
     for (const spec of this.profile.devices()) this.saul.add(spec);
@@ -522,11 +529,7 @@ export class Board extends EventEmitter {
   // ---- running --------------------------------------------------------------------------------
 
   private print(text: string): void {
-    const cap = this.capture;
-    if (!cap) return;
-    const parts = (cap.partial + text).split('\n');
-    cap.partial = parts.pop() ?? '';
-    for (const line of parts) this.consoleLine(cap, line);
+    this.capture?.out.write(text);
   }
 
   private consoleLine(cap: RunCapture, line: string): void {
@@ -536,7 +539,7 @@ export class Board extends EventEmitter {
 
   /** Run (or resume) one slice of a container with every event captured; never throws. */
   private slice(c: Container, hook: HookName | 'direct', start: (vm: Vm) => RunResult, resumed = false): RunReport {
-    const cap: RunCapture = { container: c, console: [], partial: '', storeWrites: [], events: [] };
+    const cap: RunCapture = { container: c, console: [], out: new RunConsole(this.consoleLimits, (line) => this.consoleLine(cap, line)), storeWrites: [], events: [] };
     const outer = this.capture;
     this.capture = cap;
     c.running = true;
@@ -551,7 +554,7 @@ export class Board extends EventEmitter {
       c.running = false;
       this.capture = outer;
     }
-    if (cap.partial) this.consoleLine(cap, cap.partial);
+    cap.out.finish();
     c.slice = resumed ? c.slice + 1 : 1;
     if (res.status !== 'suspended') c.runs++;
     const quarantinedNow = c.recordOutcome(res.status);

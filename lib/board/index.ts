@@ -5,6 +5,7 @@
 export * from './board';
 export * from './clock';
 export * from './coap';
+export * from './console';
 export * from './container';
 export * from './cost-model';
 export * from './helpers';

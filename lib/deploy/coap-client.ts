@@ -2,7 +2,7 @@
  * CoAP client for deployment (RFC 7252 over UDP, block-wise GET per RFC 7959): the device fetches
  * manifests and images with it, the host triggers updates, reads status and runs containers.
  *
- * Why not the `coap` package's agent (its server side is used, see coap-server.ts): its agent
+ * Why not the `coap` package's agent (nor its server: see coap-endpoint.ts): its agent
  * follows Block2 on its own and hands over the body only when the last block arrived, and its
  * retransmission timing is process-global. A device must count and cap blocks as they come (RIOT
  * writes each block to its storage slot and refuses one byte beyond the slot), report progress,
@@ -27,8 +27,11 @@ import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import { codeText, encodeCoap, parseCoap, uintBytes, type CoapOption } from '../board/coap';
 
-export const OPT = { URI_PATH: 11, CONTENT_FORMAT: 12, URI_QUERY: 15, ACCEPT: 17, BLOCK2: 23, SIZE2: 28 } as const;
-export const FORMAT = { TEXT: 0, OCTET_STREAM: 42, JSON: 50, CBOR: 60 } as const;
+export const OPT = {
+  ETAG: 4, OBSERVE: 6, URI_PATH: 11, CONTENT_FORMAT: 12, MAX_AGE: 14, URI_QUERY: 15, ACCEPT: 17,
+  BLOCK2: 23, BLOCK1: 27, SIZE2: 28, SIZE1: 60,
+} as const;
+export const FORMAT = { TEXT: 0, LINK_FORMAT: 40, OCTET_STREAM: 42, JSON: 50, CBOR: 60 } as const;
 export const METHOD = { GET: 1, POST: 2, PUT: 3, DELETE: 4 } as const;
 const TYPE = { CON: 0, NON: 1, ACK: 2, RST: 3 } as const;
 
@@ -94,9 +97,9 @@ export function parseCoapUrl(url: string | URL): Target {
 }
 
 const enc = new TextEncoder();
-const optUint = (num: number, v: number): CoapOption => ({ num, value: Uint8Array.from(uintBytes(v)) });
+export const optUint = (num: number, v: number): CoapOption => ({ num, value: Uint8Array.from(uintBytes(v)) });
 
-function readUint(b: Uint8Array): number {
+export function readUint(b: Uint8Array): number {
   let v = 0;
   for (const x of b) v = v * 256 + x;
   return v;
@@ -107,11 +110,11 @@ export function contentFormatOf(options: readonly CoapOption[]): number | undefi
   return o ? readUint(o.value) : undefined;
 }
 
-/** Block option value (RFC 7959 §2.2): NUM << 4 | M << 3 | SZX, block size = 2^(SZX+4). */
-export function blockOption(num: number, more: boolean, size: number): CoapOption {
+/** Block option (RFC 7959 §2.2): NUM << 4 | M << 3 | SZX, block size = 2^(SZX+4). Block2 unless told. */
+export function blockOption(num: number, more: boolean, size: number, option: number = OPT.BLOCK2): CoapOption {
   const szx = Math.log2(size) - 4;
   if (!Number.isInteger(szx) || szx < 0 || szx > 6) throw new RangeError(`block size ${size} is not one of 16, 32, … 1024`);
-  return optUint(OPT.BLOCK2, num * 16 + (more ? 8 : 0) + szx);
+  return optUint(option, num * 16 + (more ? 8 : 0) + szx);
 }
 
 export function parseBlock(value: Uint8Array): { num: number; more: boolean; size: number } {
@@ -282,7 +285,7 @@ export interface FetchOptions extends CoapTiming {
   signal?: AbortSignal;
   accept?: number;
   /**
-   * One token for all blocks: a server that caches the body by token (the `coap` package does)
+   * One token for all blocks: a server that caches the body by token (ours does, see coap-blockwise.ts)
    * then serves one consistent snapshot — right for a status document that changes while it is
    * read. Default: a fresh token per block, as RIOT's nanocoap sends, so every block reaches the
    * server's handler (the file server counts them for progress).
@@ -345,7 +348,12 @@ export async function fetchBlockwise(url: string | URL, o: FetchOptions = {}): P
     o.signal?.removeEventListener('abort', onOuterAbort);
     ch.close();
   }
-  const out = new Uint8Array(received);
+  return concatBytes(chunks, received);
+}
+
+/** The chunks one after the other (`total` = their summed length). */
+export function concatBytes(chunks: readonly Uint8Array[], total: number): Uint8Array {
+  const out = new Uint8Array(total);
   let at = 0;
   for (const c of chunks) {
     out.set(c, at);

@@ -1,95 +1,30 @@
 /**
- * CoAP servers for deployment, on the `coap` package: a small listener wrapper (the device's
- * endpoints use it) and the host's file server that hands out manifests and images.
+ * CoAP servers for deployment: the listener (coap-endpoint.ts: our own server with bounded
+ * block-wise state; the device's endpoints use it) and the host's file server that hands out
+ * manifests and images.
  *
- * - Sockets are bound by us (`reuseAddr` off) and given to the package's server: on Linux a UDP
- *   port bound with SO_REUSEADDR can be bound twice, and a second device on a busy port would then
- *   silently steal half the traffic. Port 0 picks a free port; `address()` tells which.
- * - Block-wise (RFC 7959 Block2): the package segments a response body by the Block2 option of the
- *   request (block size as asked, at most 1024 B). Our client asks each block with a fresh token,
- *   so every block reaches our handler, which lets the file server report progress per block
- *   ("fetching block k/n"). RIOT's nanocoap does the same per block.
+ * - Block-wise (RFC 7959 Block2): the listener segments a response body by the Block2 option of
+ *   the request (block size as asked, at most 1024 B). Our client asks each block with a fresh
+ *   token, so every block reaches our handler, which lets the file server report progress per
+ *   block ("fetching block k/n"). RIOT's nanocoap does the same per block.
  * - A file server resource is bytes, or a function that may answer other bytes or `null` (do not
  *   answer at all: what a host that went away looks like) — the tests build truncated and stalled
- *   transfers from it, a flow could serve images computed on demand.
+ *   transfers from it, a flow could serve images computed on demand. It takes no uploads.
  */
-import * as dgram from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIPv6 } from 'node:net';
-import * as coap from 'coap';
-import { parseBlock } from './coap-client';
+import { MAX_BLOCK, readBlock } from './coap-blockwise';
+import { OPT } from './coap-client';
+import { listenCoap, reply, requestPath, type CoapListener, type CoapReply, type CoapRequest, type ListenOptions } from './coap-endpoint';
 
-export type CoapHandler = (req: coap.IncomingMessage, res: coap.OutgoingMessage) => void;
+export { listenCoap, reply, requestPath };
+export type { CoapHandler, CoapListener, CoapReply, CoapRequest, HeldState, ListenOptions } from './coap-endpoint';
 
-export interface ListenOptions {
-  /** Address to bind; default 127.0.0.1. */
-  host?: string;
-  /** UDP port; 0 (default) picks a free one. */
-  port?: number;
-}
-
-export interface CoapListener {
-  host: string;
-  port: number;
-  server: coap.Server;
-  close(): Promise<void>;
-}
-
-/** Bind a UDP socket and serve CoAP on it with `handler`. */
-export async function listenCoap(handler: CoapHandler, opts: ListenOptions = {}): Promise<CoapListener> {
-  const host = opts.host ?? '127.0.0.1';
-  const sock = dgram.createSocket({ type: isIPv6(host) ? 'udp6' : 'udp4', reuseAddr: false });
-  await new Promise<void>((resolve, reject) => {
-    sock.once('error', reject);
-    sock.bind(opts.port ?? 0, host, () => {
-      sock.off('error', reject);
-      resolve();
-    });
-  });
-  const server = coap.createServer({ piggybackReplyMs: 200 });
-  server.on('request', handler);
-  server.on('error', () => undefined); // a send to a vanished peer must not crash the process
-  sock.on('error', () => undefined);
-  server.listen(sock as unknown as EventEmitter as never);
-  const port = sock.address().port;
-  let closed = false;
-  return {
-    host,
-    port,
-    server,
-    close: () =>
-      new Promise<void>((resolve) => {
-        if (closed) return resolve();
-        closed = true;
-        server.close();
-        sock.close(() => resolve());
-      }),
-  };
-}
-
-/** CoAP code text of the request's method ("GET") and the Block2 it asks for, if any. */
-export function requestedBlock(req: coap.IncomingMessage): { num: number; size: number } | undefined {
-  // The package keeps Buffer-valued options out of `headers`; they stay in `options`.
-  const opts = (req as unknown as { options?: { name: unknown; value: unknown }[] }).options ?? [];
-  const v = opts.find((o) => o.name === 'Block2' || o.name === 23)?.value;
-  if (!(v instanceof Uint8Array)) return undefined;
-  try {
-    const b = parseBlock(v);
-    return { num: b.num, size: Math.min(b.size, 1024) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The path of a request without query, normalised to "/a/b". */
-export function requestPath(req: coap.IncomingMessage): string {
-  return '/' + (req.url ?? '').split('?')[0].split('/').filter(Boolean).map(decodeURIComponent).join('/');
-}
-
-export function reply(res: coap.OutgoingMessage, code: string, payload?: Uint8Array | string, format?: string): void {
-  res.code = code;
-  if (format) res.setOption('Content-Format', format);
-  res.end(payload === undefined ? undefined : typeof payload === 'string' ? Buffer.from(payload, 'utf8') : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength));
+/** The Block2 a request asks for, if any (block size at most 1024). */
+export function requestedBlock(req: CoapRequest): { num: number; size: number } | undefined {
+  const v = req.options.find((o) => o.num === OPT.BLOCK2)?.value;
+  const b = v && readBlock(v);
+  return b && typeof b !== 'string' ? { num: b.num, size: Math.min(b.size, MAX_BLOCK) } : undefined;
 }
 
 // ---- file server ------------------------------------------------------------------------------
@@ -157,7 +92,7 @@ export class CoapFileServer extends EventEmitter {
     await l?.close();
   }
 
-  private handle(req: coap.IncomingMessage, res: coap.OutgoingMessage): void {
+  private handle(req: CoapRequest, res: CoapReply): void {
     const path = requestPath(req);
     const remote = { address: req.rsinfo.address, port: req.rsinfo.port };
     const resource = this.resources.get(path);
@@ -171,8 +106,7 @@ export class CoapFileServer extends EventEmitter {
     const blocks = Math.max(1, Math.ceil(body.length / size));
     if (block && block.num >= blocks) return reply(res, '4.02', `block ${block.num} is past the end (${blocks} blocks of ${size} B)`);
     this.emit('block', { path, block: (block?.num ?? 0) + 1, blocks, blockSize: size, bytes: body.length, remote } satisfies BlockEvent);
-    res.setOption('Content-Format', 'application/octet-stream');
-    reply(res, '2.05', body);
+    reply(res, '2.05', body, 'application/octet-stream');
   }
 }
 

@@ -18,8 +18,14 @@
  *                            `slots[i].store`, entries per store in `device.storeCapacity`;
  *                            read-only: no resource writes a store), recent log lines. JSON, or
  *                            CBOR with Accept: application/cbor; `?only=update` gives just the
- *                            sequence number and the update record (what a host polls)
+ *                            sequence number and the update record (what a host polls).
+ *                            Over 1 KiB it goes block-wise (Block2), asked for or not; each
+ *                            slot's last-run console is cut to 512 B there
  *   GET /.well-known/core    the resource list (link format)
+ *
+ * Block-wise request bodies (Block1) are reassembled only for /suit/trigger (< 128 B) and
+ * /bpf/exec/N (the 512 B PDU), under the listener's caps; to any other resource they are refused
+ * with 4.13 at the first block (coap-blockwise.ts).
  *
  * An update follows RIOT's order: fetch the manifest block-wise (64 B blocks, at most RIOT's 640 B
  * manifest buffer), verify the COSE signature against the trusted key(s), the manifest digest,
@@ -39,11 +45,13 @@
  * runs them with the request laid out in container memory as gcoap does.
  */
 import { EventEmitter } from 'node:events';
-import * as coap from 'coap';
 import { Board, BoardError, type RunReport } from '../board/board';
+import { COAP_BUF_SIZE } from '../board/coap';
+import { parseTruncationMarker, truncationMarker, type ConsoleLimits } from '../board/console';
 import { VerifyError, FormatError } from '../../vm/errors';
 import { FORMAT, CoapError, fetchBlockwise, type CoapTiming } from './coap-client';
-import { listenCoap, reply, requestPath, type CoapListener } from './coap-server';
+import { MAX_BLOCK } from './coap-blockwise';
+import { listenCoap, reply, requestPath, type CoapListener, type CoapReply, type CoapRequest, type HeldState } from './coap-server';
 import { encode } from './cbor';
 import { classIdFor, formatUuid, riotBoardName, vendorIdFor } from './ids';
 import { fingerprint } from './keys';
@@ -71,6 +79,8 @@ export interface DeviceOptions {
   /** RIOT board name for /riot/board and the class id; default from the profile. */
   riotBoard?: string;
   blockSize?: number;
+  /** Console caps of each run on the board the device creates (board default: 4 KiB, 64 lines). */
+  console?: Partial<ConsoleLimits>;
   /** Per-exchange timing of the device's fetches. */
   fetchTiming?: CoapTiming;
   /** Whole-transfer deadline of one fetch (manifest or image). Default 30 s. */
@@ -89,6 +99,17 @@ interface Counters {
 
 const LOG_KEEP = 100;
 const HISTORY_KEEP = 10;
+/** A log line quotes peers' paths and messages: it is cut here. */
+const LOG_LINE_MAX = 300;
+/** Console bytes of one run in the status document (per slot). */
+const STATUS_CONSOLE_BYTES = 512;
+
+/** Request bodies the device takes (block-wise too): a trigger URL, a /bpf/exec request payload. */
+function maxUpload(method: string, path: string): number {
+  if (path === PATHS.trigger) return method === 'POST' || method === 'PUT' ? URL_MAX - 1 : 0;
+  if (/^\/bpf\/exec\/\d+$/.test(path)) return method === 'POST' ? COAP_BUF_SIZE : 0;
+  return 0;
+}
 
 export class RemoteDevice extends EventEmitter {
   readonly board: Board;
@@ -109,7 +130,7 @@ export class RemoteDevice extends EventEmitter {
 
   private constructor(private readonly opts: DeviceOptions, state: DeviceState, trusted: readonly Uint8Array[]) {
     super();
-    this.board = opts.board ?? new Board({ profile: opts.profile ?? 'nrf52840dk', name: opts.name });
+    this.board = opts.board ?? new Board({ profile: opts.profile ?? 'nrf52840dk', name: opts.name, console: opts.console });
     this.riotBoard = opts.riotBoard ?? riotBoardName(this.board.profile.name);
     this.vendorId = opts.vendorId ?? vendorIdFor();
     this.classId = opts.classId ?? classIdFor(this.riotBoard, this.vendorId);
@@ -135,7 +156,7 @@ export class RemoteDevice extends EventEmitter {
       state.trustedKeys = opts.trustedKeys.map((k) => Buffer.from(k).toString('hex'));
       dev.persist();
     }
-    dev.listener = await listenCoap((req, res) => dev.handle(req, res), { host: opts.host ?? '127.0.0.1', port: opts.port ?? 5683 });
+    dev.listener = await listenCoap((req, res) => dev.handle(req, res), { host: opts.host ?? '127.0.0.1', port: opts.port ?? 5683, maxUpload });
     dev.log(`${dev.riotBoard}: listening on ${dev.url} (vendor ${formatUuid(dev.vendorId)}, class ${formatUuid(dev.classId)}, ` +
       `${trusted.length ? `trusted key ${trusted.map(fingerprint).join(', ')}` : 'no trusted key: every update will be refused'})`);
     return dev;
@@ -158,6 +179,11 @@ export class RemoteDevice extends EventEmitter {
     return this.state.seq;
   }
 
+  /** What the CoAP server holds for peers (block-wise uploads, snapshots, duplicate detection). */
+  held(): HeldState | undefined {
+    return this.listener?.held();
+  }
+
   /** Wait for the update in progress, if any. */
   async idle(): Promise<void> {
     await this.running?.catch(() => undefined);
@@ -174,6 +200,7 @@ export class RemoteDevice extends EventEmitter {
   // ---- log ------------------------------------------------------------------------------------
 
   private log(line: string): void {
+    if (line.length > LOG_LINE_MAX) line = line.slice(0, LOG_LINE_MAX - 1) + '…';
     this.logLines.push(`${new Date().toISOString()} ${line}`);
     if (this.logLines.length > LOG_KEEP) this.logLines.splice(0, this.logLines.length - LOG_KEEP);
     this.opts.log?.(line);
@@ -367,7 +394,7 @@ export class RemoteDevice extends EventEmitter {
         state: c?.state ?? null,
         runs: c?.runs ?? 0,
         faults: c?.faults ?? { consecutive: 0, total: 0 },
-        lastRun: run ? runJson(run) : null,
+        lastRun: run ? runJson(run, STATUS_CONSOLE_BYTES) : null,
         store: c ? this.board.store('local', c.id).toJSON() : {},
       });
     }
@@ -390,7 +417,7 @@ export class RemoteDevice extends EventEmitter {
 
   // ---- CoAP -----------------------------------------------------------------------------------
 
-  private handle(req: coap.IncomingMessage, res: coap.OutgoingMessage): void {
+  private handle(req: CoapRequest, res: CoapReply): void {
     const method = req.method;
     let path: string;
     try {
@@ -421,7 +448,8 @@ export class RemoteDevice extends EventEmitter {
           const c = this.board.container(this.containerId(slot));
           return reply(res, '5.03', `.ram.${slot} did not run (${c.state})`);
         }
-        if (accepts(req, 'application/json')) return reply(res, '2.04', JSON.stringify({ slot, ...runJson(report) }), 'application/json');
+        // One message: a host reads this reply without blocks (RemoteBoard.exec), so its console is cut to fit.
+        if (accepts(req, 'application/json')) return reply(res, '2.04', execJson(slot, report), 'application/json');
         // RIOT: int64 result, printed as int32 with two decimals (fmt_s32_dfp(reply, result, -2)).
         const result = report.status === 'exit' ? Number(BigInt.asIntN(32, report.r0)) : -1;
         return reply(res, '2.04', fmtS32Dfp(result, -2), 'text/plain');
@@ -448,17 +476,45 @@ export class RemoteDevice extends EventEmitter {
   }
 }
 
-function accepts(req: coap.IncomingMessage, format: string): boolean {
-  const a = (req.headers as Record<string, unknown>).Accept;
-  return a === format || a === (format === 'application/json' ? FORMAT.JSON : FORMAT.CBOR);
+function accepts(req: CoapRequest, format: 'application/json' | 'application/cbor'): boolean {
+  return req.accept === (format === 'application/json' ? FORMAT.JSON : FORMAT.CBOR);
 }
 
-function runJson(r: RunReport): Record<string, unknown> {
+/** A run report as JSON fields, its console cut to `consoleBytes` (as JSON text). */
+function runJson(r: RunReport, consoleBytes: number): Record<string, unknown> {
   const small = (v: bigint): number | string => (v >= BigInt(Number.MIN_SAFE_INTEGER) && v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString());
   return {
     status: r.status, r0: small(r.r0Signed), insns: r.insns, estimatedUs: r.estimatedUs, estimated: true,
     fault: r.fault ? { code: r.fault.code, pc: r.fault.pc, message: r.fault.message, insn: r.fault.insn ?? null } : null,
-    console: r.console, faults: r.faults, quarantined: r.quarantined,
+    console: fitLines(r.console, consoleBytes), faults: r.faults, quarantined: r.quarantined,
   };
 }
 
+/** The JSON reply of /bpf/exec/N, within one CoAP block. */
+function execJson(slot: number, r: RunReport): string {
+  const bare = JSON.stringify({ slot, ...runJson(r, 0) });
+  return JSON.stringify({ slot, ...runJson(r, MAX_BLOCK - bare.length - 80) }); // room for the marker
+}
+
+/**
+ * Whole lines while their JSON text fits in `maxBytes`, then one marker line counting what was
+ * left out (the board's own marker, if the run had one, is merged into it). The marker may go
+ * beyond the budget: it is short.
+ */
+export function fitLines(lines: readonly string[], maxBytes: number): string[] {
+  const prior = lines.length ? parseTruncationMarker(lines[lines.length - 1]) : undefined;
+  const body = prior ? lines.slice(0, -1) : lines;
+  const out: string[] = [];
+  let used = 0;
+  let k = 0;
+  for (; k < body.length; k++) {
+    const cost = JSON.stringify(body[k]).length + 1;
+    if (used + cost > maxBytes) break;
+    used += cost;
+    out.push(body[k]);
+  }
+  if (k === body.length) return prior ? [...out, lines[lines.length - 1]] : out;
+  const rest = body.slice(k);
+  out.push(truncationMarker(rest.reduce((s, l) => s + l.length + 1, prior?.droppedBytes ?? 0), rest.length + (prior?.droppedLines ?? 0)));
+  return out;
+}
