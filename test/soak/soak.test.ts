@@ -11,21 +11,22 @@ import { runSoak, soakSummary } from './soak';
 import { loadSummary, runLoad } from './load';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, flow, helper } from '../nodes/util';
 
-describe('soak: hostile containers in a real Node-RED (20 s, 30 containers on 3 boards)', function () {
+describe('soak: hostile containers in a real Node-RED (20 s, 36 containers on 3 boards)', function () {
   this.timeout(240000);
 
   it('stays responsive, keeps the heap stable, every healthy result is correct and every fault is reported once with its code', async () => {
-    const r = await runSoak({ boards: 3, perBoard: 10, seconds: 20, warmupS: 3, hz: 10, p99LimitMs: 150, heapTolerance: 1.0, adminTimeoutMs: 10000, log: () => undefined });
+    const r = await runSoak({ boards: 3, perBoard: 12, seconds: 20, warmupS: 3, hz: 10, p99LimitMs: 150, heapTolerance: 1.0, adminTimeoutMs: 10000, log: () => undefined });
     const failed = r.requirements.filter((q) => !q.ok).map((q) => `${q.name}: ${q.detail}`);
     assert.deepEqual(failed, [], soakSummary(r));
     // Every hostile kind really ran and faulted as planned.
-    for (const k of ['loop', 'oob', 'wild-helper', 'printf-hostile', 'quarantine', 'sensor-hostile', 'hot-swap']) {
+    for (const k of ['loop', 'oob', 'wild-helper', 'printf-hostile', 'quarantine', 'sensor-hostile', 'hot-swap', 'printf-flood']) {
       assert.ok((r.results.byKind[k]?.faults ?? 0) > 0, `${k} produced no fault`);
     }
     for (const key of ['-2', '-8', 'quarantined', 'rejected:jump-target', 'rejected:slot']) {
       assert.ok((r.results.faults.reported[key] ?? 0) > 0, `no "${key}" reported`);
     }
     assert.ok(r.results.healthy.ok > 1000, `only ${r.results.healthy.ok} healthy results`);
+    assert.ok(r.spin.containers > 0 && r.sandbox.attempts > 0 && r.sandbox.mustRefuse > 0, 'spin containers and sandbox attacks were part of the run');
   });
 });
 

@@ -24,6 +24,14 @@
  *                   "quarantined" ×6)
  *   sensor-hostile  on the sensor hook (runs fired by the board, errors via node.error): alternately
  *                   an infinite loop (−8) and a wild read (−2)
+ *   printf-flood    printf("%64d%64d%64d%64d") forever without a newline, budget raised to 3e6 on
+ *                   RFC 9669, once a second: −8 with the console capped (this was quadratic)
+ *   spin            an endless loop with budget 1e10 on RFC 9669, one message: it must still be running
+ *                   (time-sliced, progress in GET /femto/state) when the soak ends, while everything
+ *                   else stays on time
+ *
+ * Meanwhile the soak sends the compile sandbox attacks of sandbox-attacks.ts to POST /femto/verify
+ * every 5 s (each must be refused, no reply may carry the secret's marker) and one honest compile.
  *
  * and healthy ones: inc, muladd, counter (local store), checksum (a byte loop: goes to the compiled
  * tier on native), printf-ok, sensor (on the sensor hook).
@@ -67,6 +75,7 @@ import { buildImage } from '../../vm/image';
 import { createBoard, type BoardConfig } from '../../lib/node-support/board-config';
 import { ROOT } from '../util/paths';
 import { freePort } from '../util/net';
+import { HONEST_C, sandboxAttacks } from './sandbox-attacks';
 export { freePort };
 
 // ================================================================================================
@@ -522,7 +531,7 @@ export function numArg(args: Args, name: string, dflt: number): number {
 type BoardProfileName = 'nrf52840dk' | 'native';
 
 export const HEALTHY_KINDS = ['inc', 'muladd', 'counter', 'checksum', 'printf-ok', 'sensor'] as const;
-export const HOSTILE_KINDS = ['loop', 'oob', 'wild-helper', 'printf-hostile', 'store', 'recursion', 'max-size', 'hot-swap', 'quarantine', 'sensor-hostile'] as const;
+export const HOSTILE_KINDS = ['loop', 'oob', 'wild-helper', 'printf-hostile', 'store', 'recursion', 'max-size', 'hot-swap', 'quarantine', 'sensor-hostile', 'printf-flood', 'spin'] as const;
 type Kind = (typeof HEALTHY_KINDS)[number] | (typeof HOSTILE_KINDS)[number] | 'div0';
 
 /** What one input must produce: a result (r0 as the node's int64 payload) or an error key. */
@@ -555,6 +564,9 @@ export interface ContainerPlan {
   out: number;
   image: Uint8Array;
   quarantineAfter: number;
+  /** Instruction budget and VM profile when the kind raises them (printf-flood, spin). */
+  budget?: number;
+  vmProfile?: 'rfc9669';
   /** Per kind: constant k, max-size N, store result, variants, swap images, sensor result. */
   k?: number;
   n?: number;
@@ -609,6 +621,10 @@ export const ASM = {
   // sample val[0] × 2 + k.
   sensor: (k: number): string => `ldxh %r0, [%r1+8]\nmul %r0, 2\nadd %r0, ${k}\nexit`,
   loop: 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop',
+  // printf("%64d%64d%64d%64d") forever, never a newline: the console flood of issue 11 (once quadratic).
+  printfFlood: ['mov %r1, %r10', 'add %r1, -32', 'stdw [%r1], 0', 'stdw [%r1+8], 0', 'stdw [%r1+16], 0', 'stdw [%r1+24], 0',
+    'lddw %r6, 0x6434362564343625', 'stxdw [%r1], %r6', 'stxdw [%r1+8], %r6', // "%64d%64d" little-endian
+    'loop:', 'mov %r1, %r10', 'add %r1, -32', 'mov %r2, 1', 'mov %r3, 2', 'mov %r4, 3', 'mov %r5, 4', 'call 1', 'ja loop'].join('\n'),
   // payload = u64 address: an 8-byte write there.
   oob: `${FLOW_PAYLOAD_ADDR}\nldxdw %r3, [%r2]\nstdw [%r3], 1\nmov %r0, 0\nexit`,
   // payload = [u64 selector][u64 pointer][u64 length].
@@ -698,6 +714,11 @@ function printfVariants(): { fmt: Buffer; args: bigint[]; fault: boolean; what: 
   ];
 }
 
+/** printf-flood: enough instructions for ~100 MB of formatted console per run, were it not capped. */
+export const PRINTF_FLOOD_BUDGET = 3_000_000;
+/** spin: an endless loop with the budget of issue 11 (1e10: minutes of CPU); it must run sliced. */
+export const SPIN_BUDGET = 1e10;
+
 /** Plan boards and containers: `perBoard` each, every third container (index ≡ 1 mod 3) hostile. */
 export function planSoak(boards: number, perBoard: number): BoardPlan[] {
   if (perBoard < 1 || perBoard > 60) throw new Error('--per-board must be 1…60');
@@ -724,6 +745,8 @@ export function planSoak(boards: number, perBoard: number): BoardPlan[] {
         id: cid, name: `${kind} ${b}.${j}`, kind, hostile, hook: kind === 'sensor' || kind === 'sensor-hostile' ? 'sensor' : 'flow', out: j,
         image: new Uint8Array(0), quarantineAfter: kind === 'quarantine' ? 3 : hostile ? 0 : 3,
       };
+      if (kind === 'printf-flood') { c.vmProfile = 'rfc9669'; c.budget = PRINTF_FLOOD_BUDGET; }
+      if (kind === 'spin') { c.vmProfile = 'rfc9669'; c.budget = SPIN_BUDGET; }
       buildContainer(c, plan, g);
       plan.containers.push(c);
     }
@@ -741,7 +764,8 @@ function buildContainer(c: ContainerPlan, b: BoardPlan, g: number): void {
     case 'checksum': c.image = image(ASM.checksum); break;
     case 'printf-ok': c.image = image(ASM.printf4); break;
     case 'sensor': c.k = g; c.image = image(ASM.sensor(c.k)); break;
-    case 'loop': c.image = image(ASM.loop); break;
+    case 'loop': case 'spin': c.image = image(ASM.loop); break;
+    case 'printf-flood': c.image = image(ASM.printfFlood); break;
     case 'oob':
       c.image = image(ASM.oob);
       c.burst = 5;
@@ -801,7 +825,8 @@ export function computeExpectations(plans: BoardPlan[]): void {
   for (const b of plans) {
     for (const c of b.containers) {
       const board = createBoard({ ...b.config, name: 'oracle' });
-      board.install({ id: 'x', image: c.image, hook: c.hook, quarantineAfter: 0, device: c.hook === 'sensor' ? 'soak temp' : undefined });
+      if (c.kind === 'spin') continue; // 1e10 instructions: checked in the soak itself (still running, Node-RED answering)
+      board.install({ id: 'x', image: c.image, hook: c.hook, quarantineAfter: 0, device: c.hook === 'sensor' ? 'soak temp' : undefined, budget: c.budget, profile: c.vmProfile });
       const runFlow = (payload: Uint8Array): Expect => {
         const r = board.runFlow('x', payload);
         if (r.status === 'fault') return { key: String(r.fault!.code) };
@@ -826,6 +851,13 @@ export function computeExpectations(plans: BoardPlan[]): void {
       }
       if (c.kind === 'max-size') one({ r0: x + c.n! });
       if (c.kind === 'loop') one({ key: '-8' });
+      if (c.kind === 'printf-flood') {
+        const lines: string[] = [];
+        board.on('console', (e: { line: string }) => lines.push(e.line));
+        one({ key: '-8' });
+        const bytes = lines.reduce((a, l) => a + l.length, 0);
+        if (bytes > 8192 || !lines.some((l) => l.startsWith('… truncated'))) throw new Error(`printf-flood: console not capped (${lines.length} lines, ${bytes} B)`);
+      }
       if (c.kind === 'div0') one({ key: '-9' });
       if (c.kind === 'quarantine') one({ key: '-2' });
       if (c.kind === 'hot-swap') {
@@ -944,6 +976,10 @@ function driverTick(msg: { topic?: string }, S: DriverSpec, st: SoakStats, Buf: 
   if (msg.topic === 'swap') {
     st.swapTicks++;
     for (const c of S.containers) {
+      // Once a second: each run prints ~100 MB were the console not capped, and takes a while.
+      if (c.kind === 'printf-flood') send(c, { payload: 0 }, { key: '-8' });
+      // One message in the whole soak: it spins sliced until Node-RED stops.
+      if (c.kind === 'spin' && !c.seq) { c.seq = 1; send(c, { payload: 0 }); }
       if (c.kind !== 'hot-swap' || !c.swaps) continue;
       const s = c.swaps[(c.swapAt = ((c.swapAt ?? -1) + 1) % c.swaps.length)];
       if (s.reject) send(c, { image: Buf.from(s.b64, 'base64') }, { key: s.reject });
@@ -1093,7 +1129,7 @@ export function soakFlow(plans: BoardPlan[], hz: number): Record<string, unknown
       nodes.push({
         id: c.id, type: 'femto-container', z, name: c.name, board: b.id, language: 'image', source: '', image: Buffer.from(c.image).toString('base64'),
         imageName: `${c.kind}.bin`, hook: c.hook, device: c.hook === 'sensor' ? 'soak temp' : '', path: '', method: 'GET', tenant: 'default', helpers: '',
-        budget: '', profile: '', resultType: 'int64', entry: '', quarantineAfter: c.quarantineAfter, input: 'payload', inputType: 'msg',
+        budget: c.budget ?? '', profile: c.vmProfile ?? '', resultType: 'int64', entry: '', quarantineAfter: c.quarantineAfter, input: 'payload', inputType: 'msg',
         x: 560, y: y0 + 60 * j, wires: [['soak-check']],
       });
     });
@@ -1157,6 +1193,10 @@ export interface SoakReport {
   cpuPercentOfOneCore: number;
   heapMB: { start: number; min: number; max: number; middleThirdMean: number; lastThirdMean: number; ratio: number; end: number; rssEnd: number; samples: number };
   admin: { requests: number; failures: number; p50Ms: number; p99Ms: number; maxMs: number };
+  /** Verify requests with compile-sandbox attacks (test/soak/sandbox-attacks.ts), sent while containers spin. */
+  sandbox: { attempts: number; refused: number; mustRefuse: number; leaked: number; malformed: number; honest: number; honestOk: number; samples: string[] };
+  /** spin containers (budget 1e10, one message): still running at the end, with their progress. */
+  spin: { containers: number; running: number; samples: string[] };
   deployMs: number;
   results: {
     healthy: { containers: number; expected: number; ok: number; bad: number; missing: number };
@@ -1188,6 +1228,44 @@ export async function runSoak(o: Partial<SoakOptions> = {}): Promise<SoakReport>
   log(`soak: Node-RED pid ${nr.pid} at ${nr.url} (user folder ${nr.userDir})`);
   const control = new ControlLoop();
   const adminMs: number[] = [];
+  const marker = `SOAK-SECRET-${Math.random().toString(36).slice(2)}-${Date.now()}`;
+  const secret = path.join(nr.userDir, 'secret.txt');
+  fs.writeFileSync(secret, `${marker}\n`.repeat(64));
+  const attacks = sandboxAttacks(secret);
+  const sandbox: SoakReport['sandbox'] = { attempts: 0, refused: 0, mustRefuse: 0, leaked: 0, malformed: 0, honest: 0, honestOk: 0, samples: [] };
+  const spin: SoakReport['spin'] = { containers: all.filter((c) => c.kind === 'spin').length, running: 0, samples: [] };
+  const verify = async (source: string): Promise<{ ok?: boolean; text: string } | undefined> => {
+    try {
+      const r = await fetch(`${nr.url}/femto/verify`, {
+        method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ source, language: 'c', profile: 'rfc9669' }),
+        signal: AbortSignal.timeout(60000),
+      });
+      const text = await r.text();
+      return { ok: (JSON.parse(text) as { ok?: boolean }).ok, text };
+    } catch {
+      return undefined;
+    }
+  };
+  /** One round: every attack, then an honest compile; each reply checked for the marker. */
+  const sandboxRound = async (): Promise<void> => {
+    for (const a of attacks) {
+      const r = await verify(a.source);
+      sandbox.attempts++;
+      if (a.mustRefuse) sandbox.mustRefuse++;
+      if (!r) { sandbox.malformed++; continue; }
+      if (r.text.includes(marker) || r.text.includes(marker.slice(0, 14))) {
+        sandbox.leaked++;
+        if (sandbox.samples.length < 5) sandbox.samples.push(`leak: ${a.what}`);
+      }
+      if (r.ok === false && a.mustRefuse) sandbox.refused++;
+      else if (a.mustRefuse && sandbox.samples.length < 5) sandbox.samples.push(`accepted: ${a.what}`);
+    }
+    const h = await verify(HONEST_C);
+    sandbox.honest++;
+    if (h?.ok === true) sandbox.honestOk++;
+    else if (sandbox.samples.length < 5) sandbox.samples.push(`honest compile failed: ${h?.text.slice(0, 200)}`);
+  };
+  let sandboxRunning: Promise<void> | null = null;
   let adminFailures = 0;
   const loadSamples: number[][] = [];
   let exit: SoakReport['nodeRed']['exit'] = { code: null, signal: null, ms: 0, killed: false };
@@ -1205,7 +1283,7 @@ export async function runSoak(o: Partial<SoakOptions> = {}): Promise<SoakReport>
     markT = mark.t;
     control.start();
     const t0 = Date.now();
-    let nextAdmin = t0, nextReport = t0 + 30000, nextLoad = t0;
+    let nextAdmin = t0, nextReport = t0 + 30000, nextLoad = t0, nextSandbox = t0 + 500;
     while (Date.now() - t0 < opts.seconds * 1000) {
       if (nr.exited()) throw new Error(`Node-RED exited during the soak; log ${nr.logFile}\n${tail(nr.logFile, 30)}`);
       const now = Date.now();
@@ -1222,6 +1300,10 @@ export async function runSoak(o: Partial<SoakOptions> = {}): Promise<SoakReport>
           adminFailures++;
         }
       }
+      if (now >= nextSandbox && !sandboxRunning) {
+        nextSandbox = now + 5000;
+        sandboxRunning = sandboxRound().finally(() => { sandboxRunning = null; });
+      }
       if (now >= nextLoad) {
         nextLoad += 10000;
         loadSamples.push(loadAverage());
@@ -1237,6 +1319,16 @@ export async function runSoak(o: Partial<SoakOptions> = {}): Promise<SoakReport>
       await sleep(Math.max(1, Math.min(nextAdmin, nextLoad, nextReport) - Date.now()));
     }
     endT = Date.now();
+    await sandboxRunning;
+    // The spin containers must still be running (sliced), with their progress in the state.
+    const state = await getJson<{ boards: { containers?: { id: string; running?: boolean; progress?: { insns: number; budget: number } }[] }[] }>(`${nr.url}/femto/state`);
+    for (const b of state.boards) {
+      for (const c of b.containers ?? []) {
+        if (kindOf.get(c.id)?.kind !== 'spin') continue;
+        if (c.running && (c.progress?.insns ?? 0) > 0) spin.running++;
+        if (spin.samples.length < 5) spin.samples.push(`${c.id}: ${JSON.stringify({ running: c.running, progress: c.progress })}`);
+      }
+    }
     // Stop the drivers and let every message in flight arrive.
     await fetch(`${nr.url}/soak/stop`, { method: 'POST', signal: AbortSignal.timeout(10000) });
     let prev = '';
@@ -1314,6 +1406,10 @@ export async function runSoak(o: Partial<SoakOptions> = {}): Promise<SoakReport>
     { name: 'hostile containers\' exits correct (store, max-size, recursion, printf, hot swap)', ok: hostileChecked.bad === 0 && hostileChecked.missing === 0, detail: `${hostileChecked.ok}/${hostileChecked.expected} correct, ${hostileChecked.bad} wrong, ${hostileChecked.missing} missing` },
     { name: 'every fault reported once with the right code', ok: mismatched.length === 0 && st.mismatch === 0 && other === 0 && sum(expectedByKey) > 0, detail: `${sum(reportedByKey)} reported / ${sum(expectedByKey)} expected; ${mismatched.length} containers differ, ${st.mismatch} per-message mismatches, ${other} other errors` },
     { name: 'admin API answered every request', ok: admin.failures === 0 && admin.requests > 0, detail: `GET /flows ×${admin.requests}: p50 ${admin.p50Ms} ms, p99 ${admin.p99Ms} ms, max ${admin.maxMs} ms, ${admin.failures} failed` },
+    { name: 'compile sandbox: every attack refused, no secret byte in any reply, honest compiles still work', ok: sandbox.attempts > 0 && sandbox.refused === sandbox.mustRefuse && sandbox.leaked === 0 && sandbox.malformed === 0 && sandbox.honestOk === sandbox.honest,
+      detail: `${sandbox.attempts} attempts in ${sandbox.honest} rounds: ${sandbox.refused}/${sandbox.mustRefuse} refused, ${sandbox.leaked} leaked, ${sandbox.malformed} failed requests, ${sandbox.honestOk}/${sandbox.honest} honest compiles ok${sandbox.samples.length ? '; ' + sandbox.samples.join('; ') : ''}` },
+    { name: 'budget-1e10 spin containers still running (sliced) at the end', ok: spin.running === spin.containers,
+      detail: `${spin.running}/${spin.containers} running${spin.samples.length ? ': ' + spin.samples.join('; ') : ''}` },
     { name: 'Node-RED shut down cleanly', ok: !exit.killed && exit.ms < 15000, detail: `exit code ${exit.code}, signal ${exit.signal}, ${exit.ms} ms${exit.killed ? ' (killed)' : ''}` },
   ];
   const report: SoakReport = {
@@ -1336,6 +1432,8 @@ export async function runSoak(o: Partial<SoakOptions> = {}): Promise<SoakReport>
     cpuPercentOfOneCore: r2((cpuUs / 1000 / spanMs) * 100),
     heapMB: { start: mb(heap[0] ?? 0), min: mb(Math.min(...heap)), max: mb(Math.max(...heap)), middleThirdMean: mb(midMean), lastThirdMean: mb(lastMean), ratio: r2(ratio), end: mb(heap[heap.length - 1] ?? 0), rssEnd: mb(lastTick?.rss ?? 0), samples: heap.length },
     admin,
+    sandbox,
+    spin,
     deployMs: Math.round(deployMs),
     results: {
       healthy, hostileChecked,
