@@ -231,11 +231,18 @@ export function runClang(cmd: string, args: string[], cwd: string, opts: RunOpti
         child.kill('SIGKILL');
       }
     };
-    // Lines of stderr for watchLine, whole however long the output runs (a partial line longer
-    // than 64 KiB is skipped to its end: the lines watched for are file names).
+    // Lines of stderr for watchLine, however long the output runs. A line longer than 64 KiB is
+    // passed on cut there (with a trailing "…", so a watcher reading file names sees no real
+    // name and can only refuse) and the rest of it skipped.
     let partial = '';
     let skipping = false;
     const decoder = new StringDecoder('utf8');
+    const see = (line: string): boolean => {
+      if (!watchLine!(line)) return false;
+      stopped = true;
+      kill();
+      return true;
+    };
     const watch = (b: Buffer) => {
       if (!watchLine || stopped) return;
       const parts = (partial + decoder.write(b)).split('\n');
@@ -245,16 +252,13 @@ export function runClang(cmd: string, args: string[], cwd: string, opts: RunOpti
           skipping = false;
           continue;
         }
-        if (watchLine(line.replace(/\r$/, ''))) {
-          stopped = true;
-          kill();
-          return;
-        }
+        if (see(line.replace(/\r$/, ''))) return;
       }
-      if (partial.length > 65_536) {
+      if (partial.length > 65_536 && !skipping) {
+        if (see(partial.slice(0, 65_536) + '…')) return;
         partial = '';
         skipping = true;
-      }
+      } else if (skipping) partial = '';
     };
     child.stdout!.on('data', collect);
     child.stderr!.on('data', (b: Buffer) => {
@@ -266,7 +270,7 @@ export function runClang(cmd: string, args: string[], cwd: string, opts: RunOpti
       done = true;
       liveClangs--;
       clearTimeout(timer);
-      if (partial && !skipping && watchLine && !stopped && watchLine(partial)) stopped = true;
+      if (partial && !skipping && watchLine && !stopped && watchLine(partial + decoder.end())) stopped = true;
       let output = Buffer.concat(chunks).toString('utf8');
       if (dropped > 0) output += `\n… (${dropped} more bytes of compiler output dropped)`;
       resolve({ code, signal, output, timedOut, stopped });

@@ -13,10 +13,11 @@
  *     it also holds files found by `__has_include`, which `-H` does not show (and which are
  *     defined away: `-D__has_include(...)=0`). A refusal names the include as clang spelled it and
  *     carries none of clang's output: no byte of the file reaches a message;
- *  2. compile the preprocessed text (`-x cpp-output container.i`) to LLVM IR, with no include
- *     path and `-H` and a dependency list again: a macro can print a `# include` line into the
- *     preprocessed text, and clang obeys it; only container.i and the files of step 1 may be
- *     read. Then the IR
+ *  2. compile the preprocessed text (`-x cpp-output container.i`) to LLVM IR. A macro can print a
+ *     `# include` or `# if __has_include(…)` line into the preprocessed text, and clang obeys it
+ *     there: such lines are refused first (macroDirective), and the run has no include path and
+ *     `-H` and a dependency list again, in which only container.i and the files of step 1 may
+ *     appear. Then the IR
  *     (before optimisation, so dead code is still there) must hold no `asm`: no inline assembly
  *     (`asm sideeffect`, any `asm` call) and no `module asm`, whatever spelling or macro produced
  *     them — that is what could `.incbin` a file;
@@ -150,7 +151,9 @@ function shown(p: string, cwd: string, includeDir: string): string {
   for (const dir of [cwd, realpath(cwd), includeDir, realpath(includeDir)]) {
     if (dir && p.startsWith(dir + path.sep)) return p.slice(dir.length + 1);
   }
-  return p;
+  // clang names a file found next to the source "./name", a missing one as spelled: the same
+  // name either way, so that the message does not tell whether the file exists.
+  return p.replace(/^(?:\.\/)+/, '');
 }
 
 /** The first line of the user's text mentioning `needle` (best effort: only for the message). */
@@ -237,6 +240,34 @@ function withoutEnteredFiles(output: string): string {
 }
 
 // ---- what clang produced -------------------------------------------------------------------------
+
+/**
+ * A directive a macro printed into the preprocessed text: clang obeys it when it compiles that
+ * text, where neither `-D__has_include(...)=0` nor `-MG` applies, so `# if __has_include(…)`
+ * or `# include` of a missing file would tell whether a file exists. clang writes only line
+ * markers (`# N "file" flags`) and `#pragma` lines at the start of a line; a line whose first token
+ * is `#` or `%:` otherwise came from a macro — and is a syntax error in a one-step compile, so
+ * refusing it costs no valid program. Pragmas that name files or modules are refused too.
+ * Returns the offending line and the user's line it came from, or undefined.
+ */
+export function macroDirective(preprocessed: string): { text: string; line?: number } | undefined {
+  let file = '';
+  let line = 0;
+  for (const l of preprocessed.split(/\r\n|\r|\n/)) {
+    const marker = /^# (\d+) "((?:[^"\\]|\\.)*)"(?: \d+)*$/.exec(l);
+    if (marker) {
+      line = Number(marker[1]);
+      file = marker[2];
+      continue;
+    }
+    const t = l.replace(/^[ \t\f\v]+/, '');
+    if ((t.startsWith('#') || t.startsWith('%:')) && !(/^#pragma\b/.test(l) && !/\b(?:dependency|include_alias|include_instead|module|__debug|embed)\b/.test(l))) {
+      return { text: t.length > 80 ? `${t.slice(0, 80)}…` : t, line: file === SOURCE_NAME ? line : undefined };
+    }
+    line++;
+  }
+  return undefined;
+}
 
 export interface AssemblyFound {
   /** "module asm" or "inline assembly". */
@@ -350,6 +381,9 @@ export async function compileGuarded(source: string, opts: GuardOptions): Promis
       if (f1) throw f1;
       if (s1.deps === undefined) throw noDeps('the source');
       const warnings = parseDiagnostics(withoutEnteredFiles(s1.res.output)).filter((d) => d.severity === 'warning');
+
+      const printed = macroDirective(fs.readFileSync(path.join(tmp, PREPROCESSED), 'utf8'));
+      if (printed) throw new SandboxError(`a macro expanded into a preprocessor directive (${printed.text}): not allowed in a container`, printed.line);
 
       // 2. Compile the preprocessed text to IR. `-H` also names the files its line markers
       //    enter (the source, the headers, <built-in>): those are no reads. A directive that a

@@ -17,7 +17,7 @@ import * as path from 'node:path';
 import { compileC, defaultIncludeDir } from '../../lib/compiler';
 import { loadElf } from '../../vm/elf';
 import { buildImage } from '../../vm/image';
-import { compileGuarded, findAssembly, parseDependencyList } from '../../lib/node-support/compile-guard';
+import { compileGuarded, findAssembly, macroDirective, parseDependencyList } from '../../lib/node-support/compile-guard';
 import { compileSandboxed, SandboxCompileError, SandboxError } from '../../lib/node-support/sandbox';
 import { ROOT } from '../util/paths';
 import { hasClang } from '../util/clang';
@@ -172,13 +172,24 @@ describe('hardening: the compile guard holds on clang\'s own view (early scan of
   });
 
   itc('a directive printed by a macro into the preprocessed text, and GNU line markers entering a file', async () => {
-    await refused('macro printing # include', `#define X # include "${secret}"\nX${useSecret}`, /a macro expanded into a preprocessor directive that names/);
+    await refused('macro printing # include', `#define X # include "${secret}"\nX${useSecret}`, /line 2: a macro expanded into a preprocessor directive \(# include/);
     await refused('line marker entering the secret', `# 1 "${secret}" 1\nint x;\n# 3 "container.c" 2${tail}`);
     // A #line rename reads nothing: messages then name no file but say why.
     const o = await guarded(`#line 1 "${secret}"\nint f(void *c) { return nope; }\n`);
     assertSafe('#line', o);
     assert.ok(o.failed instanceof SandboxCompileError);
     assert.match(o.failed.message, /#line/);
+  });
+
+  itc('a probe a macro prints into the preprocessed text is refused alike whether the file exists or not', async () => {
+    const answers: string[] = [];
+    for (const p of [secret, path.join(dir, 'ghost.h')]) {
+      const probe = await refused('# if __has_include', `#define HI # if __has_include\n#define ARG ("${p}")\n#define EI # endif\nHI ARG\nint hit = 1;\nEI${tail}`,
+        /a macro expanded into a preprocessor directive \(# if __has_include/);
+      const dependency = await refused('# pragma GCC dependency', `#define D %: pragma GCC dependency "${p}"\nD${tail}`, /directive \(%: pragma GCC dependency/);
+      answers.push([probe.message, dependency.message].join('\n').split(p).join('X'));
+    }
+    assert.equal(answers[0], answers[1]);
   });
 
   itc('#embed reads nothing (unsupported by clang 14; a newer clang lists it as a dependency)', async () => {
@@ -245,6 +256,17 @@ describe('compile guard: reading clang\'s outputs', () => {
     assert.deepEqual(parseDependencyList('deps: a\\ b c\\#d e$$f g\\\\\\ h\n'), ['a b', 'c#d', 'e$f', 'g\\ h']);
     assert.equal(parseDependencyList('other: a b'), undefined, 'another target: not ours');
     assert.deepEqual(parseDependencyList('deps:\n'), []);
+  });
+
+  it('finds directives a macro printed into preprocessed text; clang\'s own markers and pragmas pass', () => {
+    const pre = (body: string) => `# 1 "container.c"\n# 1 "<built-in>" 1\n# 1 "<built-in>" 3\n# 1 "container.c" 2\n${body}\n`;
+    assert.equal(macroDirective(pre('int x;\n#pragma clang optimize off\n#pragma pack(1)\n# 7 "/pkg/lib/include/femto.h" 1 3\nint y;')), undefined);
+    assert.deepEqual(macroDirective(pre('int x;\n # include "/etc/passwd"')), { text: '# include "/etc/passwd"', line: 2 });
+    assert.deepEqual(macroDirective(pre(' %:pragma x')), { text: '%:pragma x', line: 1 });
+    assert.deepEqual(macroDirective(pre('#pragma GCC dependency "/etc/x"')), { text: '#pragma GCC dependency "/etc/x"', line: 1 });
+    assert.ok(macroDirective(pre('\t# if __has_include ("/etc/x")')));
+    assert.ok(macroDirective(pre('int a;\r # include "x"')), 'a lone CR ends a line for clang');
+    assert.equal(macroDirective(pre('const char *s = "# include";')), undefined);
   });
 
   it('finds assembly in LLVM IR: module asm, inline asm calls; not names, strings, comments or metadata', () => {
