@@ -250,7 +250,7 @@ function withoutEnteredFiles(output: string): string {
  * refusing it costs no valid program. Pragmas that name files or modules are refused too.
  * Returns the offending line and the user's line it came from, or undefined.
  */
-export function macroDirective(preprocessed: string): { text: string; line?: number } | undefined {
+export function macroDirective(preprocessed: string): { text: string; line?: number; pragma?: true } | undefined {
   let file = '';
   let line = 0;
   for (const l of preprocessed.split(/\r\n|\r|\n/)) {
@@ -262,7 +262,7 @@ export function macroDirective(preprocessed: string): { text: string; line?: num
     }
     const t = l.replace(/^[ \t\f\v]+/, '');
     if ((t.startsWith('#') || t.startsWith('%:')) && !(/^#pragma\b/.test(l) && !/\b(?:dependency|include_alias|include_instead|module|__debug|embed)\b/.test(l))) {
-      return { text: t.length > 80 ? `${t.slice(0, 80)}…` : t, line: file === SOURCE_NAME ? line : undefined };
+      return { text: t.length > 80 ? `${t.slice(0, 80)}…` : t, line: file === SOURCE_NAME ? line : undefined, ...(/^#pragma\b/.test(l) ? { pragma: true as const } : {}) };
     }
     line++;
   }
@@ -355,6 +355,11 @@ export async function compileGuarded(source: string, opts: GuardOptions): Promis
     try {
       fs.writeFileSync(path.join(tmp, SOURCE_NAME), source);
       const realInc = realpath(includeDir);
+      const realTmp = realpath(tmp);
+      if (realInc && realTmp && (realTmp + path.sep).startsWith(realInc + path.sep)) {
+        // Every compile folder's files would count as shipped headers.
+        throw new SandboxError('the temporary folder lies inside the header folder (lib/include): set TMPDIR elsewhere to compile C');
+      }
       const args = guardArgs(includeDir);
       const run = (argv: string[], watchLine?: (l: string) => boolean): Promise<RunResult> =>
         startClang(clang, argv, tmp, { timeoutMs: Math.max(1, deadline - Date.now()), maxOutput: opts.maxOutputBytes, watchLine });
@@ -383,7 +388,11 @@ export async function compileGuarded(source: string, opts: GuardOptions): Promis
       const warnings = parseDiagnostics(withoutEnteredFiles(s1.res.output)).filter((d) => d.severity === 'warning');
 
       const printed = macroDirective(fs.readFileSync(path.join(tmp, PREPROCESSED), 'utf8'));
-      if (printed) throw new SandboxError(`a macro expanded into a preprocessor directive (${printed.text}): not allowed in a container`, printed.line);
+      if (printed) {
+        throw new SandboxError(printed.pragma
+          ? `${printed.text} is not allowed in a container (a pragma that names files or modules, or a debugging pragma)`
+          : `a macro expanded into a preprocessor directive (${printed.text}): not allowed in a container`, printed.line);
+      }
 
       // 2. Compile the preprocessed text to IR. `-H` also names the files its line markers
       //    enter (the source, the headers, <built-in>): those are no reads. A directive that a
@@ -417,7 +426,9 @@ export async function compileGuarded(source: string, opts: GuardOptions): Promis
           ? `the object holds a section ${JSON.stringify(section)} that the compiled code does not name: refused (assembler directives are not allowed)`
           : `the section name ${JSON.stringify(section)} is not allowed: use letters, digits and . _ $ / - only`);
       }
-      return { object, warnings };
+      // A #pragma message is obeyed by both runs: say it once.
+      const seen = new Set<string>();
+      return { object, warnings: warnings.filter((d) => !seen.has(JSON.stringify(d)) && !!seen.add(JSON.stringify(d))) };
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

@@ -24,8 +24,8 @@
  *    that nothing tells whether a file exists;
  *  - only the sandbox's typed errors escape.
  *
- * Each case starts clang one to five times, so the target runs a few cases per second; without
- * clang it runs the early scan only.
+ * Each case starts clang one to five times, so the target runs a few cases per second and takes
+ * three shares of the run's time (engine weight); without clang it runs the early scan only.
  */
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -356,6 +356,8 @@ export const sandboxTarget: Target<SandboxCase> = {
   name: 'sandbox',
   description: 'C compile sandbox: directives, comments, literals, splices, skipped blocks and file-reading attempts; judged by clang\'s own dependency lists, IR and the sentinel\'s bytes',
   allowed: ['SandboxError', 'SandboxCompileError', 'FormatError (elf, from the object loader)'],
+  // A case starts clang one to five times (about 0.2-1 s): three shares of the run's time.
+  weight: 3,
   setup() {
     clangHere = hasClang() && defaultIncludeDir() !== undefined;
     if (clangHere) sentinel = makeSentinel();

@@ -166,6 +166,16 @@ describe('hardening: the compile guard holds on clang\'s own view (early scan of
       }
       const ok = await compile(`#include <femto.h>${tail}`);
       assert.ok(ok.object.length > 0);
+      // A temporary folder inside the header folder would make every compile's files "shipped".
+      const saved = process.env.TMPDIR;
+      process.env.TMPDIR = path.join(inc, 'tmp');
+      fs.mkdirSync(process.env.TMPDIR);
+      try {
+        await assert.rejects(compile(`#include <femto.h>${tail}`), /temporary folder lies inside the header folder/);
+      } finally {
+        if (saved === undefined) delete process.env.TMPDIR;
+        else process.env.TMPDIR = saved;
+      }
     } finally {
       fs.rmSync(inc, { recursive: true, force: true });
     }
@@ -263,7 +273,7 @@ describe('compile guard: reading clang\'s outputs', () => {
     assert.equal(macroDirective(pre('int x;\n#pragma clang optimize off\n#pragma pack(1)\n# 7 "/pkg/lib/include/femto.h" 1 3\nint y;')), undefined);
     assert.deepEqual(macroDirective(pre('int x;\n # include "/etc/passwd"')), { text: '# include "/etc/passwd"', line: 2 });
     assert.deepEqual(macroDirective(pre(' %:pragma x')), { text: '%:pragma x', line: 1 });
-    assert.deepEqual(macroDirective(pre('#pragma GCC dependency "/etc/x"')), { text: '#pragma GCC dependency "/etc/x"', line: 1 });
+    assert.deepEqual(macroDirective(pre('#pragma GCC dependency "/etc/x"')), { text: '#pragma GCC dependency "/etc/x"', line: 1, pragma: true });
     assert.ok(macroDirective(pre('\t# if __has_include ("/etc/x")')));
     assert.ok(macroDirective(pre('int a;\r # include "x"')), 'a lone CR ends a line for clang');
     assert.equal(macroDirective(pre('const char *s = "# include";')), undefined);
