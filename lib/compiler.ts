@@ -5,7 +5,8 @@
  * child_process.spawn with an argument vector (never a shell, so no file name or option can be
  * interpreted as shell syntax), in a private temporary folder that is always removed, under a
  * timeout (the process is killed when it expires) and with a cap on the diagnostics kept.
- * `-nostdinc`: a container has no libc; `femto.h` (shipped in `lib/include/`) is the only header.
+ * `-nostdinc`: a container has no libc; `femto.h` and the small headers beside it in `lib/include/`
+ * are the only headers.
  * clang starts with a clean environment (clangEnvironment) and waits for its turn in the
  * process-wide compile queue (lib/compile-queue). runClang and startClang are also the process
  * layer of the sandbox's guarded compile (lib/node-support/compile-guard).
