@@ -68,6 +68,16 @@ export interface GuardedObject {
 const QUIET = ['-fno-color-diagnostics', '-fno-caret-diagnostics', '-fno-crash-diagnostics'];
 const TARGET = ['-target', 'bpf', '-O2', '-ffreestanding', '-fno-common'];
 
+/** The most text of clang's that the guard reads back (the preprocessed source, the IR). */
+const MAX_READ_BACK = 64 * 1024 * 1024;
+
+/** A file clang wrote, read as text, refused when larger than MAX_READ_BACK (where no watcher limits it). */
+function readBack(file: string, what: string): string {
+  const size = fs.statSync(file).size;
+  if (size > MAX_READ_BACK) throw new SandboxError(`the ${what} is ${Math.round(size / 2 ** 20)} MiB, more than the ${MAX_READ_BACK / 2 ** 20} MiB a container may produce`);
+  return fs.readFileSync(file, 'utf8');
+}
+
 /** The clang command lines, exported for the tests that pin them. */
 export function guardArgs(includeDir: string): { preprocess: string[]; compile: string[]; codegen: string[] } {
   return {
@@ -387,7 +397,7 @@ export async function compileGuarded(source: string, opts: GuardOptions): Promis
       if (s1.deps === undefined) throw noDeps('the source');
       const warnings = parseDiagnostics(withoutEnteredFiles(s1.res.output)).filter((d) => d.severity === 'warning');
 
-      const printed = macroDirective(fs.readFileSync(path.join(tmp, PREPROCESSED), 'utf8'));
+      const printed = macroDirective(readBack(path.join(tmp, PREPROCESSED), 'preprocessed source'));
       if (printed) {
         throw new SandboxError(printed.pragma
           ? `${printed.text} is not allowed in a container (a pragma that names files or modules, or a debugging pragma)`
@@ -406,7 +416,7 @@ export async function compileGuarded(source: string, opts: GuardOptions): Promis
       if (f2) throw f2;
       if (s2.deps === undefined) throw noDeps('the preprocessed source');
       warnings.push(...parseDiagnostics(withoutEnteredFiles(s2.res.output)).filter((d) => d.severity === 'warning'));
-      const ir = fs.readFileSync(path.join(tmp, IR_FILE), 'utf8');
+      const ir = readBack(path.join(tmp, IR_FILE), 'LLVM IR');
       const asm = findAssembly(ir);
       if (asm) {
         throw new SandboxError(
