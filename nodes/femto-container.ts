@@ -30,7 +30,7 @@ import { isHook } from '../lib/board/hooks';
 import { VerifyError, FormatError } from '../vm/errors';
 import { ClangNotFoundError } from '../lib/compiler';
 import { faultError, femtoInfo, inputValue, isResultType, payloadToBytes, r0Value, type ResultType } from '../lib/node-support/message';
-import { buildProgram, imageInsns, programFromMessage, type BuiltProgram } from '../lib/node-support/program';
+import { buildProgram, DEPLOY_COMPILE_WAIT_MS, imageInsns, programFromMessage, type BuiltProgram } from '../lib/node-support/program';
 import { registry } from '../lib/node-support/registry';
 import { SandboxCompileError, SandboxError } from '../lib/node-support/sandbox';
 import * as status from '../lib/node-support/status';
@@ -188,7 +188,7 @@ export = function (RED: RED): void {
         }
       };
       if (config.language === 'c') {
-        buildProgram({ language: 'c', source: config.source }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
+        buildProgram({ language: 'c', source: config.source }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
       } else {
         try {
           finish(buildProgramSync(config));

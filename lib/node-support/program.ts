@@ -21,6 +21,7 @@ import { buildImage, isImage, parseImage } from '../../vm/image';
 import { Program } from '../../vm/program';
 import { verify, type Profile, PROFILES } from '../../vm/verifier';
 import { ClangNotFoundError } from '../compiler';
+import { CompilerBusyError } from '../compile-queue';
 import { computeGrants } from '../board/container';
 import { HELPER_NAME_BY_ID } from '../board/helpers';
 import { isHook } from '../board/hooks';
@@ -44,6 +45,13 @@ export interface ProgramConfig {
   /** Uploaded file as base64. */
   image?: string;
 }
+
+/**
+ * How long a deploy-time compile waits for its turn in the compile queue: a flow with many C
+ * containers compiles them one after the other, and each must get its turn (an editor's Verify
+ * waits the queue's default, 15 s, then says the compiler is busy).
+ */
+export const DEPLOY_COMPILE_WAIT_MS = 5 * 60_000;
 
 /** Image bytes from the node's configuration, or undefined when it holds no program. */
 export async function buildProgram(cfg: ProgramConfig, sandbox: SandboxOptions = {}): Promise<BuiltProgram | undefined> {
@@ -128,7 +136,7 @@ export interface VerifyRequest {
 
 export interface VerifyResponse {
   ok: boolean;
-  /** The verifier rule (e.g. "jump-target"), or "syntax", "compile", "sandbox", "format", "helpers", "slot", "clang". */
+  /** The verifier rule (e.g. "jump-target"), or "syntax", "compile", "sandbox", "format", "helpers", "slot", "clang", "busy". */
   rule: string | null;
   /** RIOT code (−1 … −9) for verifier rejections, else null. */
   code: number | null;
@@ -241,6 +249,9 @@ function describeBuildError(e: unknown, res: VerifyResponse): VerifyResponse {
     res.column = first?.column ?? null;
     res.message = e.reason;
     res.diagnostics = e.diagnostics;
+  } else if (e instanceof CompilerBusyError) {
+    res.rule = 'busy';
+    res.message = e.reason;
   } else if (e instanceof ClangNotFoundError) {
     res.rule = 'clang';
     res.message = 'C needs clang on the Node-RED server (apt-get install clang); use assembly or upload a built image instead';

@@ -1,50 +1,43 @@
 /**
- * The compile sandbox for C typed into the Node-RED editor (issues 4 and 7). Source from a flow
+ * The compile sandbox for C typed into the Node-RED editor (issues 4, 7 and 11). Source from a flow
  * is untrusted: a flow file or an editor user must not be able to read files of the server
  * through the compiler, run anything else, or hold the server.
  *
- * What is enforced, before and around lib/compiler's clang front:
- *  - clang runs without a shell (argument vector), in a private temporary folder that is removed
- *    afterwards, with `-nostdinc` and only the package's header folder (`lib/include`) on the
- *    include path; no user-supplied flag, define or include folder reaches the command line;
- *  - time limit (default 10 s, the process group is killed) and output limit (default 16 KiB of
- *    diagnostics), a source size limit (default 64 KiB); on Linux also a memory limit (default
- *    512 MiB resident per clang process) and a limit on what clang writes into its folder
- *    (default 32 MiB), enforced by a /proc watcher that kills clang's process group (below);
- *  - the source is checked first, on the text as the preprocessor will see it (line splices
- *    `\`+newline joined, comments removed, strings kept): every directive that names a file —
- *    `#include`, `#include_next`, `#import`, `#embed` — must be exactly `"femto.h"` or
- *    `<femto.h>` (not a macro); `#line` and GNU line markers (they rename the file in messages),
- *    `__has_include`, `_Pragma`, `#pragma GCC dependency`/`system_header`/`poison`-style pragmas that
- *    name files, and inline assembly (`asm`, `__asm__`: `.incbin` would pull a file into the
- *    object) are refused, and so is token pasting (`##`: `a##sm` would assemble `asm` after this
- *    check). The text is read in clang's order: CR, LF and CR LF end lines; splices (backslash,
- *    optional blanks, newline) are removed before comments and literals are recognised; digraph
- *    `%:` is `#`; trigraphs are checked both ways (clang's default ignores them, -trigraphs does
- *    not). Each refusal names the line and what was refused;
- *  - diagnostics are rewritten so they name only `container.c` and `femto.h`: any other absolute
- *    path (the temporary folder, the package folder) is replaced, and a diagnostic about a file
- *    other than those two is dropped, so a compile error can never echo a file from outside.
+ * The guard is clang's own view (compile-guard.ts): clang preprocesses with `-nostdinc` and only
+ * the package's header folder, names every file it enters (`-H`) and lists what it read (`-MD`);
+ * anything but the user's source and the shipped headers is refused before any of its output is
+ * used. The compile runs on clang's preprocessed output, the LLVM IR it produced must hold no
+ * inline or module-level assembly, the object is made from exactly that IR and may hold only the
+ * sections the IR names. No user-supplied flag, define or include folder reaches a command line.
+ *
+ * Around it:
+ *  - a friendly early scan of the text (checkSource) refuses the obvious — an include of anything
+ *    but a shipped header, `#line`, inline assembly, file pragmas, `__has_include` — with the
+ *    line, before clang runs. It is only for nicer messages: whatever it misses or misreads, the
+ *    guard still decides (the fuzzer and tests run the guard with the scan off);
+ *  - limits: time (default 10 s for the whole compile, clang's process group is killed), output
+ *    (16 KiB of diagnostics per clang run), source size (64 KiB); on Linux also memory (512 MiB
+ *    resident per clang process) and what clang writes into its folder (32 MiB), enforced by a
+ *    /proc watcher (below); and one turn of the process-wide compile queue (lib/compile-queue);
+ *  - diagnostics are rewritten so they name only `container.c` and the shipped headers (by their
+ *    name in the header folder): any other absolute path is replaced by its base name, and a
+ *    diagnostic about any other file is dropped.
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { FormatError } from '../../vm/errors';
-import { loadElf } from '../../vm/elf';
 import { buildImage } from '../../vm/image';
-import { ClangNotFoundError, CompileError, compileC, defaultIncludeDir, type Diagnostic } from '../compiler';
+import { loadElf } from '../../vm/elf';
+import { ClangNotFoundError, CompileError, defaultIncludeDir, type Diagnostic } from '../compiler';
+import { CompilerBusyError } from '../compile-queue';
+import { allowedHeadersText, compileGuarded, shippedHeaders, SOURCE_NAME } from './compile-guard';
+import { SandboxCompileError, SandboxError, type SandboxLimit } from './sandbox-errors';
+
+export { SandboxCompileError, SandboxError, SOURCE_NAME, type SandboxLimit };
 
 export const SANDBOX_TIMEOUT_MS = 10_000;
 export const SANDBOX_MAX_OUTPUT = 16 * 1024;
 export const SANDBOX_MAX_SOURCE = 64 * 1024;
-export const SOURCE_NAME = 'container.c';
-
-/** A source the sandbox refuses to compile; `line` is 1-based in the user's text. */
-export class SandboxError extends FormatError {
-  constructor(reason: string, readonly line?: number) {
-    super('c', reason, line !== undefined ? { line } : {});
-    this.name = 'SandboxError';
-  }
-}
 
 /**
  * The text as the preprocessor sees it, line by line (1-based line numbers of the original):
@@ -132,22 +125,40 @@ function logicalLines(src: string, trigraphs: boolean): { line: number; text: st
   return out;
 }
 
-const FILE_DIRECTIVES = new Set(['include', 'include_next', 'import', 'embed']);
-const ALLOWED_INCLUDE = /^(?:"femto\.h"|<femto\.h>)$/;
-
-/** Refuse anything that could make clang read or name a file other than femto.h. Throws SandboxError. */
-export function checkSource(source: string): void {
+/** Text, at most SANDBOX_MAX_SOURCE characters, no NUL: checked whether or not the scan runs. */
+function checkSize(source: string): void {
   if (typeof source !== 'string') throw new SandboxError('the C source is not text');
   if (source.length > SANDBOX_MAX_SOURCE) {
     throw new SandboxError(`the C source is ${source.length} characters, more than the limit of ${SANDBOX_MAX_SOURCE}`);
   }
   if (source.includes('\0')) throw new SandboxError('the C source contains a NUL character');
+}
+
+const FILE_DIRECTIVES = new Set(['include', 'include_next', 'import', 'embed']);
+
+let headerNames: { dir: string | undefined; names: string[] } | undefined;
+/** The shipped headers' `#include` names (femto.h, stdint.h, bpf/shared.h, …). */
+function shipped(): string[] {
+  const dir = defaultIncludeDir();
+  if (!headerNames || headerNames.dir !== dir) headerNames = { dir, names: dir ? shippedHeaders(dir) : [] };
+  return headerNames.names;
+}
+
+/**
+ * The friendly early scan: refuse, with the line, what is plainly not allowed — an include of
+ * anything but a shipped header, #include_next/#import/#embed, #line, file pragmas, inline
+ * assembly, __has_include, _Pragma. Not the guard (compile-guard.ts is): it only gives nicer
+ * messages for the common mistakes. Throws SandboxError.
+ */
+export function checkSource(source: string): void {
+  checkSize(source);
   // Both readings of `??/` and `??=`: clang's default (plain characters) and -trigraphs.
   checkLines(logicalLines(source, false));
   checkLines(logicalLines(source, true));
 }
 
 function checkLines(lines: { line: number; text: string; at: number[] }[]): void {
+  const headers = shipped();
   for (const { line: first, text, at } of lines) {
     const lineOf = (i: number): number => at[i] ?? first;
     const m = /^\s*(?:#|%:)\s*([A-Za-z_]\w*|\d+)?(.*)$/.exec(text);
@@ -156,29 +167,25 @@ function checkLines(lines: { line: number; text: string; at: number[] }[]): void
       const name = m[1] ?? '';
       const rest = m[2].trim();
       if (FILE_DIRECTIVES.has(name)) {
-        if (!ALLOWED_INCLUDE.test(rest)) {
-          throw new SandboxError(`#${name} ${rest || '(nothing)'} is not allowed: a container can only include "femto.h"`, line);
+        const named = /^(?:"([^"]*)"|<([^>]*)>)$/.exec(rest);
+        const header = named ? (named[1] ?? named[2]) : undefined;
+        if (header === undefined || !headers.includes(header)) {
+          throw new SandboxError(`#${name} ${rest || '(nothing)'} is not allowed: ${allowedHeadersText(headers)}`, line);
         }
-        if (name !== 'include') throw new SandboxError(`#${name} is not allowed: use #include "femto.h"`, line);
+        if (name !== 'include') throw new SandboxError(`#${name} is not allowed: use #include "${header}"`, line);
         continue;
       }
       if (name === 'line' || /^\d+$/.test(name)) {
         throw new SandboxError('#line directives are not allowed (they rename the file in compiler messages)', line);
       }
-      if (name === 'pragma' && /\b(dependency|system_header|include_instead|__debug|push_macro|pop_macro)\b|["<]/.test(rest)) {
+      if (name === 'pragma' && /\b(dependency|system_header|include_instead|__debug|push_macro|pop_macro|module)\b|["<]/.test(rest)) {
         throw new SandboxError(`#pragma ${rest} is not allowed in a container`, line);
       }
     }
-    // Token pasting builds identifiers this check never sees (`a##sm` is `asm`, `_Pra##gma`,
-    // `__has_##include`): refused outright.
     const code = stripLiterals(text);
-    const paste = /##|%:%:|#%:|%:#/.exec(code);
-    if (paste) {
-      throw new SandboxError('token pasting (##) is not allowed in a container: it can assemble identifiers such as asm or _Pragma', lineOf(code === text ? paste.index : text.indexOf(paste[0])));
-    }
-    const bad = /\b(__has_include_next|__has_include|__has_embed|_Pragma|__asm__|__asm|asm|__FILE__|__BASE_FILE__|__FILE_NAME__|__TIMESTAMP__|__builtin_FILE|__builtin_FILE_NAME)\b/.exec(code);
+    const bad = /\b(__has_include_next|__has_include|__has_embed|_Pragma|__asm__|__asm|asm)\b/.exec(code);
     if (bad) {
-      const line = lineOf(stripLiterals(text) === text ? bad.index : text.indexOf(bad[1]));
+      const line = lineOf(code === text ? bad.index : text.indexOf(bad[1]));
       const what = bad[1].includes('asm') ? 'inline assembly' : bad[1];
       throw new SandboxError(`${what} is not allowed in a container`, line);
     }
@@ -189,14 +196,20 @@ function stripLiterals(text: string): string {
   return text.replace(/"(?:\\.|[^"\\])*"|'(?:\\.|[^'\\])*'/g, '""');
 }
 
-/** Keep only diagnostics about the user's file and femto.h, with no absolute path anywhere. */
+/**
+ * Keep only diagnostics about the user's file and the shipped headers (named as in the header
+ * folder, e.g. `femto.h`, `bpf/shared.h`), with no absolute path anywhere.
+ */
 export function sanitizeDiagnostics(diags: readonly Diagnostic[], includeDir?: string): Diagnostic[] {
   const out: Diagnostic[] = [];
   for (const d of diags) {
-    const base = path.basename(d.file);
     let file: string;
-    if (d.file === SOURCE_NAME || base === SOURCE_NAME) file = SOURCE_NAME;
-    else if (base === 'femto.h' && (includeDir === undefined || path.dirname(d.file) === includeDir)) file = 'femto.h';
+    if (d.file === SOURCE_NAME || path.basename(d.file) === SOURCE_NAME) file = SOURCE_NAME;
+    else if (includeDir !== undefined && path.isAbsolute(d.file)) {
+      const rel = path.relative(includeDir, path.normalize(d.file));
+      if (rel === '' || rel.startsWith('..') || path.isAbsolute(rel)) continue;
+      file = rel.split(path.sep).join('/');
+    } else if (includeDir === undefined && path.basename(d.file) === 'femto.h') file = 'femto.h';
     else continue;
     out.push({ ...d, file, message: scrubPaths(d.message, includeDir) });
   }
@@ -224,17 +237,13 @@ export interface SandboxOptions {
   maxFileBytes?: number;
   /** The clang binary (default $FEMTO_CLANG or clang on PATH); never from a flow. */
   clang?: string;
-}
-
-/** Which limit stopped clang. */
-export type SandboxLimit = 'time' | 'memory' | 'files';
-
-/** A refused or failed compilation: `line` (1-based) when known, `diagnostics` sanitised. */
-export class SandboxCompileError extends FormatError {
-  constructor(reason: string, readonly line: number | undefined, readonly diagnostics: Diagnostic[], readonly limit?: SandboxLimit) {
-    super('c', reason, line !== undefined ? { line } : {});
-    this.name = 'SandboxCompileError';
-  }
+  /** How long to wait for a turn in the compile queue (default: the queue's, 15 s). */
+  queueWaitMs?: number;
+  /**
+   * false skips the friendly early scan (checkSource), leaving the guard alone: for the tests
+   * and the fuzzer, which show that the guard holds without it. Never from a flow.
+   */
+  textScan?: boolean;
 }
 
 // ---- memory and file limits --------------------------------------------------------------------
@@ -419,24 +428,26 @@ const mib = (n: number): string => (n / (1024 * 1024)).toFixed(n % (1024 * 1024)
 
 /**
  * Compile C source text from a flow into RIOT image bytes under the sandbox rules. Throws
- * SandboxError (refused before compiling), SandboxCompileError (clang's errors, sanitised, or a
- * limit that stopped it: `limit`), ClangNotFoundError (no clang) or a FormatError from the ELF
- * loader.
+ * SandboxError (refused: by the early scan, or by the guard on clang's own view),
+ * SandboxCompileError (clang's errors, sanitised, or a limit that stopped it: `limit`),
+ * CompilerBusyError (no turn in the compile queue in time), ClangNotFoundError (no clang) or a
+ * FormatError from the ELF loader.
  */
 export async function compileSandboxed(source: string, opts: SandboxOptions = {}): Promise<SandboxResult> {
-  checkSource(source);
+  if (opts.textScan === false) checkSize(source);
+  else checkSource(source);
   const includeDir = defaultIncludeDir();
+  if (includeDir === undefined) throw new SandboxError('the package\'s header folder (lib/include) is missing: C cannot be compiled');
+  const timeoutMs = opts.timeoutMs ?? SANDBOX_TIMEOUT_MS;
   const watch = watchCompile(source, opts);
   try {
-    const { object, warnings } = await compileC({ source, fileName: SOURCE_NAME }, {
-      timeoutMs: opts.timeoutMs ?? SANDBOX_TIMEOUT_MS,
-      maxOutputBytes: opts.maxOutputBytes ?? SANDBOX_MAX_OUTPUT,
-      clang: opts.clang,
-      optimize: 'O2',
+    const { object, warnings } = await compileGuarded(source, {
+      includeDir, timeoutMs, maxOutputBytes: opts.maxOutputBytes ?? SANDBOX_MAX_OUTPUT, clang: opts.clang, queueWaitMs: opts.queueWaitMs,
     });
     return { image: buildImage(loadElf(object).image), warnings: sanitizeDiagnostics(warnings, includeDir) };
   } catch (e) {
-    if (e instanceof ClangNotFoundError) throw e;
+    // A refusal wins over everything: clang read (or was about to read) what it must not.
+    if (e instanceof SandboxError || e instanceof ClangNotFoundError || e instanceof CompilerBusyError) throw e;
     if (watch?.stopped) {
       const { limit, bytes } = watch.stopped;
       throw new SandboxCompileError(limit === 'memory'
@@ -451,14 +462,18 @@ export async function compileSandboxed(source: string, opts: SandboxOptions = {}
       if (e.diagnostics.length === 0) {
         // Errors tied to no file (the BPF back end's "fatal error: error in backend: …", the
         // driver's "clang: error: …"): shown without paths, so the user learns why. Only when
-        // clang printed no located diagnostic at all: then it echoed no source line either.
+        // clang printed no located diagnostic at all.
         for (const l of e.output.split(/\r?\n/)) {
           if (/^(?:clang(?:-[\d.]+)?: )?(?:fatal error|error): /.test(l) && lines.length < 20) lines.push(scrubPaths(l, includeDir));
         }
       }
+      const elsewhere = e.diagnostics.length - diags.length;
+      if (lines.length === 0 && elsewhere > 0) {
+        lines.push(`${elsewhere} diagnostic${elsewhere === 1 ? '' : 's'} about a file other than ${SOURCE_NAME} and the shipped headers (did a #line directive rename the file?)`);
+      }
       const timeout = e.where.field === 'timeout';
       const reason = timeout
-        ? `clang did not finish within ${opts.timeoutMs ?? SANDBOX_TIMEOUT_MS} ms and was stopped`
+        ? `clang did not finish within ${timeoutMs} ms and was stopped`
         : `compilation failed${lines.length ? ':\n' + lines.slice(0, 20).join('\n') : ''}`;
       throw new SandboxCompileError(reason, first && first.file === SOURCE_NAME ? first.line : undefined, diags, timeout ? 'time' : undefined);
     }

@@ -43,6 +43,11 @@ export interface Target<I = unknown> {
   description: string;
   /** Error classes the code under test may throw for this target (documentation and the table). */
   allowed: readonly string[];
+  /**
+   * Share of the run's time relative to the other targets (default 1): a target whose cases are
+   * slow (the sandbox starts clang) gets more so that it still runs a useful number of them.
+   */
+  weight?: number;
   setup?(): Promise<void> | void;
   teardown?(): Promise<void> | void;
   generate(rng: Rng, caseIndex: number): I;
@@ -217,7 +222,7 @@ const onRejection = (e: unknown): void => {
   pendingCrash.push(`unhandled rejection${currentTarget ? ` while ${currentTarget} ran` : ''}: ${describeError(e)}`);
 };
 
-/** Round-robin the targets for `seconds` in total (shared equally), collecting findings. */
+/** Round-robin the targets for `seconds` in total (shared by weight, equally by default), collecting findings. */
 export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const log = opts.log ?? ((l: string) => console.log(l));
   const sink = new FindingSink(opts.findingsDir ?? defaultFindingsDir(), opts.maxSavedPerKind ?? 3, log, opts.known);
@@ -225,11 +230,12 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const sliceMs = opts.sliceMs ?? 500;
   const t0 = Date.now();
   const totalMs = opts.seconds * 1000;
+  const totalWeight = opts.targets.reduce((sum, t) => sum + (t.weight ?? 1), 0);
   const lives: Live[] = opts.targets.map((t) => ({
     target: t,
     report: { name: t.name, cases: 0, ms: 0, casesPerSecond: 0, findings: 0, known: 0, counters: {}, slowestMs: 0 },
     next: opts.firstCase ?? 0,
-    shareMs: totalMs / opts.targets.length,
+    shareMs: (totalMs * (t.weight ?? 1)) / totalWeight,
     spentMs: 0,
     done: false,
   }));

@@ -5,7 +5,8 @@
  * targets.ts), prints per target the cases run, cases per second and findings, saves each
  * finding's input with the command that replays it, and exits 1 when anything was found.
  *
- *   --seconds N        total time, shared equally by the targets (default 60)
+ *   --seconds N        total time, shared by the targets (equally, but the slow sandbox target
+ *                      gets three shares) (default 60)
  *   --target A,B       only these targets (default: all)
  *   --seed S           run seed (default: random, printed); case k of target T is generated from
  *                      (S, T, k) alone, so any case can be regenerated

@@ -13,15 +13,18 @@
  * |          | Board                                            | BoardError('payload')                          |
  * | manifest | lib/deploy/manifest.ts verifyEnvelope/parse      | ManifestError                                  |
  * | coap     | lib/deploy/device.ts + lib/board/coap.ts on UDP  | CoAP error responses; no crash, no silent 5.00 |
+ * | sandbox  | lib/node-support/sandbox.ts + compile-guard.ts   | SandboxError, SandboxCompileError,             |
+ * |          | (clang; the early scan only without it)          | FormatError('elf') from the object loader      |
  */
 import type { Target } from './engine';
 import { asmTarget, elfTarget, imageTarget } from './targets-formats';
 import { interpTarget, verifierTarget } from './targets-vm';
 import { helpersTarget } from './targets-board';
 import { coapTarget, manifestTarget } from './targets-deploy';
+import { sandboxTarget } from './targets-sandbox';
 
 export const TARGETS: readonly Target[] = [
-  imageTarget, elfTarget, asmTarget, verifierTarget, interpTarget, helpersTarget, manifestTarget, coapTarget,
+  imageTarget, elfTarget, asmTarget, verifierTarget, interpTarget, helpersTarget, manifestTarget, coapTarget, sandboxTarget,
 ] as Target[];
 
 export function targetByName(name: string): Target | undefined {

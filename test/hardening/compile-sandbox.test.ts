@@ -17,8 +17,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { CompileError, compileC, defaultIncludeDir } from '../../lib/compiler';
 import { verifyRequest, buildProgram } from '../../lib/node-support/program';
+import { guardArgs } from '../../lib/node-support/compile-guard';
 import {
-  checkSource, compileSandboxed, sanitizeDiagnostics, SandboxCompileError, SandboxError, SANDBOX_LIMITS_ENFORCED, SANDBOX_MAX_OUTPUT,
+  checkSource, compileSandboxed, sanitizeDiagnostics, SandboxCompileError, SandboxError, SANDBOX_LIMITS_ENFORCED, SANDBOX_MAX_OUTPUT, type SandboxOptions,
 } from '../../lib/node-support/sandbox';
 import { ROOT } from '../util/paths';
 import { hasClang } from '../util/clang';
@@ -54,7 +55,7 @@ interface Attempt {
   image?: Uint8Array;
 }
 
-async function attempt(src: string, opts = {}): Promise<Attempt> {
+async function attempt(src: string, opts: SandboxOptions = {}): Promise<Attempt> {
   try {
     return { image: (await compileSandboxed(src, opts)).image };
   } catch (e) {
@@ -71,6 +72,11 @@ function leaks(a: Attempt): boolean {
   const num = Buffer.alloc(4);
   num.writeUInt32LE(MARKER_NUM);
   return img.includes(Buffer.from(MARKER)) || img.includes(num);
+}
+
+/** Everything an attempt shows its user: message and diagnostics. */
+function shownText(a: Attempt): string {
+  return [a.refused?.message ?? '', a.failed?.message ?? '', JSON.stringify((a.failed as SandboxCompileError | undefined)?.diagnostics ?? [])].join('\n');
 }
 
 describe('hardening: compile sandbox — no file but femto.h', function () {
@@ -128,7 +134,21 @@ describe('hardening: compile sandbox — no file but femto.h', function () {
     };
   };
 
-  it('refuses every way of naming another file, with the line, before clang runs', () => {
+  /** Attacks the early text scan lets through: harmless under the guard (see the guard's own tests). */
+  const LEFT_TO_THE_GUARD = [
+    'asm assembled by token pasting', '_Pragma assembled by token pasting', '__has_include assembled by token pasting',
+    'token pasting, digraph spelling', '__FILE__ (names the server folder)', '__builtin_FILE() (names the server folder)',
+  ];
+  /**
+   * Attacks that compile under the guard: they read no file but femto.h (a probe defined away, a
+   * renamed file, a name, #include_next of femto.h itself).
+   */
+  const HARMLESS = new Set(['#include_next', 'GNU line marker',
+    '_Pragma assembled by token pasting', '__has_include assembled by token pasting', '__has_include oracle', '#line renaming the file',
+    '#pragma GCC dependency', '#pragma GCC system_header', '_Pragma', '__FILE__ (names the server folder)', '__builtin_FILE() (names the server folder)',
+  ]);
+
+  it('the early scan refuses the plain attacks with the line, before clang runs (it is not the guard)', () => {
     const passed: string[] = [];
     for (const [name, src] of Object.entries(attacks())) {
       try {
@@ -140,7 +160,7 @@ describe('hardening: compile sandbox — no file but femto.h', function () {
         assert.doesNotMatch(e.message, new RegExp(MARKER));
       }
     }
-    assert.deepEqual(passed, [], 'attacks the check let through');
+    assert.deepEqual(passed, LEFT_TO_THE_GUARD, 'attacks the scan let through');
   });
 
   itc('calibration: without the check, clang reads the secret for the subtle ones (so the refusals matter)', async () => {
@@ -160,21 +180,26 @@ describe('hardening: compile sandbox — no file but femto.h', function () {
     }
   });
 
-  itc('compiling the attacks never yields the secret (image, message or diagnostics), nor a compile of a UCN-spelled asm', async () => {
+  itc('compiling the attacks never yields the secret (image, message or diagnostics), with or without the early scan', async () => {
     const all = { ...attacks(), 'UCN-spelled asm': `\\u0061sm(".incbin \\"${secret}\\"");${tail}` };
-    for (const [name, src] of Object.entries(all)) {
-      const a = await attempt(src);
-      assert.ok(!leaks(a), `${name}: the secret leaked`);
-      assert.ok(!a.image, `${name}: compiled`);
+    for (const textScan of [true, false]) {
+      for (const [name, src] of Object.entries(all)) {
+        const a = await attempt(src, { textScan });
+        assert.ok(!leaks(a), `${name}: the secret leaked`);
+        if (!HARMLESS.has(name)) assert.ok(!a.image, `${name}: compiled (scan ${textScan ? 'on' : 'off'})`);
+        assert.doesNotMatch(shownText(a), /femto-cc-|lib\/include/, `${name}: a server path in a message`);
+      }
     }
   });
 
   itc('Verify (the editor endpoint\'s function) gives no listing or message with the secret', async () => {
     for (const [name, src] of Object.entries(attacks())) {
       const r = await verifyRequest({ language: 'c', source: src, profile: 'rfc9669' });
+      assert.doesNotMatch(JSON.stringify(r), new RegExp(MARKER), name);
+      assert.doesNotMatch(JSON.stringify(r), /femto-cc-/, name);
+      if (HARMLESS.has(name)) continue;
       assert.equal(r.ok, false, name);
       assert.ok(['sandbox', 'compile'].includes(r.rule ?? ''), `${name}: ${r.rule} ${r.message}`);
-      assert.doesNotMatch(JSON.stringify(r), new RegExp(MARKER), name);
       assert.deepEqual(r.listing, [], name);
     }
   });
@@ -204,10 +229,14 @@ describe('hardening: compile sandbox — no file but femto.h', function () {
     assert.doesNotMatch(shown, new RegExp(MARKER));
     assert.doesNotMatch(shown, /\/tmp\/|femto-hardening|passwd/);
     assert.ok(err.diagnostics.length > 0 && err.diagnostics.every((d) => d.file === passwd), 'calibration: the errors are about the file');
-    // And the sandbox itself: an include of /etc/passwd is refused with the user's own text only.
-    const a = await attempt('#include "/etc/passwd"\nint f(void *c) { return 0; }\n');
-    assert.ok(a.refused);
-    assert.doesNotMatch(a.refused.message, /root:/);
+    // And the sandbox itself, with and without the early scan: an include of the file is refused
+    // with the user's own text only.
+    for (const textScan of [true, false]) {
+      const a = await attempt(`#include "${passwd}"\nint f(void *c) { return 0; }\n`, { textScan });
+      assert.ok(a.refused, `refused (scan ${textScan ? 'on' : 'off'})`);
+      assert.doesNotMatch(a.refused.message, new RegExp(MARKER));
+      assert.equal(a.refused.line, 1);
+    }
   });
 
   itc('back-end errors name the reason without paths (no bare "compilation failed")', async () => {
@@ -297,19 +326,23 @@ process.exit(r.status === null ? 1 : r.status);
     assert.equal(v.ok, true, v.message);
     await buildProgram({ language: 'c', source: sources[0], ...hostile } as never);
     const c = calls();
-    assert.equal(c.length, sources.length + 2, 'every compile went through the configured clang (not /bin/sh)');
+    assert.equal(c.length, 3 * (sources.length + 2), 'every compile went through the configured clang (not /bin/sh), three runs each');
     const inc = defaultIncludeDir()!;
-    for (const call of c) {
+    const expected = guardArgs(inc);
+    for (let k = 0; k < c.length; k++) {
+      const call = c[k];
       assert.ok(path.basename(call.cwd).startsWith('femto-cc-'), `runs in a compile folder: ${call.cwd}`);
       assert.equal(path.dirname(call.cwd), fs.realpathSync(os.tmpdir()));
-      assert.deepEqual(call.argv, [
-        '-target', 'bpf', '-O2', '-nostdinc', '-ffreestanding', '-fno-common', '-fno-color-diagnostics',
-        '-fno-crash-diagnostics', '-fno-caret-diagnostics',
-        `-I${inc}`, '-c', path.join(call.cwd, 'container.c'), '-o', path.join(call.cwd, 'out.o'),
-      ]);
+      assert.deepEqual(call.argv, [expected.preprocess, expected.compile, expected.codegen][k % 3]);
+      assert.equal(call.cwd, c[k - (k % 3)].cwd, 'the three runs of a compile share its folder');
       assert.ok(!/^(sh|bash|dash|zsh|ash)$/.test(call.parent), `started by ${call.parent}, not a shell`);
     }
-    assert.equal(new Set(c.map((x) => x.cwd)).size, c.length, 'a fresh folder for every compile');
+    // Pinned: the preprocessor sees only the shipped header folder, the compile no include path.
+    assert.deepEqual(expected.preprocess.filter((a) => /^-(I|isystem|idirafter|iquote|include|imacros|F)/.test(a)), [`-I${inc}`]);
+    assert.ok(expected.preprocess.includes('-nostdinc') && expected.compile.includes('-nostdinc'));
+    for (const run of Object.values(expected)) assert.ok(!run.some((a) => /plugin|-load|-fmodules|-save-temps|integrated-as/.test(a)), run.join(' '));
+    const byCompile = c.filter((_, k) => k % 3 === 0);
+    assert.equal(new Set(byCompile.map((x) => x.cwd)).size, byCompile.length, 'a fresh folder for every compile');
   });
 
   itc('leaves no file behind and writes only inside its folder: success, errors, refusals, limits', async () => {
@@ -338,7 +371,7 @@ process.exit(r.status === null ? 1 : r.status);
     }
     // Through the recording wrapper (and strace): the limits still reach clang further down.
     assert.equal(calls().length >= cases.length - 1, true);
-    if (straceDir) assert.ok(writes().some((p) => p.endsWith('/out.o')), 'strace saw clang write its object');
+    if (straceDir) assert.ok(writes().some((p) => p === 'out.o' || p.endsWith('/out.o')), 'strace saw clang write its object');
     assert.deepEqual(fs.readdirSync(process.cwd()).sort(), cwdBefore, 'nothing new in the working folder');
     assert.deepEqual(fs.readdirSync(defaultIncludeDir()!).map((f) => `${f}:${fs.statSync(path.join(defaultIncludeDir()!, f)).mtimeMs}`).sort(), incBefore, 'the header folder is untouched');
     const outside = writes().filter((p) => !(path.isAbsolute(p) ? p : '/').startsWith(tmp + '/femto-cc-') && p !== '/dev/null' && path.isAbsolute(p));
@@ -390,13 +423,12 @@ describe('hardening: compile sandbox — limits', function () {
 
   (CLANG && SANDBOX_LIMITS_ENFORCED ? it : it.skip)('memory: a macro explosion is stopped at the memory limit (default 512 MiB) long before the time limit', async () => {
     for (const [limit, opts] of [[256 * 2 ** 20, { maxMemoryBytes: 256 * 2 ** 20 }], [512 * 2 ** 20, {}]] as const) {
-      const t0 = Date.now();
       const a = await attempt(macroBomb(), opts);
-      const took = Date.now() - t0;
       assert.ok(a.failed instanceof SandboxCompileError, String(a.failed ?? a.refused));
       assert.equal(a.failed.limit, 'memory', a.failed.message);
       assert.match(a.failed.message, new RegExp(`more than ${limit / 2 ** 20} MiB of memory .* was stopped`));
-      assert.ok(took < 8000, `stopped after ${took} ms`);
+      // limit 'memory' means it was stopped before the 10 s time limit (no wall-clock bound here:
+      // on a busy machine the memory grows more slowly).
     }
   });
 
