@@ -13,7 +13,7 @@
  * sidebar marks the remote board (address, last poll) and shows the container's last fault. The
  * screenshot is kept (its path is printed) as a CI artifact; the server is stopped by its pid.
  *
- * Skipped only when /usr/bin/chromium is missing outside CI (CI unset); in CI it must run.
+ * Skipped (one line) when /usr/bin/chromium is missing outside CI; under CI it must run.
  * Needs a build (`npm run build`: tsc and the editor-asset copy into dist/nodes).
  */
 import * as assert from 'node:assert/strict';
@@ -25,8 +25,8 @@ import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { nodeRedEntry, settingsFile } from '../../lib/start';
 import { ROOT } from '../util/paths';
+import { CHROMIUM, chromiumPath, need } from '../util/needs';
 
-const CHROMIUM = process.env.FEMTO_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const MODULE = '@femto-containers/node-red-femto';
@@ -82,14 +82,7 @@ describe('editor in a real browser (chromium)', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (!process.env.CI) {
-        // eslint-disable-next-line no-console
-        console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium); CI installs it and runs this test`);
-        this.skip();
-      }
-      throw new Error(`${CHROMIUM} is missing in CI: .ci/run must install Debian's chromium`);
-    }
+    need(this, CHROMIUM);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     assert.ok(pkg['node-red'], 'package.json has no "node-red" section: Node-RED would not load the package');
     for (const file of Object.values(pkg['node-red'].nodes as Record<string, string>)) {
@@ -129,7 +122,7 @@ describe('editor in a real browser (chromium)', function () {
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
     context = await chromium.launchPersistentContext(browserDir, {
-      executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 },
+      executablePath: chromiumPath(), args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 },
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10000);

@@ -21,7 +21,7 @@ import {
   checkSource, compileSandboxed, sanitizeDiagnostics, SandboxCompileError, SandboxError, SANDBOX_LIMITS_ENFORCED, SANDBOX_MAX_OUTPUT,
 } from '../../lib/node-support/sandbox';
 import { ROOT } from '../util/paths';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
 
 function hasStrace(): boolean {
@@ -33,8 +33,7 @@ function hasStrace(): boolean {
   }
 }
 
-const CLANG = hasClang();
-const itc = CLANG ? it : it.skip;
+const itc = (title: string, fn: (this: Mocha.Context) => unknown): Mocha.Test => itNeeds(CLANG, title, fn);
 const MARKER = 'TOPSECRET-5ec2e7';
 const MARKER_NUM = 0x5ec2e7;
 const made: string[] = [];
@@ -388,7 +387,7 @@ describe('hardening: compile sandbox — limits', function () {
     assert.ok(took < 1500 + 1500, `stopped after ${took} ms`);
   });
 
-  (CLANG && SANDBOX_LIMITS_ENFORCED ? it : it.skip)('memory: a macro explosion is stopped at the memory limit (default 512 MiB) long before the time limit', async () => {
+  (SANDBOX_LIMITS_ENFORCED ? itc : it.skip)('memory: a macro explosion is stopped at the memory limit (default 512 MiB) long before the time limit', async () => {
     for (const [limit, opts] of [[256 * 2 ** 20, { maxMemoryBytes: 256 * 2 ** 20 }], [512 * 2 ** 20, {}]] as const) {
       const t0 = Date.now();
       const a = await attempt(macroBomb(), opts);
@@ -400,7 +399,7 @@ describe('hardening: compile sandbox — limits', function () {
     }
   });
 
-  (CLANG && SANDBOX_LIMITS_ENFORCED ? it : it.skip)('output: a 2 GiB object is stopped at the file limit, nothing is left on disk', async () => {
+  (SANDBOX_LIMITS_ENFORCED ? itc : it.skip)('output: a 2 GiB object is stopped at the file limit, nothing is left on disk', async () => {
     const t0 = Date.now();
     const a = await attempt(HUGE_OBJECT);
     assert.ok(a.failed instanceof SandboxCompileError, String(a.failed ?? a.refused));

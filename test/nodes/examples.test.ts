@@ -12,7 +12,7 @@ import { ROOT } from '../util/paths';
 import { ALL_NODES, collect, getNode, helper, lastStatus, sleep, until } from './util';
 import { registry } from '../../lib/node-support/registry';
 import { buildEmbeddedImages, exampleFlows } from '../../lib/build/make-examples';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
@@ -213,7 +213,7 @@ describe('example flows', function () {
     assert.equal(rej[0].femto.pc, 0);
   });
 
-  (hasClang() ? it : it.skip)('embedded images match lib/containers/*.c (regenerate with make-examples)', async () => {
+  itNeeds(CLANG, 'embedded images match lib/containers/*.c (regenerate with make-examples)', async () => {
     const images = await buildEmbeddedImages(ROOT);
     const expected = exampleFlows(ROOT, images);
     for (const f of files()) {
