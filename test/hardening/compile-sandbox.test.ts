@@ -12,7 +12,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CompileError, compileC, defaultIncludeDir } from '../../lib/compiler';
@@ -22,6 +21,7 @@ import {
 } from '../../lib/node-support/sandbox';
 import { ROOT } from '../util/paths';
 import { CLANG, itNeeds } from '../util/needs';
+import { freePort } from '../util/node-red-server';
 
 
 function hasStrace(): boolean {
@@ -433,17 +433,6 @@ describe('hardening: compile sandbox — limits', function () {
 });
 
 // ---- adminAuth -------------------------------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('hardening: admin endpoints honour adminAuth (a real Node-RED)', function () {
   this.timeout(60_000);
