@@ -27,7 +27,7 @@
  *   conditional jumps (64 and 32-bit), taken / not taken     → jcond_taken / jcond_not_taken
  * Any slot the interpreter never decodes (second half of a wide load) has count 0.
  *
- * Calibration check, and a known gap: the Fletcher-32 benchmark over 360 B (shared/bench, 1,114
+ * Calibration check, and a known gap: the Fletcher-32 benchmark over 360 B (test/data/bench, 1,114
  * instructions) comes out at ≈704 µs on the Cortex-M4 column (≈757 µs ESP32, ≈487 µs RISC-V). The
  * paper's whole-program figure, ≈2.13 ms on the same board, is listed in DESIGN §13 as *rBPF* (the
  * older interpreter) and cannot follow from these per-instruction figures: even at the dearest

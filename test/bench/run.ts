@@ -1,7 +1,7 @@
 /**
  * `npm run bench`: performance as ratios measured side by side in one run (never as timed tests).
- * Programs come from `../shared/bench/`; the baseline is the same algorithm in plain JavaScript,
- * plus the reference figures for uBPF and native C from `../shared/bench/README.md`.
+ * Programs come from `test/data/bench/`; the baseline is the same algorithm in plain JavaScript,
+ * plus the reference figures for uBPF and native C from `test/data/bench/reference.json`.
  *
  *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,branchy,compile,dispatch,deploy,startup]
  */
@@ -30,11 +30,12 @@ for (const o of only) {
 }
 const want = (section: typeof SECTIONS[number]): boolean => only.includes(section);
 
-/** uBPF and native figures from ../shared/bench/README.md (seconds), for reference lines. */
-const REFERENCE = {
-  fletcherX1e6: { ubpfInterp: 5.4, ubpfJit: 0.10, nativeC: 0.07, insns: 1.108e9 },
-  sum1e9: { ubpfInterp: 13, ubpfJit: 0.27, insns: 3e9 + 3 },
-};
+/** uBPF and native figures (seconds) for the reference lines; test/data/bench/README.md says whose. */
+interface Reference {
+  fletcherX1e6: { insns: number; ubpfInterp: number; ubpfJit: number; nativeC: number };
+  sum1e9: { insns: number; ubpfInterp: number; ubpfJit: number };
+}
+const REFERENCE = JSON.parse(fs.readFileSync(path.join(BENCH_DIR, 'reference.json'), 'utf8')) as Reference;
 
 interface Loaded { vm: Vm; mem: Uint8Array; expect?: bigint }
 

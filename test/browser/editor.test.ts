@@ -13,20 +13,19 @@
  * sidebar marks the remote board (address, last poll) and shows the container's last fault. The
  * screenshot is kept (its path is printed) as a CI artifact; the server is stopped by its pid.
  *
- * Skipped only when /usr/bin/chromium is missing outside CI (CI unset); in CI it must run.
+ * Skipped (one line) when /usr/bin/chromium is missing outside CI; under CI it must run.
  * Needs a build (`npm run build`: tsc and the editor-asset copy into dist/nodes).
  */
 import * as assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { nodeRedEntry, settingsFile } from '../../lib/start';
 import { ROOT } from '../util/paths';
-import { freePort } from '../util/net';
+import { CHROMIUM, chromiumPath, need } from '../util/needs';
+import { freePort, startNodeRed, waitFor, type NodeRedServer } from '../util/node-red-server';
 
-const CHROMIUM = process.env.FEMTO_CHROMIUM ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const MODULE = '@femto-containers/node-red-femto';
@@ -34,22 +33,6 @@ const EXAMPLE = '01 - Hello';
 const NODE_TYPES = ['femto-container', 'femto-sensor', 'femto-store', 'femto-deploy'];
 /** Falls off the end of the program: the verifier refuses it (no exit) with the pc. */
 const BAD_PROGRAM = ['# bad: jumps past the last instruction', 'mov %r0, 1', 'ja +4', 'exit'].join('\n');
-
-
-async function waitFor<T>(what: string, ms: number, fn: () => Promise<T | undefined>): Promise<T> {
-  const t0 = Date.now();
-  let last: unknown;
-  for (;;) {
-    try {
-      const v = await fn();
-      if (v !== undefined) return v;
-    } catch (e) {
-      last = e;
-    }
-    if (Date.now() - t0 > ms) throw new Error(`timed out after ${ms} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Close the editor's notifications (a click closes one) so screenshots show what is under them. */
 async function dismissNotifications(page: Page): Promise<void> {
@@ -61,8 +44,7 @@ async function dismissNotifications(page: Page): Promise<void> {
 describe('editor in a real browser (chromium)', function () {
   this.timeout(90000);
 
-  let nodeRed: ChildProcess | undefined;
-  let nodeRedLog = '';
+  let nodeRed: NodeRedServer | undefined;
   let userDir = '';
   let browserDir = '';
   let artifacts = '';
@@ -72,14 +54,7 @@ describe('editor in a real browser (chromium)', function () {
   const pageErrors: string[] = [];
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (!process.env.CI) {
-        // eslint-disable-next-line no-console
-        console.log(`      skipped: ${CHROMIUM} is missing (apt-get install chromium); CI installs it and runs this test`);
-        this.skip();
-      }
-      throw new Error(`${CHROMIUM} is missing in CI: .ci/run must install Debian's chromium`);
-    }
+    need(this, CHROMIUM);
     const pkg = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8'));
     assert.ok(pkg['node-red'], 'package.json has no "node-red" section: Node-RED would not load the package');
     for (const file of Object.values(pkg['node-red'].nodes as Record<string, string>)) {
@@ -104,22 +79,13 @@ describe('editor in a real browser (chromium)', function () {
       '});',
       '',
     ].join('\n'));
-    nodeRed = spawn(process.execPath, [nodeRedEntry(ROOT), '--userDir', userDir, '--settings', path.join(userDir, 'settings.js'), '--port', String(port)], {
-      cwd: userDir, stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    nodeRed.stdout?.on('data', (d: Buffer) => { nodeRedLog += d.toString(); });
-    nodeRed.stderr?.on('data', (d: Buffer) => { nodeRedLog += d.toString(); });
-    await waitFor('Node-RED to answer', 20000, async () => {
-      if (nodeRed?.exitCode !== null) throw new Error(`Node-RED exited (${nodeRed?.exitCode}):\n${nodeRedLog}`);
-      const r = await fetch(`${base}settings`);
-      return r.ok ? true : undefined;
-    });
+    nodeRed = await startNodeRed({ entry: nodeRedEntry(ROOT), userDir, settings: path.join(userDir, 'settings.js'), port, readyMs: 20000 });
 
     // playwright-core is loaded here, so a machine without it still runs the other test files.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
     context = await chromium.launchPersistentContext(browserDir, {
-      executablePath: CHROMIUM, args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 },
+      executablePath: chromiumPath(), args: CHROMIUM_ARGS, viewport: { width: 1400, height: 900 },
     });
     page = context.pages()[0] ?? (await context.newPage());
     page.setDefaultTimeout(10000);
@@ -136,13 +102,7 @@ describe('editor in a real browser (chromium)', function () {
   after(async function () {
     this.timeout(20000);
     await context?.close().catch(() => undefined);
-    if (nodeRed && nodeRed.exitCode === null && nodeRed.pid) {
-      const exited = new Promise((r) => nodeRed?.once('exit', r));
-      process.kill(nodeRed.pid, 'SIGINT');
-      const t = setTimeout(() => nodeRed?.pid && nodeRed.exitCode === null && process.kill(nodeRed.pid, 'SIGKILL'), 8000);
-      await exited;
-      clearTimeout(t);
-    }
+    await nodeRed?.stop();
     for (const d of [userDir, browserDir]) if (d) fs.rmSync(d, { recursive: true, force: true });
     if (artifacts) {
       // eslint-disable-next-line no-console
@@ -155,7 +115,7 @@ describe('editor in a real browser (chromium)', function () {
     const ours = nodes.filter((n) => n.module === MODULE);
     assert.deepEqual(ours.filter((n) => n.err).map((n) => `${n.types}: ${n.err}`), []);
     const types = ours.flatMap((n) => n.types);
-    for (const t of ['femto-board', ...NODE_TYPES]) assert.ok(types.includes(t), `${t} not registered (have ${types.join(', ')})\n${nodeRedLog}`);
+    for (const t of ['femto-board', ...NODE_TYPES]) assert.ok(types.includes(t), `${t} not registered (have ${types.join(', ')})\n${nodeRed?.log()}`);
     const plugins = (await (await fetch(`${base}plugins`, { headers: { Accept: 'application/json' } })).json()) as { module: string; plugins: { id: string }[]; err?: string }[];
     const sidebar = plugins.find((p) => p.module === MODULE && p.plugins.some((x) => x.id === 'femto-sidebar'));
     assert.ok(sidebar, `femto-sidebar plugin not loaded: ${JSON.stringify(plugins)}`);

@@ -5,7 +5,7 @@
  * vectors there on the interpreter and on the compiled tier (compiled asynchronously, as a
  * browser's main thread requires), comparing with the expected results.
  *
- * Skipped only when Chromium is missing outside CI; in CI (.ci/run installs it) it must run.
+ * Skipped (one line) when Chromium is missing outside CI; under CI (.ci/run installs it) it must run.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,8 +15,8 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ROOT } from '../util/paths';
 import { loadAssembled } from '../util/vectors';
+import { CHROMIUM, chromiumPath, need } from '../util/needs';
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -53,10 +53,7 @@ describe('vm/ in a real browser (Chromium)', function () {
   let userDir = '';
 
   before(async function () {
-    if (!fs.existsSync(CHROMIUM)) {
-      if (process.env.CI) throw new Error(`${CHROMIUM} is missing: .ci/run must install Debian's chromium`);
-      this.skip();
-    }
+    need(this, CHROMIUM);
     const vmDir = path.join(ROOT, 'dist', 'vm');
     server = http.createServer((req, res) => {
       const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
@@ -71,7 +68,7 @@ describe('vm/ in a real browser (Chromium)', function () {
     userDir = fs.mkdtempSync(path.join(os.tmpdir(), 'femto-chromium-'));
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     const { chromium } = require('playwright-core') as typeof import('playwright-core');
-    context = await chromium.launchPersistentContext(userDir, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    context = await chromium.launchPersistentContext(userDir, { executablePath: chromiumPath(), headless: true, args: CHROMIUM_ARGS });
     page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (e: Error) => errors.push(e.message));

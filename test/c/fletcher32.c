@@ -3,7 +3,7 @@
  * start at 0xffff and are reduced every 359 words.
  * Context, as in RIOT's tests: { u64 data (a VM address, RIOT's __bpf_shared_ptr);
  * uint32_t words (count of 16-bit words); uint32_t pad } (16 bytes).
- * Over /work/shared/bench/mem360.hex (360 bytes = 180 words) it returns 0xa4b6d43f.
+ * Over test/data/bench/mem360.hex (360 bytes = 180 words) it returns 0xa4b6d43f.
  */
 typedef __UINT16_TYPE__ uint16_t;
 typedef __UINT32_TYPE__ uint32_t;

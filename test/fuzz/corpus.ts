@@ -1,8 +1,8 @@
 /**
  * Seed corpus for mutation: ELF objects of the C test containers (compiled with clang when it is
  * on PATH, else the committed objects in test/fuzz/corpus/), RIOT images built from them and from
- * generated programs, assembly texts (the conformance vectors' `-- asm` sections when ../shared is
- * there, and disassembled generated programs). Built once per process, deterministically.
+ * generated programs, assembly texts (the conformance vectors' `-- asm` sections from test/data, and
+ * disassembled generated programs). Built once per process, deterministically.
  */
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -71,7 +71,6 @@ function fixtures(): { name: string; bytes: Uint8Array }[] {
 }
 
 function conformanceAsm(): { name: string; text: string }[] {
-  if (!fs.existsSync(CONFORMANCE_DIR)) return [];
   const out: { name: string; text: string }[] = [];
   for (const f of fs.readdirSync(CONFORMANCE_DIR).sort()) {
     if (!f.endsWith('.data')) continue;

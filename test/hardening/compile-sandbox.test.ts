@@ -12,7 +12,6 @@
 import * as assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { CompileError, compileC, defaultIncludeDir } from '../../lib/compiler';
@@ -22,7 +21,8 @@ import {
   checkSource, compileSandboxed, sanitizeDiagnostics, SandboxCompileError, SandboxError, SANDBOX_LIMITS_ENFORCED, SANDBOX_MAX_OUTPUT, type SandboxOptions,
 } from '../../lib/node-support/sandbox';
 import { ROOT } from '../util/paths';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
+import { freePort } from '../util/node-red-server';
 
 
 function hasStrace(): boolean {
@@ -34,8 +34,7 @@ function hasStrace(): boolean {
   }
 }
 
-const CLANG = hasClang();
-const itc = CLANG ? it : it.skip;
+const itc = (title: string, fn: (this: Mocha.Context) => unknown): Mocha.Test => itNeeds(CLANG, title, fn);
 const MARKER = 'TOPSECRET-5ec2e7';
 const MARKER_NUM = 0x5ec2e7;
 const made: string[] = [];
@@ -421,7 +420,7 @@ describe('hardening: compile sandbox — limits', function () {
     assert.ok(took < 1500 + 1500, `stopped after ${took} ms`);
   });
 
-  (CLANG && SANDBOX_LIMITS_ENFORCED ? it : it.skip)('memory: a macro explosion is stopped at the memory limit (default 512 MiB) long before the time limit', async () => {
+  (SANDBOX_LIMITS_ENFORCED ? itc : it.skip)('memory: a macro explosion is stopped at the memory limit (default 512 MiB) long before the time limit', async () => {
     for (const [limit, opts] of [[256 * 2 ** 20, { maxMemoryBytes: 256 * 2 ** 20 }], [512 * 2 ** 20, {}]] as const) {
       const a = await attempt(macroBomb(), opts);
       assert.ok(a.failed instanceof SandboxCompileError, String(a.failed ?? a.refused));
@@ -432,7 +431,7 @@ describe('hardening: compile sandbox — limits', function () {
     }
   });
 
-  (CLANG && SANDBOX_LIMITS_ENFORCED ? it : it.skip)('output: a 2 GiB object is stopped at the file limit, nothing is left on disk', async () => {
+  (SANDBOX_LIMITS_ENFORCED ? itc : it.skip)('output: a 2 GiB object is stopped at the file limit, nothing is left on disk', async () => {
     const t0 = Date.now();
     const a = await attempt(HUGE_OBJECT);
     assert.ok(a.failed instanceof SandboxCompileError, String(a.failed ?? a.refused));
@@ -466,17 +465,6 @@ describe('hardening: compile sandbox — limits', function () {
 });
 
 // ---- adminAuth -------------------------------------------------------------------------------------
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 describe('hardening: admin endpoints honour adminAuth (a real Node-RED)', function () {
   this.timeout(60_000);

@@ -2,7 +2,7 @@
  * The `femto` command line (lib/cli/*), driven as a user drives it: `node dist/lib/cli/main.js …`
  * in a child process, in a temporary folder. Every command and exit code, the --json shapes,
  * detection of each input kind (lib/program-input.ts), bad input (one clear line, exit 2, no
- * stack), the bpf_conformance plugin protocol over the shared vectors, and `femto build` from C
+ * stack), the bpf_conformance plugin protocol over the conformance vectors, and `femto build` from C
  * when clang is installed.
  */
 import * as assert from 'node:assert/strict';
@@ -11,11 +11,10 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { BENCH_DIR, CONFORMANCE_DIR, ROOT } from '../util/paths';
+import { CLANG, need } from '../util/needs';
 import { expectedResult, hexBytes, loadAssembled } from '../util/vectors';
 
 const MAIN = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
-const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
-const HAVE_SHARED = fs.existsSync(path.join(CONFORMANCE_DIR, 'assembled.jsonl'));
 
 /** The 74-byte "increment" image of DESIGN §2. */
 const INCREMENT_IMAGE =
@@ -272,7 +271,7 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('detects an ELF object', function () {
-      if (!HAVE_CLANG) this.skip();
+      need(this, CLANG);
       write('inc.c', 'unsigned long long increment(unsigned long long *c) { return *c + 1; }\n');
       assert.equal(spawnSync('clang', ['-target', 'bpf', '-O2', '-c', 'inc.c', '-o', 'inc.o'], { cwd: tmp }).status, 0);
       const r = femto(['disasm', 'inc.o']);
@@ -361,7 +360,6 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('a conformance vector gets its helper 5; all vectors verify under rfc9669', function () {
-      if (!HAVE_SHARED) this.skip();
       assert.equal(femto(['verify', path.join(CONFORMANCE_DIR, 'callx.data')]).code, 0);
       assert.equal(femto(['verify', path.join(CONFORMANCE_DIR, 'call_unwind_fail.data')]).code, 0);
     });
@@ -422,7 +420,6 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('--budget: exhaustion is fault −8', function () {
-      if (!HAVE_SHARED) this.skip();
       const f = path.join(BENCH_DIR, 'sum-loop-1000.data');
       assert.equal(femto(['run', f]).code, 0);
       const j = femto(['run', f, '--budget', '100', '--json']);
@@ -458,7 +455,6 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('a .data vector: its own mem (writable, length in r2) and its expected result', function () {
-      if (!HAVE_SHARED) this.skip();
       const j = json(femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data'), '--json']));
       assert.deepEqual(j, { r0: '0x11', insns: 2, fault: null, expected: '0x11', match: true });
       const t = femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data')]);
@@ -475,7 +471,6 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('the benchmark vector computes Fletcher-32', function () {
-      if (!HAVE_SHARED) this.skip();
       const o = json(femto(['run', path.join(BENCH_DIR, 'fletcher32-360.data'), '--json']));
       assert.deepEqual(o, { r0: '0xa4b6d43f', insns: 1114, fault: null, expected: '0xa4b6d43f', match: true });
     });
@@ -523,7 +518,7 @@ describe('femto CLI (lib/cli)', function () {
 
   describe('build', () => {
     it('[clang] C source → the RIOT image of DESIGN §2', function () {
-      if (!HAVE_CLANG) this.skip();
+      need(this, CLANG);
       write('increment.c', 'typedef unsigned long long u64;\nu64 increment(void *ctx) { return *(u64 *)ctx + 1; }\n');
       const r = femto(['build', 'increment.c', '-o', 'increment.bin']);
       assert.equal(r.code, 0, r.stderr);
@@ -537,7 +532,7 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('[clang] an ELF object (.o) → image, default output FILE.bin', function () {
-      if (!HAVE_CLANG) this.skip();
+      need(this, CLANG);
       fs.copyFileSync(path.join(ROOT, 'test', 'c', 'globals.c'), path.join(tmp, 'globals.c'));
       assert.equal(spawnSync('clang', ['-target', 'bpf', '-O2', '-c', 'globals.c', '-o', 'globals.o'], { cwd: tmp }).status, 0);
       const r = femto(['build', 'globals.o']);
@@ -550,7 +545,7 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('[clang] a compile error: exit 2, clang\'s diagnostic with line and column, no stack', function () {
-      if (!HAVE_CLANG) this.skip();
+      need(this, CLANG);
       write('err.c', 'int f(void) {\n  return undefined_thing;\n}\n');
       const r = femto(['build', 'err.c']);
       assert.equal(r.code, 2);
@@ -576,7 +571,6 @@ describe('femto CLI (lib/cli)', function () {
     const memArg = (hex: string) => (hex.match(/../g) ?? []).map((b) => b + '  ').join('');
 
     it('runs conformance vectors from assembled.jsonl: r0 in hex on stdout, exit 0', function () {
-      if (!HAVE_SHARED) this.skip();
       const all = loadAssembled();
       // A spread over every group (≈40 spawns; FEMTO_CLI_ALL_VECTORS=1 runs all of them), always
       // including the two that call helper 5.
@@ -593,7 +587,6 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('memory split over several arguments, or given without spaces, is the same memory', function () {
-      if (!HAVE_SHARED) this.skip();
       const v = loadAssembled().find((x) => x.name === 'ldxw.data')!;
       const split = femto(['plugin', ...(v.mem.match(/../g) ?? [])], v.program);
       const plain = femto(['plugin', v.mem], v.program);

@@ -4,7 +4,6 @@
  * (with a fake clang script); C → image end to end (needs clang on PATH, skipped otherwise).
  */
 import * as assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -13,8 +12,8 @@ import { FormatError } from '../../vm/errors';
 import { isElf, loadElf } from '../../vm/elf';
 import { parseImage } from '../../vm/image';
 import { ROOT } from '../util/paths';
+import { CLANG, need } from '../util/needs';
 
-const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
 const C_DIR = path.join(ROOT, 'test', 'c');
 
 async function rejects<T extends Error>(p: Promise<unknown>, cls: new (...a: never[]) => T): Promise<T> {
@@ -35,7 +34,7 @@ describe('lib/compiler: C → eBPF object → RIOT image', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   beforeEach(function () {
-    if (!HAVE_CLANG && this.currentTest?.title.startsWith('[clang]')) this.skip();
+    if (this.currentTest?.title.startsWith('[clang]')) need(this, CLANG);
   });
 
   describe('clang missing', () => {
@@ -91,7 +90,7 @@ describe('lib/compiler: C → eBPF object → RIOT image', function () {
     });
 
     it('passes arguments without a shell (a file name with shell syntax stays a file name)', async function () {
-      if (!HAVE_CLANG) this.skip();
+      need(this, CLANG);
       const odd = path.join(tmp, 'a b;$(touch pwned)`x`.c');
       fs.writeFileSync(odd, 'unsigned long long f(void){return 7;}\n');
       const { object } = await compileC({ path: odd });

@@ -28,8 +28,8 @@ import { RIOT_HELPERS } from '../../vm/helper-ids';
 import { parseImage } from '../../vm/image';
 import { Vm } from '../../vm/vm';
 import { ROOT } from '../util/paths';
+import { CLANG, need } from '../util/needs';
 
-const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
 const EXAMPLES = path.join(ROOT, 'lib', 'containers');
 const INCLUDE = path.join(ROOT, 'lib', 'include');
 
@@ -101,7 +101,7 @@ describe('femto.h and the example containers (clang → image → emulated board
   const images = new Map<string, Uint8Array>();
 
   before(async function () {
-    if (!HAVE_CLANG) this.skip();
+    need(this, CLANG);
     const files = fs.readdirSync(EXAMPLES).filter((f) => f.endsWith('.c'));
     await Promise.all(files.map(async (f) => images.set(f.replace(/\.c$/, ''), await buildFromC({ path: path.join(EXAMPLES, f) }))));
   });

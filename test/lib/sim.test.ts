@@ -16,8 +16,8 @@ import { simCommand } from '../../lib/cli/sim';
 import type { Io } from '../../lib/cli/io';
 import { buildFromC, compileC } from '../../lib/compiler';
 import { ROOT } from '../util/paths';
+import { CLANG, need } from '../util/needs';
 
-const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
 const EX = (n: string): string => path.join(ROOT, 'lib', 'containers', `${n}.c`);
 
 interface Out {
@@ -52,7 +52,7 @@ describe('femto sim', function () {
   });
   after(() => fs.rmSync(tmp, { recursive: true, force: true }));
   beforeEach(function () {
-    if (!HAVE_CLANG && this.currentTest?.title.startsWith('[clang]')) this.skip();
+    if (this.currentTest?.title.startsWith('[clang]')) need(this, CLANG);
   });
   const write = (name: string, content: string | Uint8Array): string => {
     const f = path.join(tmp, name);

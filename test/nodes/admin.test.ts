@@ -7,7 +7,7 @@ import * as assert from 'node:assert/strict';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, flow, getNode, helper, nextMessage, until } from './util';
 import { fromAsm } from '../../lib/node-support/program';
 import { registry } from '../../lib/node-support/registry';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
 
 /** Payload byte 0 = 0: write to 0x10 (fault −2 at pc 6); otherwise r0 = 1. */
@@ -99,7 +99,7 @@ describe('admin endpoints', function () {
     assert.equal(empty.rule, 'empty');
   });
 
-  (hasClang() ? it : it.skip)('verify compiles C in the sandbox: compile errors carry the line, refusals too', async () => {
+  itNeeds(CLANG, 'verify compiles C in the sandbox: compile errors carry the line, refusals too', async () => {
     const ok = await verify({ language: 'c', source: '#include "femto.h"\nint f(void *c) { return 7; }\n' });
     assert.equal(ok.ok, true, ok.message);
     assert.ok(ok.listing.length >= 2);

@@ -12,7 +12,7 @@ import {
 } from './util';
 import { fromAsm } from '../../lib/node-support/program';
 import { registry } from '../../lib/node-support/registry';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
 const OOB_WRITE = 'mov %r2, 0x10\nstw [%r2], 42\nmov %r0, 0\nexit';
 const DIV_ZERO = 'mov %r0, 10\nmov %r2, 0\ndiv %r0, %r2\nexit';
@@ -340,7 +340,7 @@ describe('femto-container node', function () {
     assert.ok(got.every((m) => m.femto.insns === 8005), 'same instruction count on both tiers');
   });
 
-  (hasClang() ? it : it.skip)('compiles C source in the sandbox (clang) and runs it', async () => {
+  itNeeds(CLANG, 'compiles C source in the sandbox (clang) and runs it', async () => {
     const src = '#include "femto.h"\nuint64_t f(femto_flow_ctx_t *ctx) { return ctx->len * 2; }\n';
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c', src, { language: 'c' }), { id: 'out', type: 'helper' }));
     const c = getNode('c');
@@ -350,7 +350,7 @@ describe('femto-container node', function () {
     assert.equal((await p).payload, 10);
   });
 
-  (hasClang() ? it : it.skip)('a C include outside femto.h is refused with the line, before clang runs', async () => {
+  itNeeds(CLANG, 'a C include outside femto.h is refused with the line, before clang runs', async () => {
     const src = '#include "femto.h"\n#include "/etc/passwd"\nint f(void *c) { return 0; }\n';
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c', src, { language: 'c' })));
     const c = getNode('c');

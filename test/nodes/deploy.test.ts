@@ -12,6 +12,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
+import { coreNode } from '../util/node-red';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, recordStatus, remoteBoard, statuses, until, type AnyNode } from './util';
 import { generateKeyPair, privateKeyPem, publicKeyPem, fingerprint, type KeyPair } from '../../lib/deploy/keys';
 import type { RemoteDevice } from '../../lib/deploy/device';
@@ -21,9 +22,8 @@ import { closedPort, imageReturning, silentPort, spawnDevice, startDevice, tmpDi
 
 /* eslint-disable @typescript-eslint/no-require-imports */
 const femtoDeploy = require(path.join(ROOT, 'dist', 'nodes', 'femto-deploy.js'));
-const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
-const injectNode = require(path.join(coreDir, '20-inject.js'));
-const commentNode = require(path.join(coreDir, '90-comment.js'));
+const injectNode = coreNode('20-inject.js');
+const commentNode = coreNode('90-comment.js');
 /* eslint-enable @typescript-eslint/no-require-imports */
 /** The package's nodes with femto-deploy (test/nodes/util.ts may list it already). */
 const NODES = ALL_NODES.includes(femtoDeploy) ? ALL_NODES : [...ALL_NODES, femtoDeploy];

@@ -9,16 +9,14 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
+import { coreNode } from '../util/node-red';
 import { ALL_NODES, collect, getNode, helper, lastStatus, sleep, until } from './util';
 import { registry } from '../../lib/node-support/registry';
 import { buildEmbeddedImages, exampleFlows } from '../../lib/build/make-examples';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
-/* eslint-disable @typescript-eslint/no-require-imports */
-const coreDir = path.join(path.dirname(require.resolve('@node-red/nodes/package.json')), 'core', 'common');
-const injectNode = require(path.join(coreDir, '20-inject.js'));
-const commentNode = require(path.join(coreDir, '90-comment.js'));
-/* eslint-enable @typescript-eslint/no-require-imports */
+const injectNode = coreNode('20-inject.js');
+const commentNode = coreNode('90-comment.js');
 
 const EXAMPLES = path.join(ROOT, 'examples');
 const OUR_TYPES = ['femto-board', 'femto-container', 'femto-sensor', 'femto-store', 'femto-deploy'];
@@ -213,7 +211,7 @@ describe('example flows', function () {
     assert.equal(rej[0].femto.pc, 0);
   });
 
-  (hasClang() ? it : it.skip)('embedded images match lib/containers/*.c (regenerate with make-examples)', async () => {
+  itNeeds(CLANG, 'embedded images match lib/containers/*.c (regenerate with make-examples)', async () => {
     const images = await buildEmbeddedImages(ROOT);
     const expected = exampleFlows(ROOT, images);
     for (const f of files()) {

@@ -11,7 +11,7 @@ import { payloadToBytes, r0Value, parseKey, parseValue } from '../../lib/node-su
 import { createBoard } from '../../lib/node-support/board-config';
 import { boardRef, notEmulatedStatus, remoteBoardState, RemoteBoardLink } from '../../lib/node-support/remote';
 import { BoardRegistry, lastFaultOf } from '../../lib/node-support/registry';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
 
 function refused(src: string, line: number, what: RegExp): void {
@@ -79,7 +79,7 @@ describe('compile sandbox', () => {
     ]);
   });
 
-  (hasClang() ? it : it.skip)('compiles with clang and reports errors by line, never echoing outside files', async () => {
+  itNeeds(CLANG, 'compiles with clang and reports errors by line, never echoing outside files', async () => {
     const ok = await compileSandboxed('#include "femto.h"\nint f(void *c) { return 3; }\n');
     assert.ok(ok.image.length > 28);
     await assert.rejects(compileSandboxed('#include "femto.h"\n\nint f(void *c) { return x; }\n'), (e: unknown) => {
@@ -91,7 +91,7 @@ describe('compile sandbox', () => {
     });
   });
 
-  (hasClang() ? it : it.skip)('stops a compile that takes too long', async () => {
+  itNeeds(CLANG, 'stops a compile that takes too long', async () => {
     // Exponential macro expansion keeps clang busy far beyond the limit.
     const src = '#include "femto.h"\n#define A(x) x x x x x x x x\n#define B(x) A(A(A(A(x))))\n#define C(x) B(B(B(x)))\nint f(void *c) { int v = 0; C(v++;) return v; }\n';
     const t0 = Date.now();

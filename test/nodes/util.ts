@@ -1,13 +1,15 @@
 /**
  * Shared set-up for the Node-RED node tests: node-red-node-test-helper initialised on the
- * installed node-red, the package's node modules, and small waiting helpers.
+ * Node-RED chosen by test/util/node-red.ts (the devDependency, or FEMTO_NODE_RED), the package's
+ * node modules, and small waiting helpers.
  */
 import * as path from 'node:path';
 import { ROOT } from '../util/paths';
+import { nodeRedRuntime } from '../util/node-red';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 export const helper = require('node-red-node-test-helper');
-helper.init(require.resolve('node-red'));
+helper.init(nodeRedRuntime());
 
 const dist = path.join(ROOT, 'dist', 'nodes');
 /* eslint-disable @typescript-eslint/no-require-imports */

@@ -1,5 +1,5 @@
 /**
- * Loads the peer-written conformance vectors (`../shared/conformance/`) and gives tests and the
+ * Loads the conformance vectors kept in `test/data/conformance/` and gives tests and the
  * plugin the environment those vectors assume: memory as a writable context with its length in
  * r2, and helper 5 returning its first argument (the suite's reference environment).
  */

@@ -5,7 +5,7 @@
  * Run checks of the programs through the Vm live at the end when vm/vm.ts exists.
  */
 import * as assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,10 +15,10 @@ import { EM_BPF, ElfLoad, isElf, loadElf, elfToImage } from '../../vm/elf';
 import { buildImage, parseImage } from '../../vm/image';
 import { OP } from '../../vm/opcodes';
 import { BENCH_DIR, ROOT } from '../util/paths';
+import { CLANG, need } from '../util/needs';
 import { Vm } from '../../vm/vm';
 
 const C_DIR = path.join(ROOT, 'test', 'c');
-const HAVE_CLANG = spawnSync('clang', ['--version']).status === 0;
 
 let tmp = '';
 function compile(file: string): Uint8Array {
@@ -94,11 +94,7 @@ describe('vm/elf: eBPF object loader', function () {
   const loads: Record<string, ElfLoad> = {};
 
   before(function () {
-    if (!HAVE_CLANG) {
-      // eslint-disable-next-line no-console
-      console.warn('    clang not on PATH: skipping the compiled-object tests (apt-get install clang)');
-      return;
-    }
+    if (!CLANG.present()) return; // the [clang] tests below skip (or fail under CI)
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'femto-elf-test-'));
     for (const name of ['increment', 'mul_add', 'fletcher32', 'globals', 'local_call']) {
       objects[name] = compile(path.join(C_DIR, name + '.c'));
@@ -109,7 +105,7 @@ describe('vm/elf: eBPF object loader', function () {
     if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
   });
   beforeEach(function () {
-    if (!HAVE_CLANG && this.currentTest?.title.startsWith('[clang]')) this.skip();
+    if (this.currentTest?.title.startsWith('[clang]')) need(this, CLANG);
   });
 
   describe('compiled test programs', () => {
