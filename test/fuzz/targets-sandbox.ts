@@ -90,12 +90,13 @@ export function makeSentinel(): Sentinel {
       '@DIR@': dir,
       '@BASE@': path.basename(dir),
     },
+    // Names as long as the real ones: a column in a message must not tell them apart either.
     ghosts: {
-      '@ABS@': path.join(dir, 'ghost.h'),
-      '@TXT@': path.join(dir, 'ghost.txt'),
-      '@LINK@': path.join(dir, 'ghost-link.h'),
-      '@RELCWD@': `../${path.basename(dir)}/ghost.h`,
-      '@RELINC@': path.relative(include, path.join(dir, 'ghost.h')),
+      '@ABS@': path.join(dir, 'phantm.h'),
+      '@TXT@': path.join(dir, 'phantm.txt'),
+      '@LINK@': path.join(dir, 'gone.h'),
+      '@RELCWD@': `../${path.basename(dir)}/phantm.h`,
+      '@RELINC@': path.relative(include, path.join(dir, 'phantm.h')),
       '@DIR@': dir,
       '@BASE@': path.basename(dir),
     },
