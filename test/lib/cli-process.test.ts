@@ -54,7 +54,7 @@ function probe(...lists: string[][]): Loaded[] {
 
 /** What no simple command may load; `femto run` needs the VM and its compiled tier, nothing else here. */
 const HEAVY: { name: string; re: RegExp; run?: true }[] = [
-  { name: 'CoAP (coap)', re: /node_modules\/coap\// },
+  { name: 'CoAP (the coap package or our endpoint)', re: /node_modules\/coap\/|^dist\/lib\/deploy\/coap-endpoint\.js$/ },
   { name: 'CBOR (cbor-x)', re: /node_modules\/cbor-x\// },
   { name: 'Ed25519 (@noble/ed25519)', re: /node_modules\/@noble\// },
   { name: '@node-red/util', re: /node_modules\/@node-red\// },
