@@ -24,6 +24,12 @@ export interface Clock {
   nowUs(): number;
   /** Run `fn` once when the clock reaches `atUs` (at once, asynchronously, if already past). */
   at(atUs: number, fn: () => void): TimerHandle;
+  /**
+   * Run `fn` on a later turn of the host's event loop, after what is waiting now (I/O, timers):
+   * how the board goes on with a preempted run. A VirtualClock runs it on the next advance at
+   * the same time, so sliced runs take no virtual time and stay deterministic.
+   */
+  nextTurn(fn: () => void): TimerHandle;
   /** Cancel every pending timer of this clock (Board.stop uses its own handles; this is for owners). */
   cancelAll(): void;
   /** Number of pending timers (tests check that stop() released everything). */
@@ -55,6 +61,7 @@ export function every(clock: Clock, periodUs: number, fn: () => void, firstUs = 
 export class WallClock implements Clock {
   private readonly t0 = performance.now();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly turns = new Set<ReturnType<typeof setImmediate>>();
 
   nowUs(): number {
     return Math.floor((performance.now() - this.t0) * 1000);
@@ -75,13 +82,30 @@ export class WallClock implements Clock {
     };
   }
 
+  /** setImmediate: after pending I/O and due timers, unlike setTimeout(0), which waits ≥ 1 ms. */
+  nextTurn(fn: () => void): TimerHandle {
+    const t = setImmediate(() => {
+      this.turns.delete(t);
+      fn();
+    });
+    this.turns.add(t);
+    return {
+      cancel: () => {
+        clearImmediate(t);
+        this.turns.delete(t);
+      },
+    };
+  }
+
   cancelAll(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.turns) clearImmediate(t);
+    this.turns.clear();
   }
 
   pending(): number {
-    return this.timers.size;
+    return this.timers.size + this.turns.size;
   }
 }
 
@@ -116,6 +140,10 @@ export class VirtualClock implements Clock {
         t.live = false;
       },
     };
+  }
+
+  nextTurn(fn: () => void): TimerHandle {
+    return this.at(this.now, fn);
   }
 
   /** Move time forward by `us`, firing due timers in order. Returns the number fired. */
