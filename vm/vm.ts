@@ -50,7 +50,7 @@ type SliceStatus = Status | typeof STATUS_PREEMPT;
 /** Share of a slice one chunk of instructions is sized to take (the clock is read between chunks). */
 const CHUNK_SHARE = 0.25;
 /** Speed assumed before any chunk was timed (instructions per ms): slow, so the guess errs short. */
-const INITIAL_RATE = 20_000;
+const INITIAL_RATE = 10_000;
 const MIN_CHUNK = 1000;
 /** A chunk grows at most this much over the last timed one (one fast measurement is not trusted). */
 const CHUNK_GROWTH = 4;

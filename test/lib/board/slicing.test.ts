@@ -198,4 +198,35 @@ describe('board: sliced runs', () => {
     assert.ok(Math.max(...lags) < 500, `timer lags ${lags.map((l) => l.toFixed(1)).join(', ')} ms`);
     board.stop();
   });
+
+  it('on the wall clock, spinning containers on several boards share about one slice per event-loop iteration', async function () {
+    this.timeout(20_000);
+    const boards = [0, 1].map(() => new Board({ profile: 'native', clock: new WallClock(), slice: { ms: DEFAULT_SLICE_MS } }));
+    let slices = 0;
+    const runs: Promise<unknown>[] = [];
+    for (const b of boards) {
+      b.on('progress', () => slices++);
+      for (const id of ['a', 'b']) {
+        b.install({ id, hook: 'flow', budget: 1e10, image: SPIN });
+        runs.push(b.flow(id, new Uint8Array(0)).catch(() => undefined));
+      }
+    }
+    // A setImmediate chain ticks once per iteration of the event loop: count the slices between ticks.
+    const perIteration: number[] = [];
+    await new Promise<void>((resolve) => {
+      const tick = (): void => {
+        perIteration.push(slices);
+        slices = 0;
+        if (perIteration.length < 60) setImmediate(tick);
+        else resolve();
+      };
+      setImmediate(tick);
+    });
+    for (const b of boards) b.stop();
+    await Promise.all(runs);
+    const later = perIteration.slice(1); // the first count has the four first slices, run in flow()
+    const total = later.reduce((a, b) => a + b, 0);
+    assert.ok(total >= 20, `only ${total} slices in 59 iterations`);
+    assert.ok(Math.max(...later) <= 2, `slices per iteration: ${later.join(' ')} (four runs waiting)`);
+  });
 });
