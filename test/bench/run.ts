@@ -3,7 +3,7 @@
  * Programs come from `../shared/bench/`; the baseline is the same algorithm in plain JavaScript,
  * plus the reference figures for uBPF and native C from `../shared/bench/README.md`.
  *
- *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,branchy,compile,dispatch,deploy]
+ *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,branchy,compile,dispatch,deploy,slicing]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -16,9 +16,10 @@ import { compileToWasm } from '../../vm/wasm-compiler';
 import { BENCH_DIR } from '../util/paths';
 import { benchDispatch } from './dispatch';
 import { benchDeploy } from './deploy';
+import { benchSlicingOverhead, benchSpinLatency } from './slicing';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy'] as const;
+const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy', 'slicing'] as const;
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...SECTIONS];
 for (const o of only) {
@@ -245,6 +246,12 @@ async function main(): Promise<void> {
   if (want('deploy')) {
     // Signed deployment over CoAP on loopback.
     for (const l of await benchDeploy()) console.log(l);
+    console.log('');
+  }
+  if (want('slicing')) {
+    // Time slicing (issue 11): its cost on a long run, and Node-RED's latency while a loop spins.
+    for (const l of benchSlicingOverhead({ quick })) console.log(l);
+    for (const l of (await benchSpinLatency({ samples: quick ? 5 : 20 })).lines) console.log(l);
   }
 }
 
