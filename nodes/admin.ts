@@ -8,10 +8,14 @@
  *                       message, instruction, listing, warnings, profile, insns, imageBytes,
  *                       helpersUsed, diagnostics? } (lib/node-support/program.ts, verifyRequest)
  *   GET  femto/state    (femto-container.read)   → { boards: […] } (lib/node-support/registry.ts)
+ *   GET  femto/budget   (femto-container.read)   ?board=<profile>&budget=N[&profile=riot-2022|rfc9669]
+ *                       [&insns=N] → { ok, estimate, note?, warning?, maxRunInsns? } or { ok: false,
+ *                       message } (lib/board/budget-advice.ts: the edit dialog's budget warning)
  *   comms topic femto/state: the same object, retained, at most 4 times a second, on every change.
  */
 import { registry } from '../lib/node-support/registry';
 import { verifyRequest, type VerifyRequest } from '../lib/node-support/program';
+import { budgetAdvice } from '../lib/board/budget-advice';
 import type { RED } from './red';
 
 const registered = new WeakSet<object>();
@@ -47,5 +51,23 @@ export function registerAdmin(RED: RED): void {
 
   RED.httpAdmin.get('/femto/state', RED.auth.needsPermission('femto-container.read'), (_req, res) => {
     res.json(registry.state());
+  });
+
+  RED.httpAdmin.get('/femto/budget', RED.auth.needsPermission('femto-container.read'), (req, res) => {
+    const q = req.query;
+    const str = (v: unknown): string => (typeof v === 'string' ? v.trim() : '');
+    try {
+      const profile = str(q.profile);
+      const insns = Number(str(q.insns));
+      const a = budgetAdvice({
+        board: str(q.board) || 'nrf52840dk',
+        budget: Number(str(q.budget)),
+        vmProfile: profile === 'riot-2022' || profile === 'rfc9669' ? profile : undefined,
+        programInsns: Number.isInteger(insns) && insns > 0 ? insns : undefined,
+      });
+      res.json({ ok: true, estimate: a.estimate, note: a.note, warning: a.warning, maxRunInsns: a.maxRunInsns, vmProfile: a.vmProfile });
+    } catch (e) {
+      res.json({ ok: false, message: e instanceof Error ? e.message : String(e) });
+    }
   });
 }

@@ -21,10 +21,14 @@
  *    Catch node gets it, with msg.femto = { code, pc, instruction, message, faults, … }.
  *  - Suspended runs (ztimer_periodic_wakeup) send a message per slice (msg.femto.status
  *    "suspended"), so long-running containers report as they go.
+ *  - Runs are sliced (the board's 5 ms slices): a long run goes on over several turns of the
+ *    event loop while the status says "running… N instr". Messages to the node wait until its
+ *    run ends and are answered in order (done() per message when its run completes); a full
+ *    queue refuses the newest message with an error naming it.
  *  - On a remote femto-board the node runs the board's slot on the device instead
  *    (nodes/remote-container.ts).
  */
-import { BoardError, type Board, type RunReport } from '../lib/board/board';
+import { BoardError, type Board, type HookResult, type RunReport } from '../lib/board/board';
 import type { HookName } from '../lib/board/hooks';
 import { isHook } from '../lib/board/hooks';
 import { VerifyError, FormatError } from '../vm/errors';
@@ -34,7 +38,7 @@ import { buildProgram, DEPLOY_COMPILE_WAIT_MS, imageInsns, programFromMessage, t
 import { registry } from '../lib/node-support/registry';
 import { SandboxCompileError, SandboxError } from '../lib/node-support/sandbox';
 import * as status from '../lib/node-support/status';
-import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
+import { translator, type Done, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED, type Send } from './red';
 import { registerAdmin } from './admin';
 import { remoteContainer } from './remote-container';
 import type { RemoteCapableBoardNode } from '../lib/node-support/remote';
@@ -101,6 +105,14 @@ export = function (RED: RED): void {
     let closed = false;
     let firing = false;
     let ownReport: RunReport | undefined;
+    /** Non-flow hooks: the message whose run is in flight, and those waiting for it. */
+    interface Job { msg: Msg; send: Send; done: Done; coap?: boolean }
+    let pending: Job | undefined;
+    const waiting: Job[] = [];
+    /** flow() calls not yet settled: their runs' first results answer them, not new messages. */
+    let flowCalls = 0;
+    let lastProgress = 0;
+    let dropped = 0;
 
     if (!board) {
       node.status({ fill: 'red', shape: 'ring', text: boardNode?.failure ? 'board failed' : 'no board' });
@@ -160,15 +172,73 @@ export = function (RED: RED): void {
         ownReport = r;
         return;
       }
+      if (flowCalls > 0 && r.hook === 'flow' && r.slice === 1) return; // its flow() answers it
+      if (pending && !pending.coap) {
+        const job = pending;
+        pending = undefined;
+        answer(job, r);
+        drain();
+        return;
+      }
+      if (pending?.coap) return; // the CoAP request's own runs: its answer carries them
       const msg: Msg = { topic: r.hook, payload: r0Value(r.r0, resultType), femto: info(r) };
       if (r.status === 'fault') node.error(faultError(r), msg);
       else node.send(msg);
+      drain();
     }
     function onQuarantine(q: { container: string }): void {
       if (q.container === node.id && !closed) node.status(status.quarantined());
     }
+    /** A run in flight: "running… N instr", at most four times a second. */
+    function onProgress(p: { container: string; insns: number; budget: number }): void {
+      if (p.container !== node.id || closed) return;
+      const now = Date.now();
+      if (now - lastProgress < 250) return;
+      lastProgress = now;
+      node.status(status.running(p.insns, p.budget, waiting.length + (liveBoard.container(node.id).queued)));
+    }
+    /** The board dropped the run in flight (image replaced, board stopped): its message fails. */
+    function onCancelled(c: { container: string; reason: string }): void {
+      if (c.container !== node.id || !pending || pending.coap) return;
+      const job = pending;
+      pending = undefined;
+      job.done(new Error(t('errors.cancelled', 'the run was cancelled: __reason__', { reason: c.reason })));
+      drain();
+    }
     liveBoard.on('result', onResult);
     liveBoard.on('quarantine', onQuarantine);
+    liveBoard.on('progress', onProgress);
+    liveBoard.on('cancelled', onCancelled);
+
+    /** Answer an input message with its run's report. */
+    function answer(job: Job, r: RunReport | undefined): void {
+      if (!r) {
+        job.done();
+        return;
+      }
+      job.msg.femto = info(r);
+      if (r.status === 'fault') {
+        job.done(faultError(r));
+        return;
+      }
+      if (!job.coap) job.msg.payload = r0Value(r.r0, resultType);
+      job.send(job.msg);
+      job.done();
+    }
+
+    /** Start waiting messages while the container is free (one run in flight at a time). */
+    function drain(): void {
+      while (!pending && waiting.length > 0 && !closed) {
+        let busy: boolean;
+        try {
+          busy = liveBoard.container(node.id).state === 'running';
+        } catch {
+          busy = false;
+        }
+        if (busy) return; // its run ends with a 'result', which drains again
+        fireHook(waiting.shift()!);
+      }
+    }
 
     // The configured program: synchronous for assembly and images, compiled for C.
     node.status(status.noImage());
@@ -238,60 +308,117 @@ export = function (RED: RED): void {
         done(new Error(t('errors.quarantined', '__name__ is quarantined after __n__ consecutive faults (send msg.reset = true to release it)', { name, n: ci.faults.consecutive })));
         return;
       }
+      if (hook === 'flow') {
+        let run: Promise<RunReport>;
+        flowCalls++; // before the call: a run that ends in its first slice reports inside it
+        try {
+          const value = inputValue(msg, config.input, config.inputType, node, RED.util.evaluateNodeProperty);
+          run = liveBoard.flow(node.id, payloadToBytes(value));
+        } catch (e) {
+          flowCalls--;
+          done(e instanceof Error ? e : new Error(String(e)));
+          return;
+        }
+        run.then((r) => {
+          flowCalls--;
+          if (!closed) answer({ msg, send, done }, r);
+          else done();
+        }, (e: unknown) => {
+          flowCalls--;
+          if (closed) { done(); return; }
+          if (e instanceof BoardError && e.code === 'busy') node.status(status.queueFull(liveBoard.container(node.id).dropped));
+          done(e instanceof Error ? e : new Error(String(e)));
+        });
+        return;
+      }
+      const job: Job = { msg, send, done };
+      if (pending || waiting.length > 0) {
+        if (waiting.length >= liveBoard.queueLimit) {
+          node.status(status.queueFull(++dropped));
+          done(new Error(t('errors.queueFull', '__name__ is busy (a run in flight and __n__ messages waiting, the most allowed): this message was dropped', { name, n: waiting.length })));
+          return;
+        }
+        waiting.push(job);
+        return;
+      }
+      fireHook(job);
+    });
+
+    /** Fire the node's hook for one message; the node's own run answers it (now or when it ends). */
+    function fireHook(job: Job): void {
+      const { msg } = job;
+      if (hook === 'coap') {
+        const method = typeof msg.method === 'string' ? msg.method : config.method || 'GET';
+        const path = typeof msg.path === 'string' ? msg.path : config.path || '/';
+        const body = typeof msg.payload === 'string' || msg.payload instanceof Uint8Array ? msg.payload : '';
+        job.coap = true;
+        pending = job;
+        let request: ReturnType<Board['coapRequestAsync']>;
+        try {
+          request = liveBoard.coapRequestAsync(method, path, body);
+        } catch (e) {
+          pending = undefined;
+          job.done(e instanceof Error ? e : new Error(String(e)));
+          drain();
+          return;
+        }
+        request.then(({ response, result }) => {
+          pending = undefined;
+          if (closed) { job.done(); return; }
+          msg.payload = Buffer.from(response.payload).toString('utf8');
+          msg.coap = { code: `${response.code >> 5}.${String(response.code & 31).padStart(2, '0')}`, codeText: response.codeText, contentFormat: response.contentFormat, container: response.container };
+          const own = result.reports.find((r) => r.container === node.id);
+          if (own) answer(job, own);
+          else { job.send(msg); job.done(); }
+          drain();
+        }, (e: unknown) => {
+          pending = undefined;
+          job.done(e instanceof Error ? e : new Error(String(e)));
+          drain();
+        });
+        return;
+      }
       ownReport = undefined;
       firing = true;
-      let coap: ReturnType<Board['coapRequest']> | undefined;
+      let fired: HookResult;
       try {
-        if (hook === 'flow') {
-          const value = inputValue(msg, config.input, config.inputType, node, RED.util.evaluateNodeProperty);
-          liveBoard.runFlow(node.id, payloadToBytes(value));
-        } else if (hook === 'sensor') {
-          liveBoard.sampleSensor(device);
+        if (hook === 'sensor') {
+          fired = liveBoard.sampleSensor(device);
         } else if (hook === 'button') {
           const release = msg.payload === false || msg.payload === 0 || msg.payload === 'release';
-          if (release) liveBoard.releaseButton(device);
-          else liveBoard.pressButton(device);
+          fired = release ? liveBoard.releaseButton(device) : liveBoard.pressButton(device);
         } else if (hook === 'timer') {
-          liveBoard.fireTimer();
-        } else if (hook === 'sched') {
-          liveBoard.schedTick();
-        } else if (hook === 'coap') {
-          const method = typeof msg.method === 'string' ? msg.method : config.method || 'GET';
-          const path = typeof msg.path === 'string' ? msg.path : config.path || '/';
-          const body = typeof msg.payload === 'string' || msg.payload instanceof Uint8Array ? msg.payload : '';
-          coap = liveBoard.coapRequest(method, path, body);
+          fired = liveBoard.fireTimer();
+        } else {
+          fired = liveBoard.schedTick();
         }
       } catch (e) {
         firing = false;
-        done(e instanceof Error ? e : new Error(String(e)));
+        job.done(e instanceof Error ? e : new Error(String(e)));
         return;
       }
       firing = false;
       const r = ownReport as RunReport | undefined;
       ownReport = undefined;
-      if (coap) {
-        msg.payload = Buffer.from(coap.payload).toString('utf8');
-        msg.coap = { code: `${coap.code >> 5}.${String(coap.code & 31).padStart(2, '0')}`, codeText: coap.codeText, contentFormat: coap.contentFormat, container: coap.container };
-      }
-      if (r) {
-        msg.femto = info(r);
-        if (r.status === 'fault') {
-          done(faultError(r));
-          return;
-        }
-        if (!coap) msg.payload = r0Value(r.r0, resultType);
-        send(msg);
-        done();
+      if (!r && fired.reports.some((x) => x.container === node.id && x.status === 'preempted')) {
+        pending = job; // answered by the run's 'result' when it ends
         return;
       }
-      if (coap) send(msg);
-      done();
-    });
+      if (!r && fired.skipped.some((x) => x.container === node.id && x.reason === 'running')) {
+        waiting.unshift(job); // a board-fired run of this container is in flight: fire after it
+        return;
+      }
+      answer(job, r);
+    }
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       liveBoard.off('result', onResult);
       liveBoard.off('quarantine', onQuarantine);
+      liveBoard.off('progress', onProgress);
+      liveBoard.off('cancelled', onCancelled);
+      for (const job of [...(pending ? [pending] : []), ...waiting.splice(0)]) job.done();
+      pending = undefined;
       if (installed) {
         try {
           liveBoard.remove(node.id);

@@ -82,6 +82,17 @@ export class CompiledTier {
     return true;
   }
 
+  /**
+   * Instructions from `pc` (inside a block) to the next block start: a run paused inside a block
+   * gets there on the interpreter before it can enter compiled code again.
+   */
+  insnsToBlockStart(pc: number): number {
+    const op = this.program.opcode;
+    let n = 0;
+    while (pc < this.blockOf.length && this.blockOf[pc] < 0) { n++; pc += isWide(op[pc]) ? 2 : 1; }
+    return Math.max(1, n);
+  }
+
   /** Run from m.pc with `budget` instructions; finishes on the interpreter after a bail. */
   run(budget: number, branchBudget: number): Status {
     const m = this.m;
@@ -217,7 +228,12 @@ export class CompiledTier {
       d2.setInt32(H.REGS + 4, m.hi[0], true);
       return C_EXIT;
     }
-    if (st === STATUS_SUSPEND) return C_SUSPEND;
+    if (st === STATUS_SUSPEND) {
+      // A preemption after the call keeps its result (a helper's own suspension sets r0 on resume).
+      d2.setInt32(H.REGS, m.lo[0], true);
+      d2.setInt32(H.REGS + 4, m.hi[0], true);
+      return C_SUSPEND;
+    }
     d2.setInt32(H.PC, pc, true);
     d2.setInt32(H.FAULT_KIND, FaultKind.Helper, true);
     return C_FAULT;

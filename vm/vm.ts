@@ -15,6 +15,13 @@
  *    returns 64 bits (or returns a bigint).
  *  - A helper that throws a MemoryAccessError causes fault −2 at the call; any other exception
  *    from a helper is fault −4 with the helper's message. Neither reaches the caller as a throw.
+ *  - Preemption (`slicing`): a run may be cut into slices by wall time or by instruction count
+ *    without changing its meaning. A slice that used its share returns 'preempted' with the whole
+ *    state kept; `continue()` goes on exactly there (no r0 change, the same instruction and
+ *    taken-branch budgets, counting on). The end result equals the unsliced run's in every field.
+ *    Wall time is read rarely: instructions run in chunks sized from the measured speed (the
+ *    first chunk of a slice is not timed at all, so short runs never read the clock), and helper
+ *    calls are a checkpoint every few calls, so slow helpers cannot stretch a slice either.
  */
 import { FaultCode, FormatError, VmFault } from './errors';
 import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type Status } from './interpreter';
@@ -30,11 +37,26 @@ import type { CompileOptions } from './wasm-compiler';
 import { DEFAULT_BUDGET } from './limits';
 
 export { DEFAULT_BUDGET };
+/** Wall time of one slice when a host slices runs by time and gives no length. */
+export const DEFAULT_SLICE_MS = 5;
 export const RIOT_BRANCH_BUDGET = 200;
 export const STACK_FRAME_SIZE = 512;
 
 const PROBE_WARMUP_RUNS = 32;
 const PROBE_RUNS = 64;
+
+/** Status of a sliced run that used its share (Vm-internal; next to the interpreter's codes). */
+const STATUS_PREEMPT = 3;
+type SliceStatus = Status | typeof STATUS_PREEMPT;
+/** Share of a slice one chunk of instructions is sized to take (the clock is read between chunks). */
+const CHUNK_SHARE = 0.25;
+/** Speed assumed before any chunk was timed (instructions per ms): slow, so the guess errs short. */
+const INITIAL_RATE = 10_000;
+const MIN_CHUNK = 1000;
+/** A chunk grows at most this much over the last timed one (one fast measurement is not trusted). */
+const CHUNK_GROWTH = 4;
+/** Helper calls between clock reads inside a chunk (SliceOptions.helperCheckEvery). */
+const HELPER_CHECK_EVERY = 16;
 
 function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
@@ -78,6 +100,16 @@ export interface HelperDef {
 }
 export type HelperTable = ReadonlyMap<number, HelperFn | HelperDef>;
 
+/** How a host cuts runs into slices (`Vm.slicing`). Either limit, or both (whichever comes first). */
+export interface SliceOptions {
+  /** Wall time (ms) one slice may hold its caller (DEFAULT_SLICE_MS is the usual choice). */
+  ms?: number;
+  /** Instructions one slice may execute (≥ 1): deterministic slicing, for tests and virtual clocks. */
+  insns?: number;
+  /** Timed slices: helper calls between two clock reads inside a chunk (default 16). */
+  helperCheckEvery?: number;
+}
+
 export interface VmOptions {
   /** A parsed RIOT image, or raw bytecode in `text` (with optional data and rodata). */
   image?: RiotImage;
@@ -107,6 +139,10 @@ export interface VmOptions {
    * instructions.
    */
   tierUp?: { runs?: number; insns?: number; minAvgInsns?: number };
+  /** Preempt runs (see SliceOptions); default: a run goes to its end in one call. */
+  slice?: SliceOptions;
+  /** Milliseconds from some epoch, for time slicing; default performance.now (tests inject one). */
+  now?: () => number;
 }
 
 export type Tier = 'interp' | 'compiled' | 'auto';
@@ -137,22 +173,29 @@ export interface RunOptions {
   budget?: number;
 }
 
-export type RunStatus = 'exit' | 'fault' | 'suspended';
+export type RunStatus = 'exit' | 'fault' | 'suspended' | 'preempted';
 
 export interface RunResult {
+  /** 'preempted': the slice used its share of time or instructions; `continue()` goes on. */
   status: RunStatus;
   /** r0 as an unsigned 64-bit value (exit), else the last r0. */
   r0: bigint;
-  /** Instructions executed in this slice. */
+  /**
+   * Instructions executed since run() or resume() (summed over preempted slices, so the final
+   * result of a sliced run equals the unsliced one).
+   */
   insns: number;
   /** Instructions executed since run() started, across resumes. */
   totalInsns: number;
   fault?: VmFault;
   /** The context bytes after the run (only with a writable context). */
   context?: Uint8Array;
-  /** With `countPerPc`: executions per instruction index in this slice (a view, valid until the next run). */
+  /**
+   * With `countPerPc`: executions per instruction index since run() or resume(), summed over
+   * preempted slices like `insns` (a view, valid until the next run, resume or continue).
+   */
   pcCounts?: Int32Array;
-  /** With `countPerPc`: taken conditional jumps per instruction index in this slice. */
+  /** With `countPerPc`: taken conditional jumps per instruction index, counted like pcCounts. */
   pcTaken?: Int32Array;
 }
 
@@ -184,8 +227,27 @@ export class Vm {
   private readonly grants: ReadonlySet<number>;
   private readonly call: Call;
   private readonly stackSize: number;
-  private state: 'idle' | 'suspended' = 'idle';
+  private state: 'idle' | 'suspended' | 'preempted' = 'idle';
   private runInsns = 0;
+  /**
+   * Preemption of runs: undefined runs each run to its end in one call. Hosts may change it
+   * between calls (it applies from the next run, resume or continue).
+   */
+  slicing: SliceOptions | undefined;
+  private readonly now: () => number;
+  /** The current segment (from run() or resume() to its end): budget, progress, branches left. */
+  private segBudget = 0;
+  private segDone = 0;
+  private segBranches = 0;
+  private segWritable = false;
+  /** Measured speed (instructions per ms) that sizes the chunks of a timed slice. */
+  private rate = INITIAL_RATE;
+  /** Timed slice in progress: its length, deadline (NaN until the first clock read), helper countdown. */
+  private sliceMs = 0;
+  private deadline = NaN;
+  private helperTick = 0;
+  private helperCheck = HELPER_CHECK_EVERY;
+  private preemptAfterHelper = false;
   private compiled: CompiledTier | null = null;
   private compiling: Promise<boolean> | null = null;
   /**
@@ -256,6 +318,8 @@ export class Vm {
     this.maxCallDepth = maxCallDepth;
     this.tierMode = opts.tier ?? DEFAULT_TIER;
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
+    this.slicing = opts.slice;
+    this.now = opts.now ?? now;
     if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
     else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
     else if (opts.branchBudget !== undefined) this.noCompile = 'a taken-branch budget runs on the interpreter';
@@ -328,13 +392,23 @@ export class Vm {
     return this.state === 'suspended';
   }
 
+  /** A sliced run stopped after its slice: `continue()` goes on, `run()` abandons it. */
+  get preempted(): boolean {
+    return this.state === 'preempted';
+  }
+
+  /** Budget and instructions so far of the current (or last) run or resumed segment. */
+  get progress(): { insns: number; budget: number } {
+    return { insns: this.segDone, budget: this.segBudget };
+  }
+
   /** Map an extra region (a hook's packet buffer, a host buffer); returns it with its address. */
   mapRegion(name: string, init: Uint8Array | number, writable: boolean): Region {
     if (['stack', 'data', 'rodata'].includes(name)) throw new RangeError(`region name ${name} is reserved`);
     return this.memory.map(name, init, writable ? PERM_RW : PERM_READ);
   }
 
-  /** Start a run from the entry point. A suspended run is abandoned. */
+  /** Start a run from the entry point. A suspended or preempted run is abandoned. */
   run(opts: RunOptions = {}): RunResult {
     const m = this.machine;
     m.lo.fill(0);
@@ -350,14 +424,34 @@ export class Vm {
     m.lo[10] = top;
     m.pc = this.entrySlot(opts.entry);
     this.runInsns = 0;
-    return this.slice(checkBudget(opts.budget ?? this.budget), opts.contextWritable === true);
+    return this.segment(checkBudget(opts.budget ?? this.budget), opts.contextWritable === true);
   }
 
-  /** Continue a suspended run with a fresh budget; r0 of the suspending call is set to `r0`. */
+  /**
+   * Continue a suspended run with a fresh budget (instructions, and taken branches where they are
+   * limited); r0 of the suspending call is set to `r0`.
+   */
   resume(r0: number | bigint = 0, budget = this.budget): RunResult {
     if (this.state !== 'suspended') throw new Error('resume: the container is not suspended');
     this.setR0(r0, typeof r0 === 'bigint');
-    return this.slice(checkBudget(budget), this.memory.region('context')?.perm === PERM_RW);
+    return this.segment(checkBudget(budget), this.memory.region('context')?.perm === PERM_RW);
+  }
+
+  /** Go on with a preempted run exactly where it stopped: same budgets, nothing reset. */
+  continue(): RunResult {
+    if (this.state !== 'preempted') throw new Error('continue: the run was not preempted');
+    return this.slice(false);
+  }
+
+  /** Start a segment (a run, or a resumed suspension) with its own budgets. */
+  private segment(budget: number, writableContext: boolean): RunResult {
+    this.segBudget = budget;
+    this.segDone = 0;
+    this.segBranches = this.branchBudget;
+    this.segWritable = writableContext;
+    this.machine.counts?.fill(0);
+    this.machine.taken?.fill(0);
+    return this.slice(true);
   }
 
   /** Instruction index of an entry given as a name or an index. */
@@ -378,27 +472,32 @@ export class Vm {
     return f.offset / 8;
   }
 
-  private slice(budget: number, writableContext: boolean): RunResult {
+  /** One slice of the current segment: to its end, or until preempted. */
+  private slice(first: boolean): RunResult {
     const m = this.machine;
     m.faultKind = FaultKind.None;
     this.state = 'idle';
-    m.counts?.fill(0);
-    m.taken?.fill(0);
-    const probe = this.probeChoice();
+    const probe = first ? this.probeChoice() : null;
     const t0 = probe ? now() : 0;
-    const status: Status = probe === 'interp' ? execute(m, budget, this.branchBudget) : this.execute(budget);
+    const left = this.segBudget - this.segDone;
+    const sl = this.slicing;
+    const status: SliceStatus = sl && (sl.ms !== undefined || sl.insns !== undefined)
+      ? this.executeSliced(left, sl, probe === 'interp')
+      : probe === 'interp' ? execute(m, left, this.segBranches) : this.execute(left, this.segBranches);
     if (this.compiled?.broken) {
       this.noCompile = this.compiled.broken;
       this.compiled = null;
     }
     if (probe) this.record(probe, now() - t0, m.executed);
+    this.segDone += m.executed;
     this.runInsns += m.executed;
-    this.hotRuns++;
+    if (this.branchBudget !== Number.MAX_SAFE_INTEGER) this.segBranches = m.branchBudget;
+    if (status !== STATUS_PREEMPT) this.hotRuns++;
     this.hotInsns += m.executed;
     const res: RunResult = {
-      status: status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : 'suspended',
+      status: status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : status === STATUS_SUSPEND ? 'suspended' : 'preempted',
       r0: toBigU64(m.lo[0], m.hi[0]),
-      insns: m.executed,
+      insns: this.segDone,
       totalInsns: this.runInsns,
     };
     if (m.counts && m.taken) {
@@ -408,9 +507,81 @@ export class Vm {
       res.pcTaken = m.taken.subarray(0, this.program.length);
     }
     if (status === STATUS_SUSPEND) this.state = 'suspended';
-    if (status === STATUS_FAULT) res.fault = this.buildFault(m, budget);
-    if (writableContext && this.memory.region('context')) res.context = this.memory.bytes('context').slice();
+    else if (status === STATUS_PREEMPT) this.state = 'preempted';
+    if (status === STATUS_FAULT) res.fault = this.buildFault(m, this.segBudget);
+    if (this.segWritable && this.memory.region('context')) res.context = this.memory.bytes('context').slice();
     return res;
+  }
+
+  /**
+   * Run up to `left` instructions in chunks, stopping early (STATUS_PREEMPT) when the slice has
+   * used its instructions or its time. A chunk ends as a budget fault of the chunk's own budget
+   * with budget left over, which is just a pause: the state is exact at every instruction. Timed
+   * slices size chunks to a quarter of the slice at the speed measured on the last chunk; the
+   * first chunk is not timed (the clock is first read after it, or at a helper checkpoint), so a
+   * run that ends within it never reads the clock. m.executed counts the whole slice.
+   */
+  private executeSliced(left: number, sl: SliceOptions, interpOnly: boolean): SliceStatus {
+    const m = this.machine;
+    const cap = sl.insns !== undefined ? Math.max(1, Math.floor(sl.insns)) : Infinity;
+    const ms = sl.ms !== undefined && sl.ms >= 0 ? sl.ms : 0;
+    const timed = sl.ms !== undefined;
+    const limitedBranches = this.branchBudget !== Number.MAX_SAFE_INTEGER;
+    this.sliceMs = ms;
+    this.deadline = NaN;
+    this.helperCheck = Math.max(1, Math.floor(sl.helperCheckEvery ?? HELPER_CHECK_EVERY));
+    this.helperTick = timed ? this.helperCheck : 0;
+    this.preemptAfterHelper = false;
+    let done = 0;
+    let br = this.segBranches;
+    let lastT = NaN;
+    let chunkCap = Infinity;
+    let status: SliceStatus;
+    for (;;) {
+      let chunk = Math.min(left - done, cap - done);
+      if (timed) chunk = Math.min(chunk, Math.max(MIN_CHUNK, Math.floor(Math.min(this.rate * ms * CHUNK_SHARE, chunkCap))));
+      // Compiled code is entered at block starts only: after a pause inside a block, the
+      // interpreter first runs to the end of that block (an untimed chunk of a few instructions).
+      let align = false;
+      const c = this.compiled;
+      if (!interpOnly && c && this.useCompiled && !c.canEnter()) {
+        const n = c.insnsToBlockStart(m.pc);
+        if (n < chunk) { chunk = n; align = true; }
+      }
+      const st = interpOnly ? execute(m, chunk, br) : this.execute(chunk, br);
+      const ran = m.executed;
+      done += ran;
+      if (limitedBranches) br = m.branchBudget;
+      if (st === STATUS_SUSPEND && this.preemptAfterHelper) { status = STATUS_PREEMPT; break; }
+      if (!(st === STATUS_FAULT && m.faultKind === FaultKind.Budget && done < left)) { status = st; break; }
+      m.faultKind = FaultKind.None; // the chunk's budget, not the run's
+      if (done >= cap) { status = STATUS_PREEMPT; break; }
+      if (!timed || align) continue;
+      const t = this.now();
+      if (Number.isNaN(this.deadline)) this.deadline = t + ms * (1 - CHUNK_SHARE);
+      if (!Number.isNaN(lastT)) {
+        if (t > lastT) this.rate = ran / (t - lastT);
+        chunkCap = CHUNK_GROWTH * ran;
+      }
+      lastT = t;
+      if (t >= this.deadline) { status = STATUS_PREEMPT; break; }
+      chunkCap = Math.min(chunkCap, this.rate * (this.deadline - t));
+    }
+    this.helperTick = 0;
+    this.preemptAfterHelper = false;
+    m.executed = done;
+    m.branchBudget = br;
+    return status;
+  }
+
+  /** A helper checkpoint of a timed slice: whether its time is up (the first read sets the deadline). */
+  private timeUp(): boolean {
+    const t = this.now();
+    if (Number.isNaN(this.deadline)) {
+      this.deadline = t + this.sliceMs * (1 - CHUNK_SHARE);
+      return false;
+    }
+    return t >= this.deadline;
   }
 
   /**
@@ -442,23 +613,23 @@ export class Vm {
     }
   }
 
-  /** Run one slice on the best tier available; m.executed counts the whole slice. */
-  private execute(budget: number): Status {
+  /** Run `budget` instructions on the best tier available; m.executed counts them all. */
+  private execute(budget: number, branchBudget: number): Status {
     const m = this.machine;
-    if (this.compiled && this.useCompiled && this.compiled.canEnter()) return this.compiled.run(budget, this.branchBudget);
-    if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, this.branchBudget);
+    if (this.compiled && this.useCompiled && this.compiled.canEnter()) return this.compiled.run(budget, branchBudget);
+    if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, branchBudget);
     const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
     if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
       const c = this.compileNow() ? this.compiled as CompiledTier | null : null;
-      if (c && c.canEnter()) return c.run(budget, this.branchBudget);
-      return execute(m, budget, this.branchBudget);
+      if (c && c.canEnter()) return c.run(budget, branchBudget);
+      return execute(m, budget, branchBudget);
     }
     // Interpret in chunks so that one long run can still move to the compiled tier when hot.
     let left = budget;
     let executed = 0;
     for (;;) {
       const chunk = Math.min(left, this.tierUp.insns);
-      const st = execute(m, chunk, this.branchBudget);
+      const st = execute(m, chunk, branchBudget);
       executed += m.executed;
       left -= m.executed;
       const chunkEnded = st === STATUS_FAULT && m.faultKind === FaultKind.Budget && left > 0;
@@ -467,7 +638,7 @@ export class Vm {
       const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
       const c = hot && this.compileNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
-        const st2 = c.run(left, this.branchBudget);
+        const st2 = c.run(left, branchBudget);
         m.executed += executed;
         return st2;
       }
@@ -553,6 +724,16 @@ export class Vm {
       }
     } else {
       return fail(FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} returned ${String(r)}, not a number`);
+    }
+    // A timed slice's checkpoint: slow helpers must not stretch a slice between two chunk ends.
+    // Preempting here is a pause after the call, its result already in r0.
+    if (this.helperTick > 0 && --this.helperTick === 0) {
+      this.helperTick = this.helperCheck;
+      if (this.timeUp()) {
+        this.preemptAfterHelper = true;
+        m.executed = 0; // set by the interpreter on return
+        return STATUS_SUSPEND;
+      }
     }
     return STATUS_EXIT;
   };

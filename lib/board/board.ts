@@ -2,7 +2,8 @@
  * An emulated RIOT board running femto-containers (issue 3): profiles, SAUL devices, hooks,
  * helpers, key-value stores, tenants and the MCU cost model, behind one EventEmitter the Node-RED
  * nodes and `femto sim` drive. Nothing a container does throws out of the board: every run ends in
- * a RunReport (exit, suspended or fault).
+ * a RunReport (exit, suspended or fault). A board built with `slice` never holds its caller longer
+ * than a slice: a longer run is preempted and goes on in later turns of the event loop.
  *
  * ## API (stable; the nodes, femto.h's examples and `femto sim` build on it)
  *
@@ -11,7 +12,7 @@
  *                             vmProfile?: 'riot-2022' | 'rfc9669', tier?: 'interp' | 'compiled' | 'auto',
  *                             timerPeriodMs?: 1000, console?: { maxBytes: 4096, maxLines: 64 },
  *                             schedTickMs?: 100, minWakeupUs?: 1000, slots?: { count, size },
- *                             containerRamBytes?: n })
+ *                             containerRamBytes?: n, slice?: { ms?: 5, insns? }, queueLimit?: 32 })
  *   board.install(spec: ContainerSpec): ContainerInfo     throws VerifyError (rejected program),
  *                                                          FormatError (bad image), BoardError
  *                                                          (slot, RAM, id, hook, entry)
@@ -25,36 +26,55 @@
  *   board.addDevice(spec) · board.device(ref) · board.devices() · board.setSensor(ref, value)
  *   board.store('global') · board.store('tenant', tenant) · board.store('local', containerId): KvStore
  *
- *   Firing hooks (each returns what ran; all synchronous):
+ *   Firing hooks (each returns what ran; synchronous, but on a slicing board a run that uses up
+ *   its slice is reported 'preempted' and ends later with its 'result'):
  *   board.sampleSensor(ref?): HookResult       reads the device now, runs the 'sensor' hook
  *   board.pressButton(ref?) / releaseButton(ref?): HookResult
  *   board.fireTimer(): HookResult
- *   board.coapRequest(method, path, payload?): CoapResponse   (4.04 when no container serves the path)
+ *   board.coapRequest(method, path, payload?): CoapResponse   (4.04 when no container serves the path;
+ *                                                   runs to the end in this call: CLI and tests)
  *   board.schedTick(): HookResult              the modelled scheduler switches threads
- *   board.runFlow(containerId, payload): RunReport     one 'flow' container on one message (a
- *                                                       suspended run of it is abandoned: the new
- *                                                       message starts a new run)
+ *   board.runFlow(containerId, payload): RunReport     one 'flow' container on one message, to
+ *                                                       its end in this call (a suspended run of it
+ *                                                       is abandoned: the message starts a new run)
+ *
+ *   Sliced (what Node-RED uses; settle when the runs end, possibly many turns later):
+ *   board.flow(containerId, payload): Promise<RunReport>   like runFlow; a message to a busy
+ *                                  container waits behind its run, in order; a full queue refuses it
+ *                                  (BoardError 'busy', naming the dropped message); removing,
+ *                                  replacing or stopping cancels (BoardError 'cancelled')
+ *   board.coapRequestAsync(method, path, payload?): Promise<{ response, result: HookResult }>
  *   board.fireFlow(payload): HookResult                 every 'flow' container, by policy
  *   board.start() / board.stop()   periodic sensor sampling (per-device periodMs), the timer hook,
- *                                  scheduler ticks; stop() releases every timer, suspended runs too
+ *                                  scheduler ticks; stop() releases every timer, suspended runs too,
+ *                                  and cancels runs in flight
  *
  *   Events: 'console' {container, line, atUs} · 'actuator' {device, name, type, value, previous,
  *   container?} · 'store' StoreChange · 'sample' {device, name, type, data, values} ·
- *   'button' {device, name, pressed} · 'result' RunReport (every run slice, faults included) ·
- *   'fault' RunReport (faults only) · 'quarantine' {container, faults} · 'change' (containers
- *   installed/removed/attached; for editors).
+ *   'button' {device, name, pressed} · 'result' RunReport (every run or resumed slice when it ends,
+ *   faults included) · 'fault' RunReport (faults only) · 'quarantine' {container, faults} ·
+ *   'progress' {container, insns, budget, turns} (a run in flight after each turn) · 'cancelled'
+ *   {container, reason} (a run in flight dropped) · 'dropped' {container, queued} (a message
+ *   refused, queue full) · 'change' (containers installed/removed/attached; for editors).
  *
  * ## Choices
  * - Containers on one hook run newest first (latest install or attach) under the hook's policy
- *   (hooks.ts); quarantined, suspended and running containers are skipped.
+ *   (hooks.ts); quarantined, suspended and running containers (a run in flight or messages
+ *   queued) are skipped. A preempted run decides no policy: like a suspended one, it goes on alone.
+ * - Slicing (`slice`): `{ ms }` cuts runs by wall time (Node-RED: 5 ms), `{ insns }` by
+ *   instructions (deterministic: tests on a VirtualClock, where later turns run on the next
+ *   advance at the same virtual time). The final report of a sliced run equals the unsliced one
+ *   (instructions, classes, console, store writes); console and store events go out after each
+ *   turn. Without `slice` every run goes to its end in one call (the CLI, `femto sim`).
  * - VM profile: `riot-2022` on the MCU profiles (exactly what RIOT's VM accepts, with its 200
  *   taken-branch budget per run slice), `rfc9669` on native; per container overridable.
  * - Events raised by helpers during a run (console lines, actuator and store changes) are queued
  *   and emitted right after the run, before its 'result': a listener reacting to them (and firing
  *   another hook) never re-enters a running VM.
- * - Console: printf output is split into lines; a partial line is flushed at the end of each slice.
- *   Each slice's console is capped (bytes and lines, `console` option; console.ts), then one
- *   "… truncated" marker line; a printf costs time in proportion to its own text only.
+ * - Console: printf output is split into lines, kept across the turns of a preempted run; a partial
+ *   line is flushed at the end of each run slice. Each run's console is capped (bytes and lines,
+ *   `console` option; console.ts), then one "… truncated" marker line; a printf costs time in
+ *   proportion to its own text only.
  * - Instance RAM = 624 B (RIOT) + .data + 512 B per extra stack frame (local calls); the sum over
  *   installed containers must fit the profile's container RAM; an image must fit a slot and a free
  *   slot must exist.
@@ -62,7 +82,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { VmFault, FaultCode, type FemtoError } from '../../vm/errors';
-import { Vm, STACK_FRAME_SIZE, type RunResult, type Tier } from '../../vm/vm';
+import { Vm, STACK_FRAME_SIZE, type RunResult, type SliceOptions, type Tier } from '../../vm/vm';
 import { DEFAULT_MAX_CALL_DEPTH, type Profile } from '../../vm/verifier';
 import type { RiotImage } from '../../vm/image';
 import { every, VirtualClock, WallClock, type Clock, type TimerHandle } from './clock';
@@ -72,7 +92,7 @@ import {
 } from './coap';
 import {
   Container, computeGrants, resolveImage, DEFAULT_TENANT, type ContainerSpec, type ContainerState,
-  type FaultCounters, type GlobalScope,
+  type FaultCounters, type FlowJob, type GlobalScope, type InFlight,
 } from './container';
 import { RunConsole, consoleLimits, type ConsoleLimits } from './console';
 import { countByClass, emptyCounts, estimate, type ClassCounts } from './cost-model';
@@ -105,11 +125,17 @@ export interface BoardOptions {
   minWakeupUs?: number;
   slots?: { count: number; size: number };
   containerRamBytes?: number;
-  /** Caps on one run slice's console (default 4096 bytes, 64 lines); see console.ts. */
+  /** Caps on one run's console (default 4096 bytes, 64 lines); see console.ts. */
   console?: Partial<ConsoleLimits>;
+  /** Preempt runs (see Choices); default: every run to its end in one call. */
+  slice?: SliceOptions;
+  /** Flow messages that may wait behind a busy container (default 32). */
+  queueLimit?: number;
 }
 
-export type BoardErrorCode = 'slot' | 'ram' | 'id' | 'hook' | 'entry' | 'not-found' | 'payload';
+export const DEFAULT_QUEUE_LIMIT = 32;
+
+export type BoardErrorCode = 'slot' | 'ram' | 'id' | 'hook' | 'entry' | 'not-found' | 'payload' | 'busy' | 'cancelled';
 
 /** A refusal by the board (not by the verifier): no slot, no RAM, bad id or hook. */
 export class BoardError extends Error {
@@ -135,7 +161,8 @@ export interface RunReport {
   name: string;
   tenant: string;
   hook: HookName | 'direct';
-  status: 'exit' | 'fault' | 'suspended';
+  /** 'preempted': the run goes on in a later turn (only in a hook's or flow()'s first answer). */
+  status: 'exit' | 'fault' | 'suspended' | 'preempted';
   /** r0 as unsigned 64-bit; `r0Signed` its low 32 bits as a signed int (RIOT's `int` result). */
   r0: bigint;
   r0Signed: bigint;
@@ -144,6 +171,8 @@ export interface RunReport {
   totalInsns: number;
   /** 1 for the first slice of a run, 2… for resumed slices. */
   slice: number;
+  /** Turns of the event loop this slice took (1 unless the board preempted it). */
+  turns: number;
   byClass: ClassCounts;
   /** Estimated time of this slice on the board's real MCU (µs) — an estimate, see cost-model.ts. */
   estimatedUs: number;
@@ -163,8 +192,8 @@ export interface HookResult {
   reports: RunReport[];
   /** Container whose result stopped the hook under its policy. */
   stoppedBy?: string;
-  /** Containers skipped (quarantined, suspended, filtered out is not listed). */
-  skipped: { container: string; reason: ContainerState | 'running' }[];
+  /** Containers skipped (quarantined, suspended, running; filtered out is not listed). */
+  skipped: { container: string; reason: ContainerState | 'cancelled' }[];
 }
 
 export interface ContainerInfo {
@@ -185,6 +214,11 @@ export interface ContainerInfo {
   path?: string;
   device?: string | number;
   warnings: string[];
+  /** A run in flight (state 'running'): how far it is. */
+  run?: { insns: number; budget: number; turns: number };
+  /** Flow messages waiting behind it, and refused so far for a full queue. */
+  queued: number;
+  dropped: number;
 }
 
 export interface ActuatorEvent {
@@ -195,6 +229,8 @@ export interface ActuatorEvent {
   previous: number[];
   container?: string;
 }
+
+type SliceKind = 'run' | 'resume' | 'continue';
 
 interface RunCapture {
   container: Container;
@@ -226,6 +262,8 @@ export class Board extends EventEmitter {
   readonly slots: { count: number; size: number };
   readonly containerRamBytes: number;
   readonly consoleLimits: ConsoleLimits;
+  readonly sliceOptions: SliceOptions | undefined;
+  readonly queueLimit: number;
   readonly threads = DEFAULT_THREADS.map((t) => ({ ...t }));
 
   private readonly globalStore: KvStore;
@@ -261,6 +299,8 @@ export class Board extends EventEmitter {
     this.slots = opts.slots ?? this.profile.slots;
     this.containerRamBytes = opts.containerRamBytes ?? this.profile.containerRamBytes;
     this.consoleLimits = consoleLimits(opts.console);
+    this.sliceOptions = opts.slice;
+    this.queueLimit = opts.queueLimit ?? DEFAULT_QUEUE_LIMIT;
     this.globalStore = this.watch(new KvStore('global', this.name, this.storeCapacity));
     this.saul = new SaulRegistry((dev, value, previous) => this.onActuator(dev, value, previous));
     for (const spec of this.profile.devices()) this.saul.add(spec);
@@ -425,7 +465,7 @@ export class Board extends EventEmitter {
   replaceImage(id: string, image: Uint8Array | RiotImage | string): ContainerInfo {
     const old = this.get(id);
     const next = this.build(id, { ...old.spec, hook: old.hook, image }, old.tenant, old.local, image, old.ramBytes);
-    old.abandonRun();
+    this.abandon(old, 'its image was replaced');
     next.seq = old.seq;
     next.hook = old.hook;
     this.list.set(id, next);
@@ -435,7 +475,7 @@ export class Board extends EventEmitter {
 
   remove(id: string): void {
     const c = this.get(id);
-    c.abandonRun();
+    this.abandon(c, 'it was removed');
     this.list.delete(id);
     this.emit('change', { kind: 'remove', container: id });
   }
@@ -443,7 +483,7 @@ export class Board extends EventEmitter {
   /** Take a container off its hook (it stays installed, its suspended run is dropped). */
   detach(id: string): ContainerInfo {
     const c = this.get(id);
-    c.abandonRun();
+    this.abandon(c, 'it was detached');
     c.hook = undefined;
     this.emit('change', { kind: 'detach', container: id });
     return this.info(c);
@@ -457,7 +497,7 @@ export class Board extends EventEmitter {
     if (!isHook(hook)) throw new BoardError('hook', `unknown hook "${String(hook)}"`);
     const c = this.get(id);
     const next = this.build(id, { ...c.spec, hook }, c.tenant, c.local, c.spec.image, c.ramBytes);
-    c.abandonRun();
+    this.abandon(c, `it moved to the ${hook} hook`);
     next.seq = ++this.seqCounter;
     next.faults.consecutive = c.faults.consecutive;
     next.faults.total = c.faults.total;
@@ -514,7 +554,18 @@ export class Board extends EventEmitter {
       path: c.spec.path,
       device: c.spec.device,
       warnings: [...c.vm.info.warnings],
+      run: c.flight ? { insns: c.flight.insns, budget: c.flight.budget, turns: c.flight.turns } : undefined,
+      queued: c.queue.length,
+      dropped: c.dropped,
     };
+  }
+
+  /** Drop a container's suspended or preempted run and refuse the messages waiting on it. */
+  private abandon(c: Container, why: string): void {
+    const running = c.flight !== undefined;
+    const waiting = c.abandonRun();
+    for (const j of waiting) j.reject(new BoardError('cancelled', `container "${c.id}" did not run this message: ${why}`));
+    if (running) this.emit('cancelled', { container: c.id, reason: why });
   }
 
   setPolicy(hook: HookName, policy: HookPolicy): void {
@@ -537,13 +588,25 @@ export class Board extends EventEmitter {
     cap.events.push(['console', { container: cap.container.id, line, atUs: this.clock.nowUs() }]);
   }
 
-  /** Run (or resume) one slice of a container with every event captured; never throws. */
-  private slice(c: Container, hook: HookName | 'direct', start: (vm: Vm) => RunResult, resumed = false): RunReport {
-    const cap: RunCapture = { container: c, console: [], out: new RunConsole(this.consoleLimits, (line) => this.consoleLine(cap, line)), storeWrites: [], events: [] };
+  /**
+   * Run, resume or continue one slice of a container with every event captured; never throws.
+   * `whole`: to the end in this call whatever the board's slicing (the synchronous API). A slice
+   * the VM preempted leaves the run in flight (continued on the next turn) and is reported
+   * 'preempted', without a 'result'; `waiter` is answered when the run really ends.
+   */
+  private slice(c: Container, hook: HookName | 'direct', start: (vm: Vm) => RunResult, kind: SliceKind = 'run', whole = false,
+    waiter?: FlowJob): RunReport {
+    const carried = kind === 'continue' ? c.flight : undefined;
+    // A continued turn keeps the run's console (one cap for the whole run), now feeding this turn.
+    const cap: RunCapture = { container: c, console: carried?.console ?? [], out: carried?.out ?? new RunConsole(this.consoleLimits, () => undefined), storeWrites: carried?.storeWrites ?? [], events: [] };
+    cap.out.sink = (line) => this.consoleLine(cap, line);
     const outer = this.capture;
     this.capture = cap;
     c.running = true;
     c.wakeupAtUs = undefined;
+    if (kind === 'run') c.slice = 1;
+    else if (kind === 'resume') c.slice++;
+    c.vm.slicing = whole ? undefined : this.sliceOptions;
     let res: RunResult;
     try {
       res = start(c.vm);
@@ -554,34 +617,13 @@ export class Board extends EventEmitter {
       c.running = false;
       this.capture = outer;
     }
+    const turns = (carried?.turns ?? 0) + 1;
+    if (res.status === 'preempted') return this.inFlight(c, hook, res, cap, carried, turns, waiter);
+    c.flight = undefined;
     cap.out.finish();
-    c.slice = resumed ? c.slice + 1 : 1;
     if (res.status !== 'suspended') c.runs++;
     const quarantinedNow = c.recordOutcome(res.status);
-    const byClass = res.pcCounts ? countByClass(c.vm.program, res.pcCounts, res.pcTaken) : emptyCounts();
-    const est = estimate(byClass, this.profile.costColumn);
-    const report: RunReport = {
-      container: c.id,
-      name: c.name,
-      tenant: c.tenant,
-      hook,
-      status: res.status,
-      r0: res.r0,
-      r0Signed: BigInt.asIntN(32, res.r0),
-      insns: res.insns,
-      totalInsns: res.totalInsns,
-      slice: c.slice,
-      byClass,
-      estimatedUs: est.us,
-      estimated: true,
-      estimateLabel: est.label,
-      console: cap.console,
-      storeWrites: cap.storeWrites,
-      fault: res.fault ? faultInfo(res.fault) : undefined,
-      faults: { ...c.faults },
-      quarantined: c.quarantined,
-      atUs: this.clock.nowUs(),
-    };
+    const report = this.report(c, hook, res, cap, turns);
     if (res.status === 'suspended') {
       c.suspended = true;
       c.runHook = hook;
@@ -605,7 +647,61 @@ export class Board extends EventEmitter {
     } else {
       emitAll();
     }
+    (carried?.job ?? waiter)?.resolve(report);
+    if (c.queue.length > 0) this.nextQueued(c);
     return report;
+  }
+
+  /** The report of a slice (also of a preempted one: how far it got). */
+  private report(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, turns: number): RunReport {
+    const byClass = res.pcCounts ? countByClass(c.vm.program, res.pcCounts, res.pcTaken) : emptyCounts();
+    const est = estimate(byClass, this.profile.costColumn);
+    return {
+      container: c.id,
+      name: c.name,
+      tenant: c.tenant,
+      hook,
+      status: res.status,
+      r0: res.r0,
+      r0Signed: BigInt.asIntN(32, res.r0),
+      insns: res.insns,
+      totalInsns: res.totalInsns,
+      slice: c.slice,
+      turns,
+      byClass,
+      estimatedUs: est.us,
+      estimated: true,
+      estimateLabel: est.label,
+      console: cap.console,
+      storeWrites: cap.storeWrites,
+      fault: res.fault ? faultInfo(res.fault) : undefined,
+      faults: { ...c.faults },
+      quarantined: c.quarantined,
+      atUs: this.clock.nowUs(),
+    };
+  }
+
+  /**
+   * A preempted slice: keep what the run produced so far, send out its events (console lines
+   * appear as they are printed), and go on with it on the next turn of the event loop.
+   */
+  private inFlight(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, carried: InFlight | undefined,
+    turns: number, waiter: FlowJob | undefined): RunReport {
+    const f: InFlight = carried ?? { hook, turns, insns: 0, budget: c.vm.progress.budget, cancel: () => undefined, console: cap.console, out: cap.out, storeWrites: cap.storeWrites, job: waiter };
+    f.turns = turns;
+    f.insns = res.insns;
+    c.flight = f;
+    const h = this.clock.nextTurn(() => {
+      if (c.flight === f && this.list.get(c.id) === c) this.slice(c, f.hook, (vm) => vm.continue(), 'continue');
+    });
+    f.cancel = () => h.cancel();
+    const progress = { container: c.id, insns: f.insns, budget: f.budget, turns };
+    if (this.capture) this.capture.events.push(...cap.events, ['progress', progress]);
+    else {
+      for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
+      this.emitOut('progress', progress);
+    }
+    return this.report(c, hook, res, cap, turns);
   }
 
   private emitOut(ev: string, payload: unknown): void {
@@ -617,7 +713,7 @@ export class Board extends EventEmitter {
     const h = this.clock.at(atUs, () => {
       c.cancelWakeup = undefined;
       if (!c.suspended || this.list.get(c.id) !== c) return;
-      this.slice(c, c.runHook ?? 'direct', (vm) => vm.resume(0), true);
+      this.slice(c, c.runHook ?? 'direct', (vm) => vm.resume(0), 'resume');
     });
     c.cancelWakeup = () => h.cancel();
   }
@@ -631,26 +727,62 @@ export class Board extends EventEmitter {
    * Run every eligible container of `hook` under its policy. `prepare` maps hook regions on the
    * container's Vm and returns the context bytes (or undefined to leave the container out).
    */
-  private fire(hook: HookName, prepare: (c: Container) => Uint8Array | undefined, after?: (c: Container, r: RunReport) => boolean): HookResult {
-    const policy = this.policy(hook);
+  private fire(hook: HookName, prepare: (c: Container) => Uint8Array | undefined, after?: (c: Container, r: RunReport) => boolean, whole = false): HookResult {
     const result: HookResult = { hook, reports: [], skipped: [] };
     for (const c of this.onHook(hook)) {
-      if (c.quarantined || c.suspended || c.running) {
-        result.skipped.push({ container: c.id, reason: c.running ? 'running' : c.state });
-        continue;
-      }
-      const ctx = prepare(c);
-      if (!ctx) continue;
-      const report = this.slice(c, hook, (vm) => vm.run({ context: ctx, entry: c.spec.entry }));
-      result.reports.push(report);
-      const stop = (after?.(c, report) ?? false) || (report.status === 'exit' && policyStops(policy, report.r0));
-      if (stop) {
-        result.stoppedBy = c.id;
-        break;
-      }
-      if (policy === 'single') break;
+      const report = this.fireOne(c, hook, prepare, whole, result);
+      if (report && this.hookStops(c, report, result, after)) break;
     }
     return result;
+  }
+
+  /**
+   * `fire`, with every run awaited to its end before the policy looks at it (a preempted run
+   * decides the policy when it ends; the synchronous `fire` cannot wait for it).
+   */
+  private async fireAsync(hook: HookName, prepare: (c: Container) => Uint8Array | undefined, after?: (c: Container, r: RunReport) => boolean): Promise<HookResult> {
+    const result: HookResult = { hook, reports: [], skipped: [] };
+    for (const c of this.onHook(hook)) {
+      if (this.list.get(c.id) !== c) continue; // removed or replaced while an earlier one ran
+      let report = this.fireOne(c, hook, prepare, false, result);
+      if (report?.status === 'preempted') {
+        const waiting = report;
+        report = await new Promise<RunReport | undefined>((resolve) => {
+          const f = c.flight;
+          if (!f) { resolve(waiting); return; }
+          f.job = { payload: new Uint8Array(0), resolve, reject: () => resolve(undefined) };
+        });
+        if (!report) {
+          result.reports.splice(result.reports.indexOf(waiting), 1);
+          result.skipped.push({ container: c.id, reason: 'cancelled' });
+          continue;
+        }
+        result.reports[result.reports.indexOf(waiting)] = report;
+      }
+      if (report && this.hookStops(c, report, result, after)) break;
+    }
+    return result;
+  }
+
+  /** One container of a hook firing: skipped, left out, or its first slice run. */
+  private fireOne(c: Container, hook: HookName, prepare: (c: Container) => Uint8Array | undefined, whole: boolean, result: HookResult): RunReport | undefined {
+    if (c.quarantined || c.suspended || c.running || c.busy) {
+      result.skipped.push({ container: c.id, reason: c.running || c.busy ? 'running' : c.state });
+      return undefined;
+    }
+    const ctx = prepare(c);
+    if (!ctx) return undefined;
+    const report = this.slice(c, hook, (vm) => vm.run({ context: ctx, entry: c.spec.entry }), 'run', whole);
+    result.reports.push(report);
+    return report;
+  }
+
+  /** Whether the hook's policy stops after this report (a preempted or suspended one never does). */
+  private hookStops(c: Container, report: RunReport, result: HookResult, after?: (c: Container, r: RunReport) => boolean): boolean {
+    const policy = this.policy(result.hook);
+    const stop = (after?.(c, report) ?? false) || (report.status === 'exit' && policyStops(policy, report.r0));
+    if (stop) result.stoppedBy = c.id;
+    return stop || policy === 'single';
   }
 
   /** Sample a sensor now (default: the first non-button sensor) and run the 'sensor' hook. */
@@ -695,15 +827,71 @@ export class Board extends EventEmitter {
     return this.fire('sched', () => ctx);
   }
 
-  /** Run one 'flow' container on a message payload (a read-only copy in region "flow_payload"). */
+  /**
+   * Run one 'flow' container on a message payload (a read-only copy in region "flow_payload"),
+   * to its end in this call.
+   */
   runFlow(containerId: string, payload: Uint8Array): RunReport {
+    const c = this.flowContainer(containerId, payload);
+    if (c.running || c.busy) throw new BoardError('busy', `container "${containerId}" is running`);
+    c.abandonSuspension();
+    const ctx = this.flowRegion(c, payload);
+    return this.slice(c, 'flow', (vm) => vm.run({ context: ctx, entry: c.spec.entry }), 'run', true);
+  }
+
+  /**
+   * runFlow for hosts that must not be held: the run is sliced, and a message to a busy container
+   * waits behind it (at most `queueLimit`). Settles when the message's run ends (exit, fault, or
+   * its first suspension); rejects with a BoardError ('busy': queue full, 'cancelled': the
+   * container was removed, replaced, moved or the board stopped before the run ended).
+   */
+  flow(containerId: string, payload: Uint8Array): Promise<RunReport> {
+    return new Promise((resolve, reject) => {
+      const c = this.flowContainer(containerId, payload);
+      const job: FlowJob = { payload: payload.slice(), resolve, reject };
+      if (!c.busy && !c.running) {
+        this.startFlow(c, job);
+        return;
+      }
+      if (c.queue.length >= this.queueLimit) {
+        c.dropped++;
+        this.emit('dropped', { container: c.id, queued: c.queue.length });
+        reject(new BoardError('busy', `container "${containerId}" is busy (a run in flight and ${c.queue.length} messages waiting, the most allowed): ` +
+          `this message of ${payload.length} B was dropped`));
+        return;
+      }
+      c.queue.push(job);
+    });
+  }
+
+  private flowContainer(containerId: string, payload: Uint8Array): Container {
     const c = this.get(containerId);
     if (c.hook !== 'flow') throw new BoardError('hook', `container "${containerId}" is ${c.hook ? `on the ${c.hook} hook` : 'detached'}, not on the flow hook`);
     if (payload.length > 65536) throw new BoardError('payload', `flow payload of ${payload.length} B exceeds 65536 B`);
-    if (c.running) throw new BoardError('hook', `container "${containerId}" is running`);
-    c.abandonRun();
-    const ctx = this.flowRegion(c, payload);
-    return this.slice(c, 'flow', (vm) => vm.run({ context: ctx, entry: c.spec.entry }));
+    return c;
+  }
+
+  private startFlow(c: Container, job: FlowJob): void {
+    if (c.hook !== 'flow') {
+      job.reject(new BoardError('hook', `container "${c.id}" left the flow hook before this message's turn`));
+      return;
+    }
+    c.abandonSuspension(); // the new message starts a new run, as in runFlow
+    const ctx = this.flowRegion(c, job.payload);
+    this.slice(c, 'flow', (vm) => vm.run({ context: ctx, entry: c.spec.entry }), 'run', false, job);
+  }
+
+  /** The next queued message starts on a later turn (one run per turn at most). */
+  private nextQueued(c: Container): void {
+    const h = this.clock.nextTurn(() => {
+      if (c.queueTurn !== h) return;
+      c.queueTurn = undefined;
+      if (this.list.get(c.id) !== c || c.flight || c.running) return;
+      const job = c.queue.shift();
+      if (job) this.startFlow(c, job);
+    });
+    c.queueTurn?.cancel();
+    c.queueTurn = h;
   }
 
   /** Run every 'flow' container (newest first, by policy) on a payload. */
@@ -720,9 +908,31 @@ export class Board extends EventEmitter {
   /**
    * A CoAP request to the board's resource at `path`: the containers on the 'coap' hook serving it
    * run newest first (default policy abort-on-positive: the first that returns a PDU length
-   * answers). No container for the path → 4.04; none answered → 5.00.
+   * answers). No container for the path → 4.04; none answered → 5.00. Runs to the end in this
+   * call (see coapRequestAsync for the sliced form).
    */
   coapRequest(method: string | number, path: string, payload: Uint8Array | string = new Uint8Array(0)): CoapResponse {
+    const call = this.coapCall(method, path, payload);
+    if (call.none) return call.none;
+    this.fire('coap', call.prepare, call.after, true);
+    return call.response();
+  }
+
+  /** coapRequest with sliced runs, each awaited before the policy decides on it. */
+  async coapRequestAsync(method: string | number, path: string, payload: Uint8Array | string = new Uint8Array(0)): Promise<{ response: CoapResponse; result: HookResult }> {
+    const call = this.coapCall(method, path, payload);
+    if (call.none) return { response: call.none, result: { hook: 'coap', reports: [], skipped: [] } };
+    const result = await this.fireAsync('coap', call.prepare, call.after);
+    return { response: call.response(), result };
+  }
+
+  /** One CoAP request: the PDU, who serves it, how each container gets it and where the answer is. */
+  private coapCall(method: string | number, path: string, payload: Uint8Array | string): {
+    none?: CoapResponse;
+    prepare: (c: Container) => Uint8Array | undefined;
+    after: (c: Container, r: RunReport) => boolean;
+    response: () => CoapResponse;
+  } {
     const code = typeof method === 'number' ? method : COAP_METHODS[method.toUpperCase()];
     if (code === undefined) throw new BoardError('payload', `unknown CoAP method "${method}"`);
     const body = typeof payload === 'string' ? new TextEncoder().encode(payload) : payload;
@@ -737,12 +947,11 @@ export class Board extends EventEmitter {
     if (reqBytes.length > COAP_BUF_SIZE) throw new BoardError('payload', `CoAP request of ${reqBytes.length} B exceeds the ${COAP_BUF_SIZE} B PDU buffer`);
     const req = parseCoap(reqBytes);
     const serving = this.onHook('coap').filter((c) => c.spec.path === undefined || normPath(c.spec.path) === norm);
-    if (serving.length === 0) return simpleResponse((4 << 5) | 4, 'no container serves ' + norm);
     let response: CoapResponse | undefined;
     const bufs = new Map<Container, { base: number }>();
-    this.fire(
-      'coap',
-      (c) => {
+    return {
+      none: serving.length === 0 ? simpleResponse((4 << 5) | 4, 'no container serves ' + norm) : undefined,
+      prepare: (c) => {
         if (!serving.includes(c)) return undefined;
         const pkt = c.vm.mapRegion('coap_pkt', COAP_PKT_SIZE, true);
         const buf = c.vm.mapRegion('coap_buf', COAP_BUF_SIZE, true);
@@ -753,14 +962,14 @@ export class Board extends EventEmitter {
         bufs.set(c, buf);
         return coapContext(pkt.base, buf.base, COAP_BUF_SIZE);
       },
-      (c, r) => {
+      after: (c, r) => {
         if (response || r.status !== 'exit' || r.r0Signed <= 0n || r.r0Signed > BigInt(COAP_BUF_SIZE)) return false;
         const pdu = c.vm.memory.read(bufs.get(c)!.base, Number(r.r0Signed));
         response = parseResponse(pdu, c.id);
         return false;
       },
-    );
-    return response ?? simpleResponse((5 << 5) | 0, 'no container answered');
+      response: () => response ?? simpleResponse((5 << 5) | 0, 'no container answered'),
+    };
   }
 
   // ---- clocked operation ----------------------------------------------------------------------
@@ -800,14 +1009,17 @@ export class Board extends EventEmitter {
     return 1 + ((h >>> 0) % periodUs);
   }
 
-  /** Stop every timer the board holds, suspended runs' wake-ups included (they are abandoned). */
+  /**
+   * Stop every timer the board holds, suspended runs' wake-ups included (they are abandoned), and
+   * cancel runs in flight and the messages waiting for them.
+   */
   stop(): void {
     this.running = false;
     for (const t of this.timers) t.cancel();
     this.timers = [];
     for (const t of this.deviceTimers.values()) t.cancel();
     this.deviceTimers.clear();
-    for (const c of this.list.values()) c.abandonRun();
+    for (const c of this.list.values()) this.abandon(c, 'the board stopped');
   }
 }
 

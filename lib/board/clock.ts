@@ -24,6 +24,12 @@ export interface Clock {
   nowUs(): number;
   /** Run `fn` once when the clock reaches `atUs` (at once, asynchronously, if already past). */
   at(atUs: number, fn: () => void): TimerHandle;
+  /**
+   * Run `fn` on a later turn of the host's event loop, after what is waiting now (I/O, timers):
+   * how the board goes on with a preempted run. A VirtualClock runs it on the next advance at
+   * the same time, so sliced runs take no virtual time and stay deterministic.
+   */
+  nextTurn(fn: () => void): TimerHandle;
   /** Cancel every pending timer of this clock (Board.stop uses its own handles; this is for owners). */
   cancelAll(): void;
   /** Number of pending timers (tests check that stop() released everything). */
@@ -51,10 +57,49 @@ export function every(clock: Clock, periodUs: number, fn: () => void, firstUs = 
   };
 }
 
+interface Turn { fn: () => void; live: boolean }
+
+/**
+ * Later turns of every WallClock in the process, in order: one setImmediate runs them while its
+ * turn has used less than TURN_MS, so however many boards and containers have work waiting, one
+ * iteration of the event loop gives them about one slice in all before I/O and timers come
+ * again. (A setImmediate per waiting run would give each its slice in every iteration: with ten
+ * spinning containers, 50 ms between two I/O callbacks.) Work queued by a turn waits for the next.
+ */
+const TURN_MS = 5;
+const turnQueue: Turn[] = [];
+let turnScheduled = false;
+
+function scheduleTurns(): void {
+  if (turnScheduled || turnQueue.length === 0) return;
+  turnScheduled = true;
+  setImmediate(runTurns);
+}
+
+function runTurns(): void {
+  turnScheduled = false;
+  const t0 = performance.now();
+  const batch = turnQueue.splice(0);
+  let i = 0;
+  try {
+    while (i < batch.length) {
+      const t = batch[i++];
+      if (!t.live) continue;
+      t.live = false;
+      t.fn();
+      if (performance.now() - t0 >= TURN_MS) break;
+    }
+  } finally {
+    turnQueue.unshift(...batch.slice(i).filter((t) => t.live));
+    scheduleTurns();
+  }
+}
+
 /** Host time. Timers are setTimeouts (so a running board keeps the process alive, like Node-RED). */
 export class WallClock implements Clock {
   private readonly t0 = performance.now();
   private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly turns = new Set<Turn>();
 
   nowUs(): number {
     return Math.floor((performance.now() - this.t0) * 1000);
@@ -75,13 +120,38 @@ export class WallClock implements Clock {
     };
   }
 
+  /**
+   * The process's turn queue (above), drained by setImmediate: after pending I/O and due timers,
+   * unlike setTimeout(0), which waits ≥ 1 ms.
+   */
+  nextTurn(fn: () => void): TimerHandle {
+    const t: Turn = {
+      fn: () => {
+        this.turns.delete(t);
+        fn();
+      },
+      live: true,
+    };
+    this.turns.add(t);
+    turnQueue.push(t);
+    scheduleTurns();
+    return {
+      cancel: () => {
+        t.live = false;
+        this.turns.delete(t);
+      },
+    };
+  }
+
   cancelAll(): void {
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    for (const t of this.turns) t.live = false;
+    this.turns.clear();
   }
 
   pending(): number {
-    return this.timers.size;
+    return this.timers.size + this.turns.size;
   }
 }
 
@@ -116,6 +186,10 @@ export class VirtualClock implements Clock {
         t.live = false;
       },
     };
+  }
+
+  nextTurn(fn: () => void): TimerHandle {
+    return this.at(this.now, fn);
   }
 
   /** Move time forward by `us`, firing due timers in order. Returns the number fired. */

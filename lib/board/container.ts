@@ -9,14 +9,19 @@
  *   its hook until `Board.resetContainer`. A clean exit resets the consecutive count.
  * - A suspended run (ztimer_periodic_wakeup) belongs to the container until the board resumes it;
  *   while it is suspended, its hook skips it (RIOT's container is likewise busy in its loop).
+ * - A preempted run (a sliced board: `flight`) is 'running' until it ends on a later turn; its
+ *   hook skips it and flow messages wait in `queue`, in order.
  * - Image input: RIOT image bytes (detected by magic), any other bytes as raw bytecode, a parsed
  *   RiotImage, or assembly text (conformance syntax). Its size is what must fit a storage slot:
  *   the image bytes as given, or for text/parsed input the size RIOT's image would have.
  */
+import type { RunConsole } from './console';
 import { assemble } from '../../vm/assembler';
 import { HEADER_SIZE, FUNCTION_ENTRY_SIZE, isImage, parseImage, type RiotImage } from '../../vm/image';
 import type { Profile } from '../../vm/verifier';
-import type { Vm } from '../../vm/vm';
+import type { RunReport } from './board';
+import type { TimerHandle } from './clock';
+import type { RunStatus, Vm } from '../../vm/vm';
 import { ALL_HELPER_IDS, helperId } from './helpers';
 import { CONTRACTS, type HookName } from './hooks';
 import type { KvStore } from './stores';
@@ -104,7 +109,31 @@ export interface FaultCounters {
   total: number;
 }
 
-export type ContainerState = 'detached' | 'idle' | 'suspended' | 'quarantined';
+export type ContainerState = 'detached' | 'idle' | 'suspended' | 'running' | 'quarantined';
+
+/** A flow message for a container (Board.flow): settled when its run ends or is cancelled. */
+export interface FlowJob {
+  payload: Uint8Array;
+  resolve(report: RunReport): void;
+  reject(error: Error): void;
+}
+
+/** What a run in slices carries from one turn to the next. */
+export interface InFlight {
+  hook: HookName | 'direct';
+  /** Turns of the event loop it has taken so far. */
+  turns: number;
+  /** Instructions so far and the budget of the run (or resumed slice). */
+  insns: number;
+  budget: number;
+  cancel: () => void;
+  /** Console lines, the run's console (its unfinished line and caps) and store writes so far: the final report has them all. */
+  console: string[];
+  out: RunConsole;
+  storeWrites: RunReport['storeWrites'];
+  /** The message that started the run, answered when it ends. */
+  job: FlowJob | undefined;
+}
 
 export class Container {
   hook: HookName | undefined;
@@ -125,6 +154,14 @@ export class Container {
   cancelWakeup: (() => void) | undefined;
   /** Hook of the run that suspended (resumed slices report it). */
   runHook: HookName | 'direct' | undefined;
+  /** A preempted run waiting for its next turn (boards that slice runs). */
+  flight: InFlight | undefined;
+  /** Flow messages waiting behind the running one, oldest first (Board.flow). */
+  readonly queue: FlowJob[] = [];
+  /** Flow messages refused because the queue was full. */
+  dropped = 0;
+  /** The turn that starts the next queued message. */
+  queueTurn: TimerHandle | undefined;
 
   constructor(
     readonly id: string,
@@ -153,12 +190,13 @@ export class Container {
 
   get state(): ContainerState {
     if (this.quarantined) return 'quarantined';
+    if (this.flight) return 'running';
     if (this.suspended) return 'suspended';
     return this.hook ? 'idle' : 'detached';
   }
 
   /** Record a finished slice. Returns true when this fault just quarantined the container. */
-  recordOutcome(status: 'exit' | 'fault' | 'suspended'): boolean {
+  recordOutcome(status: RunStatus): boolean {
     if (status === 'exit') this.faults.consecutive = 0;
     if (status !== 'fault') return false;
     this.faults.consecutive++;
@@ -170,13 +208,34 @@ export class Container {
     return false;
   }
 
-  /** Forget a suspended run (detach, replace, remove, stop). */
-  abandonRun(): void {
+  /** Busy for new work: a run in flight or messages waiting for their turn. */
+  get busy(): boolean {
+    return this.flight !== undefined || this.queue.length > 0;
+  }
+
+  /** Forget a suspended run (a new message starts a new run). */
+  abandonSuspension(): void {
     this.cancelWakeup?.();
     this.cancelWakeup = undefined;
     this.wakeupAtUs = undefined;
     this.suspended = false;
     this.slice = 0;
+  }
+
+  /**
+   * Forget a suspended or preempted run (detach, replace, remove, stop); returns the messages
+   * that were waiting on it, for the board to refuse.
+   */
+  abandonRun(): FlowJob[] {
+    this.abandonSuspension();
+    const f = this.flight;
+    this.flight = undefined;
+    f?.cancel();
+    this.queueTurn?.cancel();
+    this.queueTurn = undefined;
+    const waiting = this.queue.splice(0);
+    if (f?.job) waiting.unshift(f.job);
+    return waiting;
   }
 
   reset(): void {

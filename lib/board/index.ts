@@ -3,6 +3,7 @@
  * '../lib/board'`. Each module has one job; see the header of board.ts for the Board API.
  */
 export * from './board';
+export * from './budget-advice';
 export * from './clock';
 export * from './coap';
 export * from './console';

@@ -16,8 +16,12 @@
  * periodMs, step, min, max, sampleMs }. Kinds: temperature (°C, scale −2), humidity (%, −2),
  * light (lx), pressure (Pa), button, led/switch (on/off), dimmer. Sources: constant, sine, random
  * walk (seeded, reproducible), external (set from a flow by a femto-sensor node).
+ *
+ * Emulated boards always slice runs (issue 11): no run holds Node-RED's event loop longer than
+ * `sliceMs` (default 5 ms, 1–100); a longer one goes on in later turns.
  */
 import { Board, type BoardOptions } from '../board/board';
+import { DEFAULT_SLICE_MS } from '../../vm/vm';
 import { PROFILE_NAMES, getProfile } from '../board/profiles';
 import { SAUL, UNIT } from '../board/saul';
 import type { SourceSpec } from '../board/sources';
@@ -59,6 +63,8 @@ export interface BoardConfig {
   timeoutMs?: number | string;
   /** Remote: status poll period (ms, 0 = none). */
   pollMs?: number | string;
+  /** Emulated: the longest a run holds the event loop before it yields (ms, 1–100; default 5). */
+  sliceMs?: number | string;
 }
 
 export const DEVICE_KINDS: Readonly<Record<string, { type: number; unit: number; scale: number }>> = {
@@ -116,6 +122,8 @@ export function createBoard(cfg: BoardConfig): Board {
     // More slots model a bigger board: leave room for that many small instances.
     opts.containerRamBytes = Math.max(profile.containerRamBytes, Math.floor(slots) * 2048);
   }
+  // Node-RED's event loop is shared: no run may hold it longer than a slice (issue 11).
+  opts.slice = { ms: Math.min(100, Math.max(1, num(cfg.sliceMs, DEFAULT_SLICE_MS)!)) };
   const board = new Board(opts);
   const sp = num(cfg.samplePeriodMs);
   if (sp !== undefined) for (const d of board.devices()) if (d.source) d.periodMs = sp > 0 ? sp : undefined;

@@ -10,6 +10,8 @@
  * | ran          | green dot "r0=… · N insns · ≈X µs on <board>"                    |
  * | faulted      | red ring "fault −2: write 0x… at pc N (k faults)"                |
  * | quarantined  | red ring "quarantined"                                           |
+ * | running      | blue ring "running… N instr" (a run sliced over turns; issue 11) |
+ * | queue full   | yellow ring "busy: N messages dropped"                           |
  *
  * Choices where the table is silent: a rejection without a pc (a format, compile or board
  * refusal) reads "rejected: <rule>" (with "at line N" for source errors); a run that suspended
@@ -63,6 +65,15 @@ export function faulted(f: FaultInfo, totalFaults: number): NodeStatus {
   const k = `${totalFaults} faults`; // DESIGN §12's template, literally (also "1 faults")
   return { fill: 'red', shape: 'ring', text: cut(`fault ${code(f.code)}: ${what} at pc ${f.pc} (${k})`) };
 }
+
+/** A run in flight over several turns: how far, of its budget, and what waits behind it. */
+export function running(insns: number, budget: number, queued = 0): NodeStatus {
+  const pct = budget > 0 ? ` (${Math.min(100, Math.floor((100 * insns) / budget))}% of budget)` : '';
+  return { fill: 'blue', shape: 'ring', text: cut(`running… ${insns.toLocaleString('en-US')} instr${pct}${queued ? ` · ${queued} queued` : ''}`) };
+}
+
+/** Messages refused because the container's queue was full. */
+export const queueFull = (dropped: number): NodeStatus => ({ fill: 'yellow', shape: 'ring', text: `busy: ${dropped} message${dropped === 1 ? '' : 's'} dropped` });
 
 /** The status after a run report: ran, faulted or quarantined. */
 export function afterRun(r: RunReport, board: string, type: ResultType = 'int64'): NodeStatus {

@@ -3,7 +3,7 @@
  * Programs come from `test/data/bench/`; the baseline is the same algorithm in plain JavaScript,
  * plus the reference figures for uBPF and native C from `test/data/bench/reference.json`.
  *
- *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,branchy,compile,dispatch,deploy,startup]
+ *   node dist/test/bench/run.js [--quick] [--only fletcher,sum,branchy,compile,dispatch,deploy,startup,slicing]
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -17,9 +17,10 @@ import { BENCH_DIR } from '../util/paths';
 import { benchDispatch } from './dispatch';
 import { benchDeploy } from './deploy';
 import { benchStartup } from './startup';
+import { benchSlicingOverhead, benchSpinLatency } from './slicing';
 
 const quick = process.argv.includes('--quick');
-const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy', 'startup'] as const;
+const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy', 'startup', 'slicing'] as const;
 const onlyAt = process.argv.indexOf('--only');
 const only = onlyAt > 0 ? (process.argv[onlyAt + 1] ?? '').split(',') : [...SECTIONS];
 for (const o of only) {
@@ -252,6 +253,12 @@ async function main(): Promise<void> {
   if (want('startup')) {
     // CLI start-up against bare node.
     for (const l of benchStartup({ rounds: quick ? 10 : 20 })) console.log(l);
+    console.log('');
+  }
+  if (want('slicing')) {
+    // Time slicing (issue 11): its cost on a long run, and Node-RED's latency while a loop spins.
+    for (const l of benchSlicingOverhead({ quick })) console.log(l);
+    for (const l of (await benchSpinLatency({ samples: quick ? 5 : 20 })).lines) console.log(l);
   }
 }
 
