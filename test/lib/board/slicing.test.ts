@@ -77,10 +77,11 @@ describe('board: sliced runs', () => {
     assert.equal(clock.pending(), 0);
   });
 
-  it('console and store events and the final report are those of the unsliced run, whatever the slices', () => {
-    fc.assert(fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 400 }), (n, insns) => {
-      const plain = vboard();
-      const sliced = vboard('native', { slice: { insns } });
+  it('console and store events and the final report are those of the unsliced run, whatever the slices and console caps', () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 60 }), fc.integer({ min: 1, max: 400 }), fc.integer({ min: 0, max: 200 }), fc.integer({ min: 0, max: 20 }), (n, insns, maxBytes, maxLines) => {
+      // One console cap for the whole run: a run cut into turns truncates exactly where the unsliced one does.
+      const plain = vboard('native', { console: { maxBytes, maxLines } });
+      const sliced = vboard('native', { slice: { insns }, console: { maxBytes, maxLines } });
       const events = [plain, sliced].map(({ board }) => {
         board.install({ id: 'c', hook: 'flow', image: chatty(n) });
         return record(board);
