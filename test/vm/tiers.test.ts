@@ -23,7 +23,7 @@ import { FaultCode } from '../../vm/errors';
 import { conformanceHelpers, expectedResult, hexBytes, loadAssembled } from '../util/vectors';
 import { hex, observe } from '../util/observe';
 import {
-  H_SUSPEND, H_VALUE, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
+  H_SUSPEND, H_VALUE, WALK_HEAVY, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
 } from '../util/program-gen';
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 0x7135;
@@ -997,6 +997,31 @@ describe('compiled tier: addresses past 2^31, 2^32 and 2^64', function () {
       assert.ok((a >> 32n === 1n || a >> 32n === 0xffffffffn) && vm.memory.lookup(Number(a & 0xffffffffn), 1, 1) >= 0, f!.address);
     });
   }
+
+  it('walks aimed at region ends and their copies 2^32 and 2^63 away: every tier gives the interpreter\'s results', () => {
+    // Walk-heavy programs (test/util/program-gen.ts, arbWalkStart): near and far walks, self-loops
+    // and loops with branches, with the fuzzer's canary and scratch regions mapped as well.
+    const budget = fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constant(100_000));
+    const hosted = (vm: Vm): Vm => { vm.mapRegion('canary', new Uint8Array(24).fill(7), false); vm.mapRegion('scratch', 32, true); return vm; };
+    let folded = 0, runs = 0;
+    const arb = arbProgram(WALK_HEAVY).chain((g) => arbPlans(g, budget, 2).map((plans) => ({ g, plans })));
+    fc.assert(fc.property(arb, fc.integer({ min: 0, max: 60 }), ({ g, plans }, midRun) => {
+      const interp = hosted(vmFor(g, { tier: 'interp' }));
+      const ref = execPlans(interp, plans);
+      // Compiled from the start, or (a quarter of the time) tiering up after midRun instructions.
+      const other = midRun < 45 ? { tier: 'compiled' as const } : { tier: 'auto' as const, tierUp: up(1e9, midRun - 44) };
+      assertSame(execPlans(hosted(vmFor(g, other)), plans), ref, JSON.stringify(other), g);
+      runs++;
+      // A fault 2^32 away from a mapped address: the copies a 32-bit truncation would fold back.
+      for (const o of ref) {
+        const a = (o.fault as { detail: { address?: string } } | null)?.detail.address;
+        if (a === undefined) continue;
+        const v = BigInt(a);
+        if ((v >> 32n === 1n || v >> 32n === 0xffffffffn) && interp.memory.lookup(Number(v & 0xffffffffn), 1, 1) >= 0) folded++;
+      }
+    }), params(RUNS, SEED + 21));
+    assert.ok(folded > 0.1 * runs, `${folded} faults at a copy of a mapped address 2^32 away in ${runs} programs`);
+  });
 });
 
 describe('compiled tier: defence in depth', () => {
