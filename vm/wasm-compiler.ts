@@ -36,6 +36,8 @@
  * runs min(that, what the budget allows) iterations with no per-access checks and one compare
  * per iteration, then falls into the checked loop, which faults, bails or refills the caches
  * exactly as it always does. This is what brings Fletcher-32 from plain-JS speed to uBPF's JIT.
+ * That first address is computed in 64 bits like any other: a register's movement plus an offset
+ * can pass ±2^31, and a 32-bit sum would fold an address 2^32 away onto a cached region.
  *
  * Memory. Every access computes the full 64-bit address and checks it against a one-entry cache
  * of the last read region and of the last written region (locals); a miss asks the host's
@@ -170,8 +172,23 @@ class Code {
   get(l: number): this { this.w.byte(W.local_get).u32(l); return this; }
   set(l: number): this { this.w.byte(W.local_set).u32(l); return this; }
   tee(l: number): this { this.w.byte(W.local_tee).u32(l); return this; }
-  i32(v: number): this { this.w.byte(W.i32_const).s32(v); return this; }
-  i64(lo: number, hi = lo >> 31): this { this.w.byte(W.i64_const).s64(lo | 0, hi | 0); return this; }
+  /**
+   * Constants are exact or the translation fails (and the program stays on the interpreter): a
+   * constant that silently wrapped to 32 bits would move an address by 2^32 (issue 11).
+   */
+  i32(v: number): this {
+    if ((v | 0) !== v) throw new Error(`internal: i32 constant ${v} out of range`);
+    this.w.byte(W.i32_const).s32(v);
+    return this;
+  }
+  /** i64.const of an integer value: sums of offsets and steps may leave the 32-bit range. */
+  i64(v: number): this {
+    if (!Number.isSafeInteger(v)) throw new Error(`internal: i64 constant ${v} is not an exact integer`);
+    const hi = Math.floor(v / 2 ** 32);
+    return this.i64Bits((v - hi * 2 ** 32) | 0, hi);
+  }
+  /** i64.const from the bit patterns of its halves (wide-load immediates, masks). */
+  i64Bits(lo: number, hi: number): this { this.w.byte(W.i64_const).s64(lo | 0, hi | 0); return this; }
   mem(opcode: number, offset = 0, align = 0): this { this.w.byte(opcode).u32(align).u32(offset); return this; }
   call(f: number): this { this.w.byte(W.call).u32(f); return this; }
   private push(label: unknown): void {
@@ -242,6 +259,8 @@ function fastLoopPlan(p: Program, start: number, end: number): FastAccess[] | nu
       else return null;
     }
     a.stride = delta;
+    // A stride of 2^31 or more leaves any region in one iteration (and would not fit the 32-bit
+    // power-of-two test in emitFastLoop); partial + off is an exact i64 constant at any size.
     if (Math.abs(delta) >= 2 ** 31 || Math.abs(a.partial) >= 2 ** 31) return null;
   }
   return accesses;
@@ -422,10 +441,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       const cls = op & 7;
       if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, off, imm); continue; }
       switch (op) {
-        case 0x18: c.i64(imm, p.imm[pc + 1]).set(reg(d)); continue;
+        case 0x18: c.i64Bits(imm, p.imm[pc + 1]).set(reg(d)); continue;
         case 0xb8: case 0xd8: {
           const v = BigInt.asUintN(64, BigInt(op === 0xb8 ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
-          c.i64(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0).set(reg(d));
+          c.i64Bits(Number(v & 0xffffffffn), Number(v >> 32n)).set(reg(d));
           continue;
         }
         case 0x61: case 0x69: case 0x71: case 0x79: case 0x81: case 0x89: case 0x91: {
@@ -615,7 +634,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
    * passes·up (the sums of its negative and positive steps in the loop), in whatever order.
    */
   function emitPassBound(plan: RangeHoist, none: unknown): void {
-    c.i64(-1, 0x3fffffff).set(L_FLOOR); // 2^62 − 1: no bound yet
+    c.i64Bits(-1, 0x3fffffff).set(L_FLOOR); // 2^62 − 1: no bound yet
     plan.accesses.forEach((a, j) => {
       const cache = a.write ? C_WRITE : C_READ, limit = cache.limit[sizeIndex(a.size)];
       const { up, down } = plan.steps[a.base];
@@ -667,7 +686,9 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       c.i64(len).set(L_FLOOR);
       accesses.forEach((a, j) => {
         const cache = a.write ? C_WRITE : C_READ, limit = cache.limit[sizeIndex(a.size)];
-        // t = first address − region base; a miss leaves it to the checked loop.
+        // t = first address − region base, all in 64 bits (partial + off can pass ±2^31: a
+        // 32-bit constant would fold a fault 2^32 away onto the region); a miss leaves it to
+        // the checked loop.
         c.get(reg(a.base));
         if (a.partial + a.off !== 0) c.i64(a.partial + a.off).op(W.i64_add);
         c.get(cache.base).op(W.i64_sub).tee(L_T3).get(limit).op(W.i64_ge_u).brIf(slow);
@@ -693,10 +714,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
         lastPc = pc;
         const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], imm = p.imm[pc], cls = op & 7;
         if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, p.offset[pc], imm); continue; }
-        if (op === 0x18) { c.i64(imm, p.imm[pc + 1]).set(reg(d)); continue; }
+        if (op === 0x18) { c.i64Bits(imm, p.imm[pc + 1]).set(reg(d)); continue; }
         if (op === 0xb8 || op === 0xd8) {
           const v = BigInt.asUintN(64, BigInt(op === 0xb8 ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
-          c.i64(Number(v & 0xffffffffn) | 0, Number(v >> 32n) | 0).set(reg(d));
+          c.i64Bits(Number(v & 0xffffffffn), Number(v >> 32n)).set(reg(d));
           continue;
         }
         if (LOAD_SIZE[op]) {
@@ -856,7 +877,7 @@ function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: nu
     case 0xd0: // le (0xd4: truncate) / be (0xdc: swap)
       if (!x) {
         if (imm === 16) c.get(rd).i64(0xffff).op(W.i64_and).set(rd);
-        else if (imm === 32) c.get(rd).i64(-1, 0).op(W.i64_and).set(rd);
+        else if (imm === 32) c.get(rd).i64Bits(-1, 0).op(W.i64_and).set(rd);
         return;
       }
       emitAlu(c, 0xd7, d, 0, 0, imm);
@@ -867,7 +888,7 @@ function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: nu
       // divisor → L_T32
       rhs(); c.set(L_T32);
       c.get(L_T32).op(W.i32_eqz).if();
-      if (div) c.i64(0).set(rd); else c.get(rd).i64(-1, 0).op(W.i64_and).set(rd);
+      if (div) c.i64(0).set(rd); else c.get(rd).i64Bits(-1, 0).op(W.i64_and).set(rd);
       c.else();
       if (signed) {
         c.get(L_T32).i32(-1).op(W.i32_eq).if();

@@ -18,7 +18,7 @@ import { verify, type Profile } from '../../vm/verifier';
 import { isWide } from '../../vm/opcodes';
 import { Vm, type RunResult, type VmOptions } from '../../vm/vm';
 import type { RiotImage } from '../../vm/image';
-import { arbProgram, HELPER_IDS, H_MISSING, makeHelpers, type GenConfig, type GenProgram } from '../util/program-gen';
+import { arbProgram, HELPER_IDS, H_MISSING, WALK_HEAVY, makeHelpers, type GenConfig, type GenProgram } from '../util/program-gen';
 import { Finding, type Counters, type Target } from './engine';
 import { checkRunResult } from './targets-formats';
 import { checkShadow, fillGaps, premapContext, snapshot } from './shadow';
@@ -206,6 +206,8 @@ function genConfig(rng: Rng): GenConfig {
     { weights: { mem: 10, code: 3 } },
     { weights: { loop: 6, spin: 2, if: 4 } },
     { weights: { walk: 8, mem: 3, helper: 1 } },
+    // Walks aimed at region ends and their copies 2^32 away: the compiled tier's address arithmetic.
+    WALK_HEAVY,
     // Call-free loops with branches inside: the compiled tier's structured loop copies.
     { weights: { loop: 8, if: 6, skip: 2, mem: 6, walk: 2, helper: 0, suspend: 0, call: 0, rec: 0 } },
     { maxItems: 20 },

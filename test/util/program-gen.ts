@@ -3,8 +3,10 @@
  * execution tiers (interpreter vs compiled) and anything else that needs realistic programs.
  *
  * A program is generated as a tree of items (straight-line ALU, wide loads, memory accesses with
- * their address set-up, forward branches, bounded and unbounded loops, helper calls, local calls,
- * early exits) for `main` and up to three local functions, then laid out with labels resolved.
+ * their address set-up, forward branches, bounded and unbounded loops, memory walks, helper calls,
+ * local calls, early exits) for `main` and up to three local functions, then laid out with labels
+ * resolved. Addresses aim at every region's ends and at their copies 2^32 and 2^63 away, also
+ * through offsets at the ends of the 16-bit range and register steps near ±2^31 (arbTarget).
  * Register conventions keep loops bounded and addresses meaningful:
  *
  *   r0–r5  free: ALU destinations, load destinations, helper arguments (r1–r5)
@@ -82,6 +84,15 @@ export const arb64: fc.Arbitrary<bigint> = fc.oneof(
   { weight: 3, arbitrary: fc.bigInt({ min: 0n, max: MASK64 }) },
   { weight: 1, arbitrary: fc.bigInt({ min: -300n, max: 300n }).map((v) => BigInt.asUintN(64, v)) },
 );
+
+/**
+ * Offsets at the ends of the signed 16-bit range, and 64-bit add/sub constants near ±2^31 (the
+ * immediate is sign-extended): with them `reg + off` and a register's movement over a pass cross
+ * 2^31 and 2^32, where 32-bit arithmetic in a compiled access would go wrong.
+ */
+const EDGE_OFF = [32767, -32768, 32766, -32767, 0x4000, -0x4000, 0x7ff8];
+const BIG_STEP = [0x7fffffff, -0x80000000, -0x7fffffff, 0x7ffffff8, -0x7ffffff8, 0x40000000, -0x40000000, 0x7fff8000, -0x7fff8001];
+const FAR_STEP = [0x7fffffff, -0x7fffffff, 0x7ffffff8, -0x7ffffff8, 0x7fff8001, -0x7fff8001, -0x80000000];
 
 const ALU_CODES = [0x00, 0x10, 0x20, 0x30, 0x40, 0x50, 0x60, 0x70, 0x90, 0xa0, 0xb0, 0xc0];
 
@@ -180,6 +191,10 @@ function arbAddr(sz: Sizes, reg: number, write = false): fc.Arbitrary<Addr> {
     // The context (r6 = r1 at entry; 0 when the run has no context).
     { weight: 4, arbitrary: fc.record({ k: near(sz.ctx), off: smallOff })
       .map(({ k, off }) => ({ setup: [I(0xbf, reg, 6), ...(k ? [I(0x07, reg, 0, 0, k)] : [])], base: reg, off })) },
+    // Aimed with an offset at the ends of the 16-bit range: reg + off lands at a region's ends or
+    // on their copies 2^32 and 2^63 away.
+    { weight: 1, arbitrary: fc.record({ t: arbTarget(sz), off: fc.constantFrom(...EDGE_OFF) })
+      .map(({ t, off }) => ({ setup: [lddw(reg, BigInt.asUintN(64, t.addr - BigInt(off)))], base: reg, off })) },
     // Far away: below, above, straddling 4 GiB, huge 64-bit addresses, big offsets.
     { weight: 1, arbitrary: fc.record({ v: fc.oneof(fc.constantFrom(...far), arb64), off: fc.oneof(smallOff, fc.constantFrom(-32768, 32767, -1, 1)) })
       .map(({ v, off }) => ({ setup: [lddw(reg, v)], base: reg, off })) },
@@ -234,7 +249,7 @@ type Item =
   | { k: 'skip'; op: 0x05 | 0x06; body: Item[] }
   | { k: 'loop'; init: Insn[]; body: Item[]; step: Insn[]; cond: Insn }
   | { k: 'spin'; op: 0x05 | 0x06; body: Item[] }
-  | { k: 'walk'; init: Insn[]; body: Insn[]; step: Insn[]; cond: Insn }
+  | { k: 'walk'; init: Insn[]; body: WalkPart[]; step: Insn[]; cond: Insn }
   | { k: 'call'; fn: number }
   | { k: 'rec'; n: number }
   | { k: 'exit' };
@@ -263,21 +278,158 @@ function loopShape(r: number, n: number, style: number, j32: boolean): { init: I
 }
 
 /**
- * A straight-line loop body that walks memory through r9: loads and stores at small offsets from
- * r9, r9 moved by constants, ALU work. Laid out as one basic block that jumps to itself, it is
- * what the compiled tier's fast self-loops take (wasm-compiler.ts, fastLoopPlan); starting
- * anywhere arbAddr starts, the walk runs off its region's ends at every kind of boundary.
+ * A loop body that walks memory through r9: loads, stores and atomics through r9, r9 moved by
+ * constants (small ones, ones near ±2^31, 32-bit steps that drop its upper half), accesses through
+ * r10, ALU work. Without skips it is one basic block that jumps to itself: the compiled tier's
+ * fast self-loops (wasm-compiler.ts, fastLoopPlan). A skip (a forward branch over a part of the
+ * body) makes it an innermost loop with branches: the structured loop copies and their unchecked
+ * passes (loopLatch, rangeHoistPlan). `counter` is the loop's counter register (a condition on its
+ * low bit takes a skip every other pass).
+ *
+ * Two kinds: near walks access r9 plus small offsets (now and then through a detour: r9 moved by
+ * a constant near ±2^31, an access at a 16-bit-edge offset, moved back); far walks keep r9 about
+ * 2^31 away from what they access and reach it only through detours by one constant K with
+ * offsets near one edge offset, so that every access of the loop can land in one region.
  */
-function arbWalkBody(): fc.Arbitrary<Insn[]> {
-  const off = fc.oneof({ weight: 4, arbitrary: fc.integer({ min: 0, max: 8 }) }, { weight: 1, arbitrary: fc.integer({ min: -16, max: 16 }) });
-  const stride = fc.oneof({ weight: 6, arbitrary: fc.integer({ min: -8, max: 8 }) }, { weight: 1, arbitrary: fc.constantFrom(-4096, 513, 65536, 2 ** 31 - 1, -(2 ** 31)) });
+function arbWalkBody(counter: number): fc.Arbitrary<WalkPart[]> {
+  const nearOff = fc.oneof(
+    { weight: 8, arbitrary: fc.integer({ min: 0, max: 8 }) },
+    { weight: 2, arbitrary: fc.integer({ min: -16, max: 16 }) },
+    { weight: 1, arbitrary: fc.constantFrom(...EDGE_OFF) },
+  );
+  // K within a few units of ±2^31, mostly with an offset of its sign: K + offset passes ±2^31,
+  // or ends just short of it.
+  const far = fc.record({ imm: fc.constantFrom(...FAR_STEP), sub: fc.boolean(), o: fc.constantFrom(...EDGE_OFF), same: fc.nat(7) })
+    .chain(({ imm, sub, o, same }) => {
+      const o2 = same && (o > 0) !== ((sub ? -imm : imm) > 0) ? -o - 1 : o;
+      const d = fc.oneof(fc.constant(0), fc.nat(3), fc.nat(8));
+      return walkParts(counter, d.map((d) => (o2 > 0 ? o2 - d : o2 + d)), { k: imm, sub });
+    });
+  return fc.oneof({ weight: 1, arbitrary: walkParts(counter, nearOff, null) }, { weight: 1, arbitrary: far });
+}
+
+/** The parts of a near walk (`far` null) or of a far walk detouring by `far.k` (see arbWalkBody). */
+function walkParts(counter: number, off: fc.Arbitrary<number>, far: { k: number; sub: boolean } | null): fc.Arbitrary<WalkPart[]> {
+  const stride = fc.oneof(
+    { weight: 12, arbitrary: fc.integer({ min: -8, max: 8 }) },
+    { weight: far ? 0 : 2, arbitrary: fc.constantFrom(-4096, 513, 65536, -0x8000, 0x8000) },
+    { weight: far ? 0 : 2, arbitrary: fc.constantFrom(...BIG_STEP) },
+  );
+  // Fewer atomics in far walks: one keeps the whole loop off the fast self-loop form.
+  const access = (o: fc.Arbitrary<number>): fc.Arbitrary<Insn> => fc.oneof(
+    { weight: 8, arbitrary: fc.record({ op: fc.constantFrom(...LOAD_OPS), d: FREE, o }).map(({ op, d, o }) => I(op, d, 9, o)) },
+    { weight: 4, arbitrary: fc.record({ op: fc.constantFrom(...STORE_REG_OPS), s: ANY_SRC, o }).map(({ op, s, o }) => I(op, 9, s, o)) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constantFrom(...STORE_IMM_OPS), imm: arbImm, o }).map(({ op, imm, o }) => I(op, 9, 0, o, imm)) },
+    { weight: far ? 1 : 2, arbitrary: fc.record({ op: fc.constantFrom(0xc3, 0xdb), s: FREE, imm: fc.constantFrom(...ATOMIC_IMMS), o }).map(({ op, s, imm, o }) => I(op, 9, s, o, imm)) },
+  );
+  // r9 moved by K (add K, or sub −K), accesses, moved back.
+  const detour = (k: number, sub: boolean, o: fc.Arbitrary<number>, max: number): fc.Arbitrary<Insn[]> =>
+    fc.array(access(o), { minLength: 1, maxLength: max }).map((as) => [I(sub ? 0x17 : 0x07, 9, 0, 0, k), ...as, I(sub ? 0x07 : 0x17, 9, 0, 0, k)]);
+  const straight: fc.Arbitrary<Insn[]> = fc.oneof(
+    { weight: far ? 0 : 8, arbitrary: access(off).map((i) => [i]) },
+    { weight: far ? 8 : 1, arbitrary: far ? detour(far.k, far.sub, off, 3)
+      : fc.record({ k: fc.constantFrom(...BIG_STEP), sub: fc.boolean() }).chain(({ k, sub }) => detour(k, sub, fc.constantFrom(...EDGE_OFF), 1)) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constantFrom(...LOAD_OPS, ...STORE_REG_OPS), r: FREE, o: fc.integer({ min: -STACK_FRAME, max: -8 }) })
+      .map(({ op, r, o }) => [isLoad(op) ? I(op, r, 10, o) : I(op, 10, r, o)]) },
+    { weight: 5, arbitrary: fc.record({ op: fc.constantFrom(0x07, 0x07, 0x07, 0x17, 0x17, 0x17, 0x04, 0x14), k: stride }).map(({ op, k }) => [I(op, 9, 0, 0, k)]) },
+    { weight: 4, arbitrary: arbAlu },
+  );
+  const cond: fc.Arbitrary<Insn> = fc.oneof(
+    { weight: 2, arbitrary: arbCond },
+    { weight: 1, arbitrary: fc.constant(I(0x45, counter, 0, 0, 1)) }, // jset counter, 1: every other pass
+  );
   return fc.array(fc.oneof(
-    { weight: 4, arbitrary: fc.record({ op: fc.constantFrom(...LOAD_OPS), d: FREE, o: off }).map(({ op, d, o }) => [I(op, d, 9, o)]) },
-    { weight: 2, arbitrary: fc.record({ op: fc.constantFrom(...STORE_REG_OPS), s: ANY_SRC, o: off }).map(({ op, s, o }) => [I(op, 9, s, o)]) },
-    { weight: 1, arbitrary: fc.record({ op: fc.constantFrom(...STORE_IMM_OPS), imm: arbImm, o: off }).map(({ op, imm, o }) => [I(op, 9, 0, o, imm)]) },
-    { weight: 3, arbitrary: fc.record({ sub: fc.boolean(), k: stride }).map(({ sub, k }) => [I(sub ? 0x17 : 0x07, 9, 0, 0, k)]) },
-    { weight: 3, arbitrary: arbAlu },
+    { weight: 10, arbitrary: straight },
+    { weight: 1, arbitrary: fc.record({ cond, over: fc.array(straight, { minLength: 1, maxLength: 3 }) }).map(({ cond, over }) => [{ cond, over: over.flat() }]) },
   ), { minLength: 1, maxLength: 6 }).map((parts) => parts.flat());
+}
+
+/** A forward branch over part of a walk's body. */
+interface WalkSkip { cond: Insn; over: Insn[] }
+type WalkPart = Insn | WalkSkip;
+const isSkip = (p: WalkPart): p is WalkSkip => 'over' in p;
+const isLoad = (op: number): boolean => LOAD_OPS.includes(op);
+
+/**
+ * Where a walk's accesses through r9 are, on the path that takes no skip: r9's movement before
+ * each (`partial`, 64-bit add/sub only), its offset, r9's movement over the whole pass, and
+ * whether the walk reads and writes memory (atomics do both).
+ */
+function walkAccesses(body: WalkPart[]): { accesses: { partial: bigint; off: number }[]; stride: bigint; reads: boolean; writes: boolean } {
+  const accesses: { partial: bigint; off: number }[] = [];
+  let delta = 0n, reads = false, writes = false;
+  for (const i of body.flatMap((p) => (isSkip(p) ? p.over : [p]))) {
+    const cls = i.opcode & 7;
+    if (isLoad(i.opcode) ? i.src === 9 : (cls === 2 || cls === 3) && i.dst === 9) {
+      accesses.push({ partial: delta, off: i.offset });
+      reads ||= isLoad(i.opcode) || i.opcode === 0xc3 || i.opcode === 0xdb;
+      writes ||= !isLoad(i.opcode);
+    } else if (i.dst === 9 && i.opcode === 0x07) delta += BigInt(i.imm);
+    else if (i.dst === 9 && i.opcode === 0x17) delta -= BigInt(i.imm);
+  }
+  return { accesses, stride: delta, reads, writes };
+}
+
+/** Each region's base and size as generated programs see them (the context's and the fuzzer's: nominal). */
+function regionsOf(sz: Sizes): [number, number][] {
+  return [[BASE.rodata, sz.rodata], [BASE.data, sz.data], [BASE.stack, STACK_FRAME], [BASE.context, sz.ctx],
+    [BASE.extra, 24], [BASE.extra + 0x0100_0000, 32]]; // the fuzzer's canary and scratch regions
+}
+
+/** An address aimed at a region (see arbTarget), with the region it is aimed at. */
+interface Target { addr: bigint; base: number; size: number }
+
+/** What a 32-bit truncation of v takes away: v − sext32(v) (a multiple of 2^32). */
+const fold32 = (v: bigint): bigint => v - BigInt.asIntN(32, v);
+
+/**
+ * An address just outside, at or just inside a region's ends (or anywhere inside), as is or
+ * moved by 2^32 either way, by 2^63, or by one of `folds`: the copies of the region that a
+ * truncation of 64-bit address arithmetic to 32 bits would fold onto it, and that must fault.
+ */
+function arbTarget(sz: Sizes, folds: bigint[] = []): fc.Arbitrary<Target> {
+  const where = fc.oneof(
+    { weight: 1, arbitrary: fc.integer({ min: -9, max: 9 }).map((k) => ({ from: 'start' as const, k })) },
+    { weight: 1, arbitrary: fc.integer({ min: -9, max: 9 }).map((k) => ({ from: 'end' as const, k })) },
+    { weight: 2, arbitrary: fc.nat().map((k) => ({ from: 'inside' as const, k })) },
+  );
+  const nonzero = folds.filter((f) => f !== 0n);
+  const wrap = fc.oneof(
+    { weight: 2, arbitrary: fc.constant(0n) },
+    { weight: 2, arbitrary: fc.constantFrom(1n << 32n, -(1n << 32n)) },
+    { weight: 1, arbitrary: fc.constant(1n << 63n) },
+    ...(nonzero.length ? [{ weight: 8, arbitrary: fc.constantFrom(...nonzero) }] : []),
+  );
+  return fc.record({ r: fc.constantFrom(...regionsOf(sz)), where, wrap }).map(({ r: [base, size], where: { from, k }, wrap }) => {
+    const rel = from === 'start' ? k : from === 'end' ? size + k : k % Math.max(1, size);
+    return { addr: BigInt.asUintN(64, BigInt(base + rel) + wrap), base, size };
+  });
+}
+
+/**
+ * A walk's set-up of r9: from anywhere arbAddr starts, or aimed so that one access through r9, in
+ * its first or a later pass, lands exactly on an arbTarget address (among them the copy that a
+ * 32-bit truncation of that access's displacement from r9's start would fold onto the target).
+ * An aimed walk mostly first touches the target's region as the loop does (a load, a store), as a
+ * program that fills a buffer and then loops over it does: the compiled tier's region caches then
+ * hold that region when the loop starts, which is when its fast forms trust them.
+ */
+function arbWalkStart(sz: Sizes, body: WalkPart[]): fc.Arbitrary<Insn[]> {
+  const fromAddr = arbAddr(sz, 9).map((a) => [...a.setup, ...(a.base !== 9 ? [I(0xbf, 9, a.base)] : []), ...(a.off ? [I(0x07, 9, 0, 0, a.off)] : [])]);
+  const { accesses, stride, reads, writes } = walkAccesses(body);
+  if (!accesses.length) return fromAddr;
+  const aimed = fc.record({ a: fc.constantFrom(...accesses), pass: fc.constantFrom(0n, 0n, 1n, 2n, 7n) })
+    .chain(({ a, pass }) => {
+      const disp = a.partial + BigInt(a.off) + pass * stride;
+      return fc.record({ t: arbTarget(sz, [fold32(disp), fold32(a.partial + BigInt(a.off))]), warm: fc.nat(5), k: fc.nat() })
+        .map(({ t, warm, k }) => {
+          const at = lddw(9, BigInt(t.base + (k % Math.max(1, t.size - 7))));
+          const writable = t.base !== BASE.rodata && t.base !== BASE.extra; // not the read-only ones
+          const touch = warm ? [at, ...(reads ? [I(0x71, 0, 9)] : []), ...(writes && writable ? [I(0x73, 9, 0)] : [])] : [];
+          return [...touch, lddw(9, BigInt.asUintN(64, t.addr - disp))];
+        });
+    });
+  return fc.oneof({ weight: 1, arbitrary: fromAddr }, { weight: 2, arbitrary: aimed });
 }
 
 interface Ctx {
@@ -294,6 +446,13 @@ export interface GenConfig {
   maxItems?: number;
   maxFuncs?: number;
 }
+
+/**
+ * Mostly memory walks (see arbWalkBody, arbWalkStart), a few items: the programs that aim
+ * accesses at region ends and at their copies 2^32 and 2^63 away, for the differential tests of
+ * the compiled tier's address arithmetic and the fuzzer.
+ */
+export const WALK_HEAVY: GenConfig = { maxItems: 4, maxFuncs: 1, weights: { walk: 12, code: 2, mem: 2, helper: 0, suspend: 0, if: 1, skip: 0, loop: 1, spin: 0, call: 1, rec: 0, exit: 0 } };
 
 const DEFAULT_WEIGHTS = { code: 6, mem: 5, helper: 2, suspend: 1, if: 3, skip: 1, loop: 3, walk: 2, spin: 1, call: 2, rec: 1, exit: 1 };
 
@@ -320,13 +479,12 @@ function arbItems(sz: Sizes, cfg: Required<GenConfig>, cx: Ctx): fc.Arbitrary<It
         body: inner({ loops: cx.loops + 1 }),
       }).map(({ n, style, j32, body }) => ({ k: 'loop' as const, body, ...loopShape(7 + cx.loops, n, style, j32) })) });
       // Style 5 bounds the loop with r9, the walk's address register: not for walks.
-      choices.push({ weight: w.walk, arbitrary: fc.record({
-        a: arbAddr(sz, 9), n: fc.integer({ min: 1, max: cx.loops === 0 ? 60 : 8 }), style: fc.constantFrom(0, 1, 2, 3, 4, 6), j32: fc.boolean(), body: arbWalkBody(),
-      }).map(({ a, n, style, j32, body }) => {
-        const init = [...a.setup, ...(a.base !== 9 ? [I(0xbf, 9, a.base)] : []), ...(a.off ? [I(0x07, 9, 0, 0, a.off)] : [])];
+      choices.push({ weight: w.walk, arbitrary: arbWalkBody(7 + cx.loops).chain((body) => fc.record({
+        start: arbWalkStart(sz, body), n: fc.integer({ min: 1, max: cx.loops === 0 ? 60 : 8 }), style: fc.constantFrom(0, 1, 2, 3, 4, 6), j32: fc.boolean(),
+      }).map(({ start, n, style, j32 }) => {
         const shape = loopShape(7 + cx.loops, n, style, j32);
-        return { k: 'walk' as const, body, step: shape.step, cond: shape.cond, init: [...init, ...shape.init] };
-      }) });
+        return { k: 'walk' as const, body, step: shape.step, cond: shape.cond, init: [...start, ...shape.init] };
+      })) });
     }
     if (cx.depth === 0 && cx.loops === 0) {
       choices.push({ weight: w.spin, arbitrary: fc.record({ op: fc.constantFrom(0x05 as const, 0x06 as const), body: inner({ loops: 2 }) }).map((r) => ({ k: 'spin' as const, ...r })) });
@@ -404,7 +562,14 @@ function layItems(e: Emitter, items: Item[], fnLabels: number[], recLabel: numbe
         for (const i of it.init) e.emit(i);
         const top = e.label();
         e.bind(top);
-        for (const i of [...it.body, ...it.step]) e.emit(i);
+        for (const part of it.body) {
+          if (!isSkip(part)) { e.emit(part); continue; }
+          const over = e.label();
+          e.emit(part.cond, over);
+          for (const i of part.over) e.emit(i);
+          e.bind(over);
+        }
+        for (const i of it.step) e.emit(i);
         e.emit(it.cond, top);
         break;
       }

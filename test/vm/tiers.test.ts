@@ -23,7 +23,7 @@ import { FaultCode } from '../../vm/errors';
 import { conformanceHelpers, expectedResult, hexBytes, loadAssembled } from '../util/vectors';
 import { hex, observe } from '../util/observe';
 import {
-  H_SUSPEND, H_VALUE, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
+  H_SUSPEND, H_VALUE, WALK_HEAVY, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
 } from '../util/program-gen';
 
 const SEED = process.env.FC_SEED !== undefined ? Number(process.env.FC_SEED) : 0x7135;
@@ -926,6 +926,101 @@ describe('compiled tier: fast self-loops', function () {
     assert.deepEqual(compileToWasm(new Program(calls), opts).fastLoops, []);
     const moved = assemble('mov %r0, 3\nl: ldxb %r2, [%r1]\nadd %r1, %r2\nsub %r0, 1\njne %r0, 0, l\nexit');
     assert.deepEqual(compileToWasm(new Program(moved), opts).fastLoops, []);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Address arithmetic past 2^31, 2^32 and 2^64 (issue 11, item 4). An access's address is the
+// 64-bit `reg + off`; a fast loop that built its first address as i64(partial + off) in 32 bits
+// sign-extended sums past 2^31 and read a copy of the stack 2^32 below the faulting address.
+
+describe('compiled tier: addresses past 2^31, 2^32 and 2^64', function () {
+  this.timeout(60_000);
+
+  /** Compiled and auto (tiering up mid-run) give the interpreter's results, every budget. */
+  const sameOnEveryTier = (text: Uint8Array, what: string, opts: Partial<VmOptions> = {}): Record<string, unknown> => {
+    const budgets = [...Array.from({ length: 26 }, (_, k) => k), 45, 100, 10_000];
+    const go = (tier: Partial<VmOptions>): Record<string, unknown>[] => {
+      const vm = new Vm({ text, helpers: makeHelpers(), ...opts, ...tier });
+      return budgets.map((budget) => observe(vm, vm.run({ budget, context: new Uint8Array(16), contextWritable: true })));
+    };
+    const ref = go({ tier: 'interp' });
+    assertSame(go({ tier: 'compiled' }), ref, `compiled: ${what}`);
+    assertSame(go({ tier: 'auto', tierUp: up(1e9, 6) }), ref, `auto mid-run: ${what}`);
+    return ref.at(-1)!;
+  };
+  const fault = (o: Record<string, unknown>): unknown => {
+    const f = o.fault as { code: number; pc: number; detail: { address?: string } } | null;
+    return f && { code: f.code, pc: f.pc, address: f.detail.address, insns: o.insns };
+  };
+
+  it('the issue\'s program: fault −2 at pc 5, 2^32 above the stack, on every tier', () => {
+    // ldxdw r5,[r10-8]; lddw r1,0xafff8002; mov r2,3; l: add r1,0x7fffffff; ldxb r0,[r1+0x7fff];
+    // sub r1,0x7fffffff; sub r2,1; jne r2,0,l; mov r0,42; exit
+    const text = hexBytes('79a5f8ff00000000180100000280ffaf0000000000000000b70200000300000007010000ffffff7f7110ff7f0000000017010000' +
+      'ffffff7f17020000010000005502fbff00000000b70000002a0000009500000000000000');
+    const last = sameOnEveryTier(text, 'issue 11');
+    assert.deepEqual(fault(last), { code: FaultCode.ILLEGAL_MEM, pc: 5, address: '0x130000000', insns: 5 });
+  });
+
+  /** `setup`, then `body` run `n` times (r2 counts), then exit with 42. */
+  const counted = (setup: string, body: string, n = 3): string => `${setup}\nmov %r2, ${n}\nl: ${body}\nsub %r2, 1\njne %r2, 0, l\nmov %r0, 42\nexit`;
+  const touchStack = 'ldxdw %r5, [%r10-8]'; // the stack in the read cache when the loop starts
+  /** Hand-made variants and the pc where each faults (null: it exits). */
+  const variants: { what: string; src: string; pc: number | null }[] = [
+    { what: '2^32 below the stack: a negative detour and offset', pc: 5,
+      src: counted(`${touchStack}\nlddw %r1, 0xffffffffb0008007`, 'sub %r1, 0x7fffffff\nldxb %r0, [%r1-32768]\nadd %r1, 0x7fffffff') },
+    { what: 'a store 2^32 above the stack', pc: 5,
+      src: counted('stxdw [%r10-8], %r5\nlddw %r1, 0xafff8002', 'add %r1, 0x7fffffff\nstb [%r1+0x7fff], 1\nsub %r1, 0x7fffffff') },
+    { what: 'a strided walk 2^32 above the stack, loads and stores', pc: 6,
+      src: counted(`${touchStack}\nstxdw [%r10-8], %r5\nlddw %r1, 0xafff8012`, 'add %r1, 0x7fffffff\nldxb %r0, [%r1+0x7fff]\nstb [%r1+0x7ffe], 3\nsub %r1, 0x7ffffffc', 6) },
+    { what: 'the same through a loop with a branch (a structured loop copy)', pc: 6,
+      src: counted(`${touchStack}\nlddw %r1, 0xafff8002`, 'add %r1, 0x7fffffff\njset %r2, 4, +1\nldxb %r0, [%r1+0x7fff]\nsub %r1, 0x7fffffff') },
+    { what: 'an atomic add 2^32 above .data', pc: 9,
+      src: counted('lddwd %r1, 0\nldxb %r0, [%r1+0]\nstb [%r1+0], 1\nlddw %r1, 0x9fff8002\nmov %r3, 5', 'add %r1, 0x7fffffff\nlock add [%r1+0x7fff], %r3\nsub %r1, 0x7fffffff') },
+    { what: 'a register past 2^64 that wraps onto the stack: no fault', pc: null,
+      src: counted(`${touchStack}\nlddw %r1, 0xffffffffafff800a`, 'add %r1, 0x7fffffff\nldxb %r0, [%r1+0x7fff]\nsub %r1, 0x7fffffff') },
+    { what: 'a 32-bit step wraps past 2^32 onto the stack: no fault', pc: null,
+      src: counted(`${touchStack}\nlddw %r1, 0xf0000000`, 'add32 %r1, 0x40000010\nldxb %r0, [%r1+0]\nsub32 %r1, 0x40000010') },
+    { what: 'the same step in 64 bits: 2^32 above the stack', pc: 5,
+      src: counted(`${touchStack}\nlddw %r1, 0xf0000000`, 'add %r1, 0x40000010\nldxb %r0, [%r1+0]\nsub %r1, 0x40000010') },
+  ];
+  for (const v of variants) {
+    it(v.what, () => {
+      const last = sameOnEveryTier(assemble(v.src), v.what, { data: new Uint8Array(16) });
+      // Not vacuous: a fault where expected, at a copy 2^32 away of a mapped address.
+      const f = fault(last) as { code: number; pc: number; address: string } | null;
+      if (v.pc === null) { assert.equal(f, null, JSON.stringify(last)); return; }
+      assert.deepEqual({ code: f?.code, pc: f?.pc }, { code: FaultCode.ILLEGAL_MEM, pc: v.pc }, JSON.stringify(last));
+      const a = BigInt(f!.address);
+      const vm = new Vm({ text: assemble(v.src), data: new Uint8Array(16) });
+      assert.ok((a >> 32n === 1n || a >> 32n === 0xffffffffn) && vm.memory.lookup(Number(a & 0xffffffffn), 1, 1) >= 0, f!.address);
+    });
+  }
+
+  it('walks aimed at region ends and their copies 2^32 and 2^63 away: every tier gives the interpreter\'s results', () => {
+    // Walk-heavy programs (test/util/program-gen.ts, arbWalkStart): near and far walks, self-loops
+    // and loops with branches, with the fuzzer's canary and scratch regions mapped as well.
+    const budget = fc.oneof(fc.integer({ min: 0, max: 400 }), fc.constant(100_000));
+    const hosted = (vm: Vm): Vm => { vm.mapRegion('canary', new Uint8Array(24).fill(7), false); vm.mapRegion('scratch', 32, true); return vm; };
+    let folded = 0, runs = 0;
+    const arb = arbProgram(WALK_HEAVY).chain((g) => arbPlans(g, budget, 2).map((plans) => ({ g, plans })));
+    fc.assert(fc.property(arb, fc.integer({ min: 0, max: 60 }), ({ g, plans }, midRun) => {
+      const interp = hosted(vmFor(g, { tier: 'interp' }));
+      const ref = execPlans(interp, plans);
+      // Compiled from the start, or (a quarter of the time) tiering up after midRun instructions.
+      const other = midRun < 45 ? { tier: 'compiled' as const } : { tier: 'auto' as const, tierUp: up(1e9, midRun - 44) };
+      assertSame(execPlans(hosted(vmFor(g, other)), plans), ref, JSON.stringify(other), g);
+      runs++;
+      // A fault 2^32 away from a mapped address: the copies a 32-bit truncation would fold back.
+      for (const o of ref) {
+        const a = (o.fault as { detail: { address?: string } } | null)?.detail.address;
+        if (a === undefined) continue;
+        const v = BigInt(a);
+        if ((v >> 32n === 1n || v >> 32n === 0xffffffffn) && interp.memory.lookup(Number(v & 0xffffffffn), 1, 1) >= 0) folded++;
+      }
+    }), params(RUNS, SEED + 21));
+    assert.ok(folded > 0.1 * runs, `${folded} faults at a copy of a mapped address 2^32 away in ${runs} programs`);
   });
 });
 
