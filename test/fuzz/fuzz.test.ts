@@ -14,6 +14,8 @@ import { TARGETS } from './targets';
 import { KNOWN_ISSUES } from './known';
 import { compareObs, execPlans, type Plan } from './targets-vm';
 import { checkRunResult } from './targets-formats';
+import { checkWallTime, measureRun, type WallInput } from './targets-walltime';
+import type { Board } from '../../lib/board/board';
 
 const SECONDS = Number(process.env.FEMTO_FUZZ_SECONDS ?? 20);
 const SEED = Number(process.env.FEMTO_FUZZ_SEED ?? 0x5eed);
@@ -58,6 +60,19 @@ describe('fuzzing', function () {
     });
     it('a write into a writable region is fine', () => {
       execPlans(scribbler((vm) => vm.memory.region('scratch')!.offset + 2), PLAN, 'planted', true);
+    });
+    it('a run whose console costs grow with what came before (a quadratic consumer)', function () {
+      this.timeout(60_000);
+      // 60,000 short lines (the board's own printing is linear); a listener that joins everything
+      // printed so far for every new line makes the run quadratic.
+      const input: WallInput = { profile: 'native', formats: ['v=%d'], items: [{ k: 'printf', fmt: 0 }, { k: 'newline', every: 1 }], iterations: 60_000, budget: 1_000_000 };
+      const quadratic = (board: Board): void => {
+        const seen: string[] = [];
+        board.on('console', (e: { line: string }) => { seen.push(e.line); if (seen.join('\n').length < 0) throw new Error('unreachable'); });
+      };
+      expectFinding(() => checkWallTime(input, measureRun(input, quadratic)), 'walltime');
+      // The same run without it is within its bounds.
+      checkWallTime(input, measureRun(input));
     });
     it('a run over its budget, and tiers that disagree', () => {
       expectFinding(() => checkRunResult({ status: 'exit', r0: 0n, insns: 11, totalInsns: 11 }, 10, 'planted'), 'budget');

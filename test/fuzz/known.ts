@@ -6,4 +6,12 @@
  */
 import type { KnownIssue } from './engine';
 
-export const KNOWN_ISSUES: readonly KnownIssue[] = [];
+export const KNOWN_ISSUES: readonly KnownIssue[] = [
+  // The board appends each printf to the unfinished line and splits the whole line again (issue 11
+  // item 3): quadratic in the line's length. The console rework (lib/board/console.ts) fixes it;
+  // remove this entry with it.
+  {
+    pattern: /^walltime walltime .*\(long unfinished lines\)$/s,
+    note: 'fuzz regressions: walltime: printf building a long unfinished line stays linear',
+  },
+];

@@ -13,15 +13,18 @@
  * |          | Board                                            | BoardError('payload')                          |
  * | manifest | lib/deploy/manifest.ts verifyEnvelope/parse      | ManifestError                                  |
  * | coap     | lib/deploy/device.ts + lib/board/coap.ts on UDP  | CoAP error responses; no crash, no silent 5.00 |
+ * | walltime | time of sliced runs on a Board vs their counted  | nothing (a run's time is checked, not thrown)  |
+ * |          | work (instructions, helper calls, console)       |                                                |
  */
 import type { Target } from './engine';
 import { asmTarget, elfTarget, imageTarget } from './targets-formats';
 import { interpTarget, verifierTarget } from './targets-vm';
 import { helpersTarget } from './targets-board';
 import { coapTarget, manifestTarget } from './targets-deploy';
+import { walltimeTarget } from './targets-walltime';
 
 export const TARGETS: readonly Target[] = [
-  imageTarget, elfTarget, asmTarget, verifierTarget, interpTarget, helpersTarget, manifestTarget, coapTarget,
+  imageTarget, elfTarget, asmTarget, verifierTarget, interpTarget, helpersTarget, manifestTarget, coapTarget, walltimeTarget,
 ] as Target[];
 
 export function targetByName(name: string): Target | undefined {
