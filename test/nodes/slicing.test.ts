@@ -60,6 +60,7 @@ describe('femto-container node: sliced runs', function () {
         const r = await helper.request().get('/femto/state').expect(200);
         const c = r.body.boards[0].containers.find((x: { id: string }) => x.id === 'spin');
         assert.equal(c.state, 'running');
+        assert.equal(c.run.budget, 1e10);
       }));
       lat.verify.push(await timed(async () => {
         const r = await helper.request().post('/femto/verify').send({ language: 'asm', source: INCREMENT_ASM, board: 'native' }).expect(200);
