@@ -848,7 +848,7 @@ export class Board extends EventEmitter {
   flow(containerId: string, payload: Uint8Array): Promise<RunReport> {
     return new Promise((resolve, reject) => {
       const c = this.flowContainer(containerId, payload);
-      const job: FlowJob = { payload: payload.slice(), resolve, reject };
+      const job: FlowJob = { payload, resolve, reject };
       if (!c.busy && !c.running) {
         this.startFlow(c, job);
         return;
@@ -860,6 +860,7 @@ export class Board extends EventEmitter {
           `this message of ${payload.length} B was dropped`));
         return;
       }
+      job.payload = payload.slice(); // the caller may reuse its buffer while the message waits
       c.queue.push(job);
     });
   }

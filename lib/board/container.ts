@@ -190,7 +190,7 @@ export class Container {
 
   get state(): ContainerState {
     if (this.quarantined) return 'quarantined';
-    if (this.flight) return 'running';
+    if (this.busy) return 'running'; // a run in flight, or messages about to start one
     if (this.suspended) return 'suspended';
     return this.hook ? 'idle' : 'detached';
   }

@@ -109,6 +109,8 @@ export interface FemtoRunInfo {
   insns: number;
   totalInsns: number;
   slice: number;
+  /** Event-loop turns the run took (more than 1: it was sliced). */
+  turns: number;
   byClass: Record<string, number>;
   estimatedUs: number;
   estimate: string;
@@ -140,6 +142,7 @@ export function femtoInfo(r: RunReport, board: { name: string; profile: string }
     insns: r.insns,
     totalInsns: r.totalInsns,
     slice: r.slice,
+    turns: r.turns,
     byClass: { ...r.byClass },
     estimatedUs: Math.round(r.estimatedUs * 1000) / 1000,
     estimate: r.estimateLabel,

@@ -7,10 +7,12 @@
  *   { boards: [{ id, name, profile, title, running,
  *                containers: [{ id, nodeId, name, hook, tenant, state, lastResult: { r0, insns,
  *                              estimatedUs } | null, lastFault: { code, reason, pc, instruction,
- *                              at } | null, faults, consecutiveFaults, quarantined, tier }],
+ *                              at } | null, faults, consecutiveFaults, quarantined, tier,
+ *                              run?: { insns, budget, turns } }],
  *                stores: { global: { key: value }, tenants: { tenant: { key: value } } },
  *                devices: [{ index, name, type, typeName, kind, unit, values, simulated }] }] }
- * `state` is the board's container state (idle, suspended, quarantined, detached) or, for a node
+ * `state` is the board's container state (idle, running, suspended, quarantined, detached; `run`,
+ * only while running, says how far a sliced run in flight is: issue 11) or, for a node
  * whose program is not on the board, "no image", "verifying" or "rejected". Store keys are
  * decimal strings, values u32 numbers. Sensor values are the last sample (reading a sensor for the
  * sidebar would advance simulated sources). `lastFault` is the container's most recent fault (it
@@ -83,6 +85,8 @@ export interface ContainerState {
   consecutiveFaults: number;
   quarantined: boolean;
   tier: string | null;
+  /** Emulated boards, only while running: how far the sliced run in flight is. */
+  run?: { insns: number; budget: number; turns: number };
 }
 
 export interface BoardState {
@@ -123,7 +127,7 @@ export class BoardRegistry {
     const entry: BoardEntry = { id, name, board, containers: new Map(), lastSample: new Map(), lastFault: new Map() };
     this.boards.set(id, entry);
     const changed = (): void => this.changed();
-    for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button']) board.on(ev, changed);
+    for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button', 'progress']) board.on(ev, changed);
     // Every run, hook-fired or from a flow, passes here: the one place that sees every fault.
     board.on('result', (r: { container: string; fault?: FaultInfo }) => {
       if (r.fault) entry.lastFault.set(r.container, lastFaultOf(r.fault));
@@ -260,6 +264,7 @@ export function boardState(e: BoardEntry): BoardState {
       consecutiveFaults: info?.faults.consecutive ?? 0,
       quarantined: info?.state === 'quarantined',
       tier,
+      ...(info?.run ? { run: info.run } : {}),
     });
   }
   const tenants: Record<string, Record<string, number>> = {};

@@ -88,9 +88,9 @@ function spinFlow(): Record<string, unknown>[] {
   return [
     { id: 'tab', type: 'tab', label: 'slicing bench' },
     { id: 'board', type: 'femto-board', name: 'bench', profile: 'native', storeCapacity: 16, timerPeriodMs: 0, samplePeriodMs: 0 },
-    // Every 2 s another message for the spinner: on the compiled tier 1e10 instructions take only
-    // seconds, and the messages waiting behind the run keep it spinning for the whole measurement.
-    { id: 'go', type: 'inject', z: 'tab', name: 'spin', props: [{ p: 'payload' }], payload: '1', payloadType: 'num', once: true, onceDelay: 0.5, repeat: '2', wires: [['spin']], x: 100, y: 100 },
+    // Every second another message for the spinner: on the compiled tier 1e10 instructions take
+    // only seconds, and the messages waiting behind the run keep it spinning all along.
+    { id: 'go', type: 'inject', z: 'tab', name: 'spin', props: [{ p: 'payload' }], payload: '1', payloadType: 'num', once: true, onceDelay: 0.5, repeat: '1', wires: [['spin']], x: 100, y: 100 },
     c('spin', SPIN, { budget: 1e10, wires: [[]] }),
     { id: 'in', type: 'http in', z: 'tab', name: '', url: '/slice/ok', method: 'get', upload: false, wires: [['num']], x: 100, y: 200 },
     { id: 'num', type: 'change', z: 'tab', rules: [{ t: 'set', p: 'payload', pt: 'msg', to: '41', tot: 'num' }], wires: [['ok']], x: 200, y: 200 },

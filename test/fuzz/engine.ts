@@ -25,6 +25,7 @@ export type FindingKind =
   | 'invariant' // a result broke a documented invariant (round trip, bounds, …)
   | 'unresponsive' // the device stopped answering
   | 'slow' // one case took longer than the slow limit
+  | 'walltime' // a run's time out of proportion to its work, or one synchronous turn too long
   | 'crash' // an uncaught exception / unhandled rejection
   | 'harness'; // the property code threw
 

@@ -17,6 +17,8 @@ import { compareObs, execPlans, type Plan } from './targets-vm';
 import { checkRunResult } from './targets-formats';
 import { makeSentinel, materialise, oracle } from './targets-sandbox';
 import { hasClang } from '../util/clang';
+import { checkWallTime, measureRun, type WallInput } from './targets-walltime';
+import type { Board } from '../../lib/board/board';
 
 const SECONDS = Number(process.env.FEMTO_FUZZ_SECONDS ?? 20);
 const SEED = Number(process.env.FEMTO_FUZZ_SEED ?? 0x5eed);
@@ -72,6 +74,20 @@ describe('fuzzing', function () {
       } finally {
         fs.rmSync(s.dir, { recursive: true, force: true });
       }
+      });
+    it('a run whose helper work grows with what came before (a quadratic consumer of its events)', function () {
+      this.timeout(60_000);
+      // 60,000 store writes, each an event the board emits after the turn; a listener that joins
+      // every change seen so far for each new one makes the run quadratic. (Store events: the
+      // console is capped per run, so a console consumer would see too few lines to show it.)
+      const input: WallInput = { profile: 'native', formats: ['v=%d'], items: [{ k: 'store', global: false }], iterations: 60_000, budget: 1_000_000 };
+      const quadratic = (board: Board): void => {
+        const seen: string[] = [];
+        board.on('store', (e: { key: number; value: number }) => { seen.push(`${e.key}=${e.value}`); if (seen.join(',').length < 0) throw new Error('unreachable'); });
+      };
+      expectFinding(() => checkWallTime(input, measureRun(input, quadratic)), 'walltime');
+      // The same run without it is within its bounds.
+      checkWallTime(input, measureRun(input));
     });
     it('a run over its budget, and tiers that disagree', () => {
       expectFinding(() => checkRunResult({ status: 'exit', r0: 0n, insns: 11, totalInsns: 11 }, 10, 'planted'), 'budget');

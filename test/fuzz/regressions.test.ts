@@ -19,6 +19,7 @@ import { CORPUS_DIR } from './corpus';
 import { Rng } from './rng';
 import { fromJsonSafe, replay, toJsonSafe } from './engine';
 import { targetByName } from './targets';
+import { checkWallTime, measureRun, type WallInput } from './targets-walltime';
 
 async function udp(): Promise<dgram.Socket> {
   const s = dgram.createSocket('udp4');
@@ -189,6 +190,16 @@ describe('fuzz regressions', function () {
     });
   });
 
+  describe('walltime target: console', () => {
+    // Found by `fuzz --target walltime` (issue 11 item 3): each printf is appended to the
+    // unfinished line and the whole line split again, so a line of n prints costs n² — here 3,000
+    // prints of 512 characters without a newline. Fixed by the bounded console (lib/board/console.ts).
+    it('printf building a long unfinished line stays linear', () => {
+      const input: WallInput = { profile: 'native', formats: ['%64d'.repeat(8)], items: [{ k: 'printf', fmt: 0 }], iterations: 3000, budget: 1_000_000 };
+      checkWallTime(input, measureRun(input));
+    });
+  });
+
   describe('fuzzer plumbing', () => {
     it('finding files round-trip their inputs', () => {
       const input = { a: new Uint8Array([1, 2, 255]), b: 2n ** 64n - 1n, c: [undefined, NaN, new Map([[1, 'x']])] };
@@ -201,7 +212,7 @@ describe('fuzz regressions', function () {
     });
 
     it('a case regenerates from (seed, target, index) alone', () => {
-      for (const name of ['image', 'elf', 'asm', 'verifier', 'interp', 'helpers', 'manifest', 'coap']) {
+      for (const name of ['image', 'elf', 'asm', 'verifier', 'interp', 'helpers', 'manifest', 'coap', 'walltime']) {
         const t = targetByName(name)!;
         const a = JSON.stringify(toJsonSafe(t.generate(new Rng(42, name, 17), 17)));
         const b = JSON.stringify(toJsonSafe(t.generate(new Rng(42, name, 17), 17)));

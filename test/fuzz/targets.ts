@@ -15,6 +15,8 @@
  * | coap     | lib/deploy/device.ts + lib/board/coap.ts on UDP  | CoAP error responses; no crash, no silent 5.00 |
  * | sandbox  | lib/node-support/sandbox.ts + compile-guard.ts   | SandboxError, SandboxCompileError,             |
  * |          | (clang; the early scan only without it)          | FormatError('elf') from the object loader      |
+ * | walltime | time of sliced runs on a Board vs their counted  | nothing (a run's time is checked, not thrown)  |
+ * |          | work (instructions, helper calls, console)       |                                                |
  */
 import type { Target } from './engine';
 import { asmTarget, elfTarget, imageTarget } from './targets-formats';
@@ -22,9 +24,10 @@ import { interpTarget, verifierTarget } from './targets-vm';
 import { helpersTarget } from './targets-board';
 import { coapTarget, manifestTarget } from './targets-deploy';
 import { sandboxTarget } from './targets-sandbox';
+import { walltimeTarget } from './targets-walltime';
 
 export const TARGETS: readonly Target[] = [
-  imageTarget, elfTarget, asmTarget, verifierTarget, interpTarget, helpersTarget, manifestTarget, coapTarget, sandboxTarget,
+  imageTarget, elfTarget, asmTarget, verifierTarget, interpTarget, helpersTarget, manifestTarget, coapTarget, sandboxTarget, walltimeTarget,
 ] as Target[];
 
 export function targetByName(name: string): Target | undefined {

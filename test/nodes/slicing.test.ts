@@ -60,6 +60,7 @@ describe('femto-container node: sliced runs', function () {
         const r = await helper.request().get('/femto/state').expect(200);
         const c = r.body.boards[0].containers.find((x: { id: string }) => x.id === 'spin');
         assert.equal(c.state, 'running');
+        assert.equal(c.run.budget, 1e10);
       }));
       lat.verify.push(await timed(async () => {
         const r = await helper.request().post('/femto/verify').send({ language: 'asm', source: INCREMENT_ASM, board: 'native' }).expect(200);
@@ -107,5 +108,26 @@ describe('femto-container node: sliced runs', function () {
     // Node-RED's Complete node sees the message as sent (payload = r0 = the input).
     assert.deepEqual(log, ['out 1', 'done 1', 'out 2', 'done 2', 'out 3', 'done 3', 'out 4', 'done 4']);
     assert.equal(registry.get('b1')!.board.container('slow').state, 'idle');
+  });
+
+  it('a hook container (timer) answers each input with its own run, in order, however many turns it takes', async () => {
+    // r0 = the timer tick after 2e8 passes: every run is sliced.
+    const SLOW_TICK = 'ldxw %r6, [%r1+12]\nlddw %r7, 200000000\nl: sub %r7, 1\njne %r7, 0, l\nmov %r0, %r6\nexit';
+    await helper.load(ALL_NODES, flow(
+      boardNode('b1', { profile: 'native' }),
+      asmContainer('t', SLOW_TICK, { hook: 'timer', budget: 1e9, wires: [['out']] }),
+      { id: 'out', type: 'helper' },
+    ));
+    const got: { tag: number; payload: number }[] = [];
+    const turns: number[] = [];
+    getNode('out').on('input', (m: { tag: number; payload: number; femto: { turns: number } }) => {
+      got.push({ tag: m.tag, payload: m.payload });
+      turns.push(m.femto.turns);
+    });
+    const t = getNode('t');
+    for (let k = 1; k <= 3; k++) t.receive({ tag: k });
+    await until(() => got.length === 3, 30_000, 'three answers');
+    assert.deepEqual(got, [{ tag: 1, payload: 1 }, { tag: 2, payload: 2 }, { tag: 3, payload: 3 }]);
+    assert.ok(turns.every((n) => n > 1), `turns per run: ${turns.join(', ')}`);
   });
 });
