@@ -159,7 +159,12 @@ describe('deploy: a fleet of 50 device processes', function () {
     dir = tmpDir('fleet');
     const r = await cli(keygenCommand, ['-o', path.join(dir, 'k')]);
     assert.equal(r.code, 0);
-    devices = await Promise.all(Array.from({ length: N }, () => spawnDevice(['--key', path.join(dir, 'k.pub'), '--quiet'], 40_000)));
+    // Keep every process that did start, so after() stops them even when one fails to: a
+    // process left running would keep mocha (and CI) waiting forever.
+    const started = await Promise.allSettled(Array.from({ length: N }, () => spawnDevice(['--key', path.join(dir, 'k.pub'), '--quiet'], 40_000)));
+    devices = started.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
+    const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
   });
 
   after(async () => {
