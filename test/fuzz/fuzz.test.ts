@@ -16,7 +16,7 @@ import { KNOWN_ISSUES } from './known';
 import { compareObs, execPlans, type Plan } from './targets-vm';
 import { checkRunResult } from './targets-formats';
 import { makeSentinel, materialise, oracle } from './targets-sandbox';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 import { checkWallTime, measureRun, type WallInput } from './targets-walltime';
 import type { Board } from '../../lib/board/board';
 
@@ -64,7 +64,7 @@ describe('fuzzing', function () {
     it('a write into a writable region is fine', () => {
       execPlans(scribbler((vm) => vm.memory.region('scratch')!.offset + 2), PLAN, 'planted', true);
     });
-    (hasClang() ? it : it.skip)('the sandbox oracle flags a compile that read the sentinel, and IR holding asm', async () => {
+    itNeeds(CLANG, 'the sandbox oracle flags a compile that read the sentinel, and IR holding asm', async () => {
       const s = makeSentinel();
       try {
         assert.match(await oracle(materialise('#include "@ABS@"\nint f(void *c) { return SECRET_VALUE; }\n', s), s) ?? '', /dependency list names .*secret\.h/);

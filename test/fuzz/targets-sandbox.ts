@@ -37,7 +37,7 @@ import { CompilerBusyError } from '../../lib/compile-queue';
 import { guardArgs } from '../../lib/node-support/compile-guard';
 import { checkSource, compileSandboxed, SandboxCompileError, SandboxError } from '../../lib/node-support/sandbox';
 import { FormatError } from '../../vm/errors';
-import { hasClang } from '../util/clang';
+import { CLANG } from '../util/needs';
 import { Finding, type Counters, type Target } from './engine';
 import type { Rng } from './rng';
 
@@ -360,7 +360,7 @@ export const sandboxTarget: Target<SandboxCase> = {
   // A case starts clang one to five times (about 0.2-1 s): three shares of the run's time.
   weight: 3,
   setup() {
-    clangHere = hasClang() && defaultIncludeDir() !== undefined;
+    clangHere = CLANG.present() && defaultIncludeDir() !== undefined;
     if (clangHere) sentinel = makeSentinel();
   },
   teardown() {

@@ -9,7 +9,7 @@ import { clangProcessCount, resetClangProcessPeak } from '../../lib/compiler';
 import { CompilerBusyError, compileQueueState, configureCompileQueue, resetCompileQueuePeak, withCompileSlot } from '../../lib/compile-queue';
 import { verifyRequest } from '../../lib/node-support/program';
 import { compileSandboxed } from '../../lib/node-support/sandbox';
-import { hasClang } from '../util/clang';
+import { CLANG, itNeeds } from '../util/needs';
 
 /** A task that runs until released, recording when it started. */
 function gate(log: string[], name: string): { task: () => Promise<string>; open: () => void } {
@@ -101,7 +101,7 @@ describe('compile queue', function () {
     assert.match(r.message, /compiler busy: 1 compile ahead, try again/);
   });
 
-  (hasClang() ? it : it.skip)('real compiles: N at once never run more clangs than the limit; one queued past its deadline is told so', async () => {
+  itNeeds(CLANG, 'real compiles: N at once never run more clangs than the limit; one queued past its deadline is told so', async () => {
     const src = (k: number) => `#include "femto.h"\nint f(void *c) { return ${k}; }\n`;
     for (const limit of [1, 2]) {
       configureCompileQueue({ concurrency: limit, waitMs: 120_000 });
