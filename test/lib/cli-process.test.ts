@@ -56,7 +56,6 @@ function probe(...lists: string[][]): Loaded[] {
 const HEAVY: { name: string; re: RegExp; run?: true }[] = [
   { name: 'CoAP (the coap package or our endpoint)', re: /node_modules\/coap\/|^dist\/lib\/deploy\/coap-endpoint\.js$/ },
   { name: 'CBOR (cbor-x)', re: /node_modules\/cbor-x\// },
-  { name: 'Ed25519 (@noble/ed25519)', re: /node_modules\/@noble\// },
   { name: '@node-red/util', re: /node_modules\/@node-red\// },
   { name: 'node:crypto', re: /^node:crypto$/ },
   { name: 'node:child_process', re: /^node:child_process$/ },
