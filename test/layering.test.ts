@@ -57,4 +57,31 @@ describe('layering', () => {
     }
     assert.deepEqual(bad, []);
   });
+
+  /** Imports of files under `from` that resolve into one of the folders `forbidden`. */
+  function crossings(from: string, forbidden: string[]): string[] {
+    const bad: string[] = [];
+    for (const f of sources(from)) {
+      for (const spec of imports(f)) {
+        if (!spec.startsWith('.')) continue;
+        const target = path.normalize(path.join(path.dirname(f), spec)).split(path.sep).join('/');
+        if (forbidden.some((d) => target === d || target.startsWith(d + '/'))) bad.push(`${f}: ${spec}`);
+      }
+    }
+    return bad;
+  }
+
+  it('lib/coap (the message codec) imports nothing else of lib/', () => {
+    assert.ok(sources('lib/coap').length > 0);
+    assert.deepEqual(crossings('lib/coap', ['lib/board', 'lib/deploy', 'lib/device', 'lib/node-support', 'lib/cli']), []);
+  });
+
+  it('lib/deploy (manifests, signatures, transport) does not import lib/board: the device that joins them is lib/device', () => {
+    assert.ok(sources('lib/deploy').length > 0);
+    assert.deepEqual(crossings('lib/deploy', ['lib/board', 'lib/device']), []);
+  });
+
+  it('lib/board does not import deployment or the device', () => {
+    assert.deepEqual(crossings('lib/board', ['lib/deploy', 'lib/device']), []);
+  });
 });

@@ -6,6 +6,7 @@ export * from './board';
 export * from './budget-advice';
 export * from './clock';
 export * from './coap';
+export * from '../coap/message';
 export * from './console';
 export * from './container';
 export * from './cost-model';

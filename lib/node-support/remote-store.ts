@@ -2,7 +2,7 @@
  * femto-store on a remote board (a `femto device` process or a RIOT board reached over CoAP):
  * read-only, testable without Node-RED.
  *
- * What the device protocol (lib/deploy/device.ts) offers for stores is one resource, our
+ * What the device protocol (lib/device/remote-device.ts) offers for stores is one resource, our
  * `GET /femto/status`: `stores.global` (the board's global store), `slots[i].store` (the local
  * store of the container in `.ram.i`) and `device.storeCapacity` (entries per store). There is no
  * resource that writes a store, and none that shows tenant stores. So on a remote board:

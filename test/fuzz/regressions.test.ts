@@ -5,8 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { RemoteDevice } from '../../lib/deploy/device';
-import { encodeCoap, parseCoap } from '../../lib/board/coap';
+import { RemoteDevice } from '../../lib/device/remote-device';
+import { encodeCoap, parseCoap } from '../../lib/coap/message';
 import { Board } from '../../lib/board/board';
 import { assemble } from '../../vm/assembler';
 import * as fs from 'node:fs';

@@ -25,7 +25,7 @@ import { coapCall, FORMAT } from '../../lib/deploy/coap-client';
 import { CoapFileServer } from '../../lib/deploy/coap-server';
 import { deploy, readStatus, type DeployOutcome } from '../../lib/deploy/deploy';
 import { generateKeyPair, publicKeyPem } from '../../lib/deploy/keys';
-import { loadState, STATE_FILE } from '../../lib/deploy/state';
+import { loadState, STATE_FILE } from '../../lib/device/state';
 import { imageReturning, spawnDevice, tmpDir, type DeviceProcess } from '../lib/deploy/util';
 import { LossyProxy, seededRandom, type FaultRates } from './lossy-proxy';
 import { note } from '../util/note';

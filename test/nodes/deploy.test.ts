@@ -15,7 +15,7 @@ import { ROOT } from '../util/paths';
 import { coreNode } from '../util/node-red';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, recordStatus, remoteBoard, statuses, until, type AnyNode } from './util';
 import { generateKeyPair, privateKeyPem, publicKeyPem, fingerprint, type KeyPair } from '../../lib/deploy/keys';
-import type { RemoteDevice } from '../../lib/deploy/device';
+import type { RemoteDevice } from '../../lib/device/remote-device';
 import { registry } from '../../lib/node-support/registry';
 import { fromAsm } from '../../lib/node-support/program';
 import { closedPort, imageReturning, silentPort, spawnDevice, startDevice, tmpDir, type DeviceProcess } from '../lib/deploy/util';

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { BoundedStore } from '../../../lib/deploy/bounded-store';
 import { blockOfBody, DEFAULT_UPLOAD_LIMITS, etag, MAX_BLOCK, readBlock, Snapshots, Uploads, type UploadStep } from '../../../lib/deploy/coap-blockwise';
 import { blockOption, OPT, readUint } from '../../../lib/deploy/coap-client';
-import type { CoapOption } from '../../../lib/board/coap';
+import type { CoapOption } from '../../../lib/coap/message';
 
 /** A clock the test moves. */
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {

@@ -9,11 +9,11 @@
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
 import * as coap from 'coap';
-import { encodeCoap, parseCoap, type CoapOption, type ParsedCoap } from '../../../lib/board/coap';
+import { encodeCoap, parseCoap, type CoapOption, type ParsedCoap } from '../../../lib/coap/message';
 import { blockOption, coapRequest, fetchBlockwise, FORMAT, OPT, readUint } from '../../../lib/deploy/coap-client';
 import { listenCoap, reply, type CoapListener } from '../../../lib/deploy/coap-server';
 import { DEFAULT_UPLOAD_LIMITS } from '../../../lib/deploy/coap-blockwise';
-import { fitLines, type RemoteDevice } from '../../../lib/deploy/device';
+import { fitLines, type RemoteDevice } from '../../../lib/device/remote-device';
 import { RemoteBoard } from '../../../lib/deploy/remote';
 import { truncationMarker } from '../../../lib/board/console';
 import { assemble } from '../../../vm/assembler';

@@ -16,7 +16,7 @@ import { exitCodeFor, messageFor } from '../../../lib/cli/io';
 import { deploy, readStatus } from '../../../lib/deploy/deploy';
 import { readPrivateKey } from '../../../lib/deploy/keys';
 import { parseEnvelope } from '../../../lib/deploy/manifest';
-import type { RemoteDevice } from '../../../lib/deploy/device';
+import type { RemoteDevice } from '../../../lib/device/remote-device';
 import { captureIo, imageReturning, spawnDevice, tmpDir, type DeviceProcess } from './util';
 import { note } from '../../util/note';
 
