@@ -41,7 +41,7 @@ import * as status from '../lib/node-support/status';
 import { translator, type Done, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED, type Send } from './red';
 import { registerAdmin } from './admin';
 import { remoteContainer } from './remote-container';
-import type { RemoteCapableBoardNode } from '../lib/node-support/remote';
+import type { RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 
 interface ContainerConfig extends NodeConfig {
   board?: string;

@@ -30,10 +30,10 @@ import * as fs from 'node:fs/promises';
 import { deploy, type DeployOutcome, type DeployProgress } from '../lib/deploy/deploy';
 import { parseCoapUrl } from '../lib/deploy/coap-client';
 import { fingerprint, generateKeyPair, privateKeyPem, publicKeyPem, type KeyPair } from '../lib/deploy/keys';
-import {
-  DeployProgressView, deployImageFromMessage, finalDeployStatus, outcomeReason, parseSecretKey,
-  type RemoteBoardLink, type RemoteCapableBoardNode,
-} from '../lib/node-support/remote';
+import { deployImageFromMessage } from '../lib/node-support/deploy-input';
+import { DeployProgressView, finalDeployStatus, outcomeReason } from '../lib/node-support/deploy-status';
+import { parseSecretKey } from '../lib/node-support/key-text';
+import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import { translator, type Msg, type Node, type NodeConfig, type RED } from './red';
 
 interface DeployConfig extends NodeConfig {

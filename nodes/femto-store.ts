@@ -22,7 +22,8 @@
  */
 import type { KvStore, StoreChange } from '../lib/board/stores';
 import { parseKey, parseValue } from '../lib/node-support/message';
-import { boardRef, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import { boardRef } from '../lib/node-support/board-ref';
+import type { RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import type { StoreAction } from '../lib/node-support/remote-store';
 import { emulatedBoard } from './emulated-board';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';

@@ -8,13 +8,15 @@
  * report ({ remote: true, board, url, slot, status, r0, insns, estimatedUs, console, faults,
  * quarantined, code/pc/instruction on a fault }). A fault, an empty slot, a quarantined slot and
  * a device that does not answer go to done(err) (Catch nodes), with msg.femto saying which.
- * Status: DESIGN §12 (lib/node-support/remote slotNodeStatus / remoteRunStatus), plus
+ * Status: DESIGN §12 (lib/node-support/remote-run slotNodeStatus / remoteRunStatus), plus
  * "device not answering". The node's own program settings are not used on a remote board.
  * Not a node file itself: femto-container hands its nodes on remote boards to this module.
  */
 import { CoapError } from '../lib/deploy/coap-client';
 import { inputValue, payloadToBytes, isResultType, type ResultType } from '../lib/node-support/message';
-import { isUnreachable, remoteErrorText, remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus, type RemoteBoardLink, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import { isUnreachable, remoteErrorText } from '../lib/node-support/remote-errors';
+import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote-link';
+import { remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus } from '../lib/node-support/remote-run';
 import { lastFaultOf, registry } from '../lib/node-support/registry';
 import * as status from '../lib/node-support/status';
 import type { RemoteRun } from '../lib/deploy/remote';

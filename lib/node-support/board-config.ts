@@ -1,6 +1,6 @@
 /**
  * A femto-board config node's settings → an emulated Board (lib/board), or for a remote board the
- * device's address, trusted key and slot (lib/node-support/remote), testable without Node-RED.
+ * device's address, trusted key and slot (lib/node-support/remote-link), testable without Node-RED.
  *
  * Mode: `emulated` (default, also when the field is missing: flows from before issue 5) or
  * `remote`: address `coap://host:port` (a `femto device` process or a RIOT board running the
@@ -26,7 +26,8 @@ import { PROFILE_NAMES, getProfile } from '../board/profiles';
 import { SAUL, UNIT } from '../board/saul';
 import type { SourceSpec } from '../board/sources';
 import { parseCoapUrl } from '../deploy/coap-client';
-import { parsePublicKey, type RemoteSettings } from './remote';
+import { parsePublicKey } from './key-text';
+import type { RemoteSettings } from './remote-link';
 
 export interface DeviceConfig {
   name: string;

@@ -9,7 +9,9 @@ import { checkSource, compileSandboxed, SandboxCompileError, SandboxError, sanit
 import * as status from '../../lib/node-support/status';
 import { payloadToBytes, r0Value, parseKey, parseValue } from '../../lib/node-support/message';
 import { createBoard } from '../../lib/node-support/board-config';
-import { boardRef, notEmulatedStatus, remoteBoardState, RemoteBoardLink } from '../../lib/node-support/remote';
+import { boardRef, notEmulatedStatus } from '../../lib/node-support/board-ref';
+import { remoteBoardState } from '../../lib/node-support/remote-board-state';
+import { RemoteBoardLink } from '../../lib/node-support/remote-link';
 import { BoardRegistry, lastFaultOf } from '../../lib/node-support/registry';
 import { CLANG, itNeeds } from '../util/needs';
 
