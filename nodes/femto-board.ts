@@ -6,7 +6,7 @@
  * once the container nodes of the same deploy had a chance to install, and stopped and released
  * on close.
  *
- * Remote mode (issue 5): the config node stands for a device reached over CoAP (a `femto device`
+ * Remote mode: the config node stands for a device reached over CoAP (a `femto device`
  * process or a RIOT board): address, the public key it trusts, the slot its containers run. It
  * holds a RemoteBoardLink (lib/node-support/remote-link) that reads the device's status at start and
  * periodically; container nodes on it run `POST /bpf/exec/N`, femto-deploy installs into it.

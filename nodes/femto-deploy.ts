@@ -1,6 +1,6 @@
 /**
- * femto-deploy: signed over-the-network install of a container image on remote boards (DESIGN
- * §11, issue 5). A thin face over lib/deploy's deploy().
+ * femto-deploy: signed over-the-network install of a container image on remote boards
+ * (ARCHITECTURE.md § Deployment). A thin face over lib/deploy's deploy().
  *
  * In: an image — msg.image or msg.payload (Buffer: RIOT image, ELF object or bytecode; base64;
  * assembly text), a file path in msg.filename, or the output of a femto-container node (its

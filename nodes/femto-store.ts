@@ -1,6 +1,6 @@
 /**
- * femto-store: a board's key-value stores (DESIGN §9) from a flow — the same stores containers
- * reach with bpf_store_* / bpf_fetch_*, under the same capacity rule.
+ * femto-store: a board's key-value stores (ARCHITECTURE.md § Key-value stores) from a flow — the
+ * same stores containers reach with bpf_store_* / bpf_fetch_*, under the same capacity rule.
  *
  * Scope: global (the board's), tenant (by tenant name), local (one container's; owner = the
  * femto-container node). Actions on an input message:

@@ -1,7 +1,7 @@
 /**
- * The layering rules of DESIGN §1, checked on the sources: vm/ imports nothing from lib/ or
- * nodes/, no `node:` module, no Node-RED and no npm package (it also runs in the editor's page);
- * lib/ never imports nodes/ or Node-RED — save @node-red/util, Node-RED's standalone message
+ * The layering rules of ARCHITECTURE.md § Layers, checked on the sources: vm/ imports nothing from
+ * lib/ or nodes/, no `node:` module, no Node-RED and no npm package (it also runs in the editor's
+ * page); lib/ never imports nodes/ or Node-RED — save @node-red/util, Node-RED's standalone message
  * utilities (property paths, typed inputs), which lib/ uses where no node hands it RED.util.
  */
 import * as assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
 /**
- * The emulated RIOT board (issue 3) in one import: `import { Board, VirtualClock } from
+ * The emulated RIOT board in one import: `import { Board, VirtualClock } from
  * '../lib/board'`. Each module has one job; see the header of board.ts for the Board API.
  */
 export * from './board';

@@ -1,7 +1,7 @@
 /**
  * A CoAP server on UDP (RFC 7252, block-wise per RFC 7959) with the message codec of
  * lib/coap/message.ts, for the device and the host's file server. Every piece of state a peer can
- * make it keep is bounded (issue 11, item 6): duplicate detection, block-wise uploads and response
+ * make it keep is bounded: duplicate detection, block-wise uploads and response
  * snapshots live in BoundedStores (count, bytes, age), swept on a timer that does not keep the
  * process alive.
  *

@@ -191,7 +191,7 @@ describe('fuzz regressions', function () {
   });
 
   describe('walltime target: console', () => {
-    // Found by `fuzz --target walltime` (issue 11 item 3): each printf is appended to the
+    // Found by `fuzz --target walltime`: each printf is appended to the
     // unfinished line and the whole line split again, so a line of n prints costs n² — here 3,000
     // prints of 512 characters without a newline. Fixed by the bounded console (lib/board/console.ts).
     it('printf building a long unfinished line stays linear', () => {

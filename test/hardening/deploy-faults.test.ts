@@ -1,5 +1,5 @@
 /**
- * Deployment under faults (issue 7): real `femto device` processes (dist/lib/cli/main.js) with
+ * Deployment under faults: real `femto device` processes (dist/lib/cli/main.js) with
  * --state folders, updated by deploy() through lossy, duplicating, reordering UDP proxies on
  * loopback (test/hardening/lossy-proxy.ts) — one between host and device (trigger, status polls),
  * one between device and the host's file server (manifest and image blocks) — and devices killed

@@ -1,5 +1,5 @@
 /**
- * The `femto` process around the commands (issue 12, issue 11 item 8): what a command loads at
+ * The `femto` process around the commands: what a command loads at
  * start-up — counted, not timed, so a busy machine cannot decide it (test/bench/startup.ts gives
  * the times) — and how output to a reader that went away, or to a full disk, ends the process.
  */

@@ -1,8 +1,8 @@
 /**
  * lib/node-support without Node-RED: the compile sandbox's refusals (every way to name another
- * file), its sanitised diagnostics, the status texts of DESIGN §12, remote boards as sensor and
- * store nodes and femto/state see them (board kinds, last poll, last faults) and message
- * translation.
+ * file), its sanitised diagnostics, the status texts of ARCHITECTURE.md § The Node-RED face, remote
+ * boards as sensor and store nodes and femto/state see them (board kinds, last poll, last faults)
+ * and message translation.
  */
 import * as assert from 'node:assert/strict';
 import { checkSource, compileSandboxed, SandboxCompileError, SandboxError, sanitizeDiagnostics } from '../../lib/node-support/sandbox';
@@ -106,7 +106,7 @@ describe('compile sandbox', () => {
   });
 });
 
-describe('status texts (DESIGN §12)', () => {
+describe('status texts (ARCHITECTURE.md § The Node-RED face)', () => {
   it('has the exact vocabulary', () => {
     assert.deepEqual(status.noImage(), { fill: 'grey', shape: 'ring', text: 'no image' });
     assert.deepEqual(status.verifying(), { fill: 'yellow', shape: 'ring', text: 'verifying' });

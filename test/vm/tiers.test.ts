@@ -935,7 +935,7 @@ describe('compiled tier: fast self-loops', function () {
 });
 
 // ---------------------------------------------------------------------------------------------
-// Address arithmetic past 2^31, 2^32 and 2^64 (issue 11, item 4). An access's address is the
+// Address arithmetic past 2^31, 2^32 and 2^64. An access's address is the
 // 64-bit `reg + off`; a fast loop that built its first address as i64(partial + off) in 32 bits
 // sign-extended sums past 2^31 and read a copy of the stack 2^32 below the faulting address.
 
@@ -959,12 +959,12 @@ describe('compiled tier: addresses past 2^31, 2^32 and 2^64', function () {
     return f && { code: f.code, pc: f.pc, address: f.detail.address, insns: o.insns };
   };
 
-  it('the issue\'s program: fault −2 at pc 5, 2^32 above the stack, on every tier', () => {
+  it('the reported program: fault −2 at pc 5, 2^32 above the stack, on every tier', () => {
     // ldxdw r5,[r10-8]; lddw r1,0xafff8002; mov r2,3; l: add r1,0x7fffffff; ldxb r0,[r1+0x7fff];
     // sub r1,0x7fffffff; sub r2,1; jne r2,0,l; mov r0,42; exit
     const text = hexBytes('79a5f8ff00000000180100000280ffaf0000000000000000b70200000300000007010000ffffff7f7110ff7f0000000017010000' +
       'ffffff7f17020000010000005502fbff00000000b70000002a0000009500000000000000');
-    const last = sameOnEveryTier(text, 'issue 11');
+    const last = sameOnEveryTier(text, 'address past 2^32');
     assert.deepEqual(fault(last), { code: FaultCode.ILLEGAL_MEM, pc: 5, address: '0x130000000', insns: 5 });
   });
 

@@ -1,5 +1,5 @@
 /**
- * Bounded block-wise state (issue 11, item 6), without a network: the BoundedStore's caps on
+ * Bounded block-wise state, without a network: the BoundedStore's caps on
  * entries, bytes and age (fake clock), Block1 reassembly and its refusals (4.13 + Size1, 4.08,
  * 5.03 + Max-Age, 4.00), and how a response body is cut into Block2 blocks.
  */

@@ -1,6 +1,6 @@
 /**
- * The CoAP server (lib/deploy/coap-endpoint.ts) and the device on loopback (issue 11, items 6 and
- * 8a): a flood of Block1 fragments leaves the held state within its caps (counted through
+ * The CoAP server (lib/deploy/coap-endpoint.ts) and the device on loopback: a
+ * flood of Block1 fragments leaves the held state within its caps (counted through
  * `held()`, not RSS), Block1 to a resource that takes no body is refused, an upload is reassembled
  * for one that does, a large /femto/status comes block-wise to our client and to the `coap`
  * package's client (with or without Block2, Observe too), duplicates run once, and a late answer
