@@ -4,8 +4,8 @@
  * seed; a public key as SubjectPublicKeyInfo PEM, 64 hex digits or base64 (a private key gives its
  * public half). Every refusal is one sentence naming what was expected.
  */
-import { publicKeyOf } from '../deploy/ed25519';
-import { keyPairFromSecret, type KeyPair } from '../deploy/keys';
+import { isAcceptablePublicKey, publicKeyOf } from '../deploy/ed25519';
+import { keyPairFromSecret, WEAK_PUBLIC_KEY, type KeyPair } from '../deploy/keys';
 
 const PKCS8_PREFIX = '302e020100300506032b657004220420';
 const SPKI_PREFIX = '302a300506032b6570032100';
@@ -43,5 +43,7 @@ export function parseSecretKey(text: string): KeyPair {
 /** A public key from text (SPKI PEM, hex, base64; a private key gives its public half). */
 export function parsePublicKey(text: string): Uint8Array {
   const k = keyBytes(text, 'public key');
-  return k.kind === 'secret' ? publicKeyOf(k.key) : k.key;
+  if (k.kind === 'secret') return publicKeyOf(k.key);
+  if (!isAcceptablePublicKey(k.key)) throw new KeyTextError(`the public key is not usable: ${WEAK_PUBLIC_KEY}`);
+  return k.key;
 }

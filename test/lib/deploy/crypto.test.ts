@@ -135,6 +135,8 @@ describe('deploy: key files', function () {
     const rsa = crypto.generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ format: 'pem', type: 'pkcs8' });
     fs.writeFileSync(path.join(dir, 'rsa.key'), rsa);
     assert.throws(() => readPrivateKey(path.join(dir, 'rsa.key')), (e: KeyFileError) => /Ed25519/.test(e.reason));
+    fs.writeFileSync(path.join(dir, 'neutral.pub'), '01' + '00'.repeat(31));
+    assert.throws(() => readPublicKey(path.join(dir, 'neutral.pub')), (e: KeyFileError) => /small order/.test(e.reason) && e.file.endsWith('neutral.pub'));
     fs.writeFileSync(path.join(dir, 'junk'), 'hello');
     assert.throws(() => readPublicKey(path.join(dir, 'junk')), (e: KeyFileError) => /not a key file/.test(e.reason));
   });
