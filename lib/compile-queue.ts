@@ -1,5 +1,5 @@
 /**
- * The process-wide compile queue (issue 11, item 5): at most `concurrency` compiles hold a clang
+ * The process-wide compile queue: at most `concurrency` compiles hold a clang
  * at any moment, whoever asks — the editor's Verify, the nodes' deploy-time compiles, the CLI.
  * The others wait in FIFO order; one that has waited `waitMs` without getting its turn fails with
  * CompilerBusyError ("compiler busy: N compiles ahead, try again") instead of piling up clangs

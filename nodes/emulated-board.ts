@@ -7,7 +7,8 @@
  * A missing board, or one whose settings failed, stays "no board". Not a node file itself.
  */
 import type { Board } from '../lib/board/board';
-import { boardRef, notEmulatedStatus, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import { boardRef, notEmulatedStatus } from '../lib/node-support/board-ref';
+import type { RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import type { FemtoBoardNode, Node } from './red';
 
 type T = (key: string, fallback: string, subs?: Record<string, unknown>) => string;

@@ -6,15 +6,16 @@
  * once the container nodes of the same deploy had a chance to install, and stopped and released
  * on close.
  *
- * Remote mode (issue 5): the config node stands for a device reached over CoAP (a `femto device`
+ * Remote mode: the config node stands for a device reached over CoAP (a `femto device`
  * process or a RIOT board): address, the public key it trusts, the slot its containers run. It
- * holds a RemoteBoardLink (lib/node-support/remote) that reads the device's status at start and
+ * holds a RemoteBoardLink (lib/node-support/remote-link) that reads the device's status at start and
  * periodically; container nodes on it run `POST /bpf/exec/N`, femto-deploy installs into it.
  * A device that is not there makes its nodes say "device not answering"; nothing throws.
  */
 import { registry } from '../lib/node-support/registry';
 import { createBoard, isRemote, remoteSettings, type BoardConfig } from '../lib/node-support/board-config';
-import { RemoteBoardLink, remoteBoardState, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import { remoteBoardState } from '../lib/node-support/remote-board-state';
+import { RemoteBoardLink, type RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import { translator, type FemtoBoardNode, type Node, type NodeConfig, type RED } from './red';
 import { registerAdmin } from './admin';
 

@@ -2,7 +2,7 @@
  * femto-container: one sandboxed eBPF function on a femto-board. Thin layer: the program comes
  * from lib/node-support/program (assembly, C in the compile sandbox, an uploaded image or ELF, or
  * msg.image), the board (lib/board) verifies, installs and runs it, and the node translates
- * messages, status (DESIGN §12, lib/node-support/status) and errors.
+ * messages, status (ARCHITECTURE.md § The Node-RED face, lib/node-support/status) and errors.
  *
  * Behaviour:
  *  - flow hook: each input message runs the container once with the input property (default
@@ -41,7 +41,7 @@ import * as status from '../lib/node-support/status';
 import { translator, type Done, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED, type Send } from './red';
 import { registerAdmin } from './admin';
 import { remoteContainer } from './remote-container';
-import type { RemoteCapableBoardNode } from '../lib/node-support/remote';
+import type { RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 
 interface ContainerConfig extends NodeConfig {
   board?: string;

@@ -1,6 +1,6 @@
 /**
- * femto-deploy: signed over-the-network install of a container image on remote boards (DESIGN
- * §11, issue 5). A thin face over lib/deploy's deploy().
+ * femto-deploy: signed over-the-network install of a container image on remote boards
+ * (ARCHITECTURE.md § Deployment). A thin face over lib/deploy's deploy().
  *
  * In: an image — msg.image or msg.payload (Buffer: RIOT image, ELF object or bytecode; base64;
  * assembly text), a file path in msg.filename, or the output of a femto-container node (its
@@ -30,10 +30,10 @@ import * as fs from 'node:fs/promises';
 import { deploy, type DeployOutcome, type DeployProgress } from '../lib/deploy/deploy';
 import { parseCoapUrl } from '../lib/deploy/coap-client';
 import { fingerprint, generateKeyPair, privateKeyPem, publicKeyPem, type KeyPair } from '../lib/deploy/keys';
-import {
-  DeployProgressView, deployImageFromMessage, finalDeployStatus, outcomeReason, parseSecretKey,
-  type RemoteBoardLink, type RemoteCapableBoardNode,
-} from '../lib/node-support/remote';
+import { deployImageFromMessage } from '../lib/node-support/deploy-input';
+import { DeployProgressView, finalDeployStatus, outcomeReason } from '../lib/node-support/deploy-status';
+import { parseSecretKey } from '../lib/node-support/key-text';
+import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import { translator, type Msg, type Node, type NodeConfig, type RED } from './red';
 
 interface DeployConfig extends NodeConfig {

@@ -1,6 +1,6 @@
 /**
- * femto-store: a board's key-value stores (DESIGN §9) from a flow — the same stores containers
- * reach with bpf_store_* / bpf_fetch_*, under the same capacity rule.
+ * femto-store: a board's key-value stores (ARCHITECTURE.md § Key-value stores) from a flow — the
+ * same stores containers reach with bpf_store_* / bpf_fetch_*, under the same capacity rule.
  *
  * Scope: global (the board's), tenant (by tenant name), local (one container's; owner = the
  * femto-container node). Actions on an input message:
@@ -22,7 +22,8 @@
  */
 import type { KvStore, StoreChange } from '../lib/board/stores';
 import { parseKey, parseValue } from '../lib/node-support/message';
-import { boardRef, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import { boardRef } from '../lib/node-support/board-ref';
+import type { RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import type { StoreAction } from '../lib/node-support/remote-store';
 import { emulatedBoard } from './emulated-board';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';

@@ -1,20 +1,23 @@
 /**
- * A femto-container node on a remote femto-board (issue 5): the program lives on the device (put
+ * A femto-container node on a remote femto-board: the program lives on the device (put
  * there by femto-deploy, `femto deploy`, or RIOT's own tooling); each input message runs the
  * board's slot `.ram.N` with `POST /bpf/exec/N` (msg.slot overrides N), the request payload being
  * the node's input property (default msg.payload) as bytes, as the flow hook would see them.
  *
  * Out: the same message, payload = r0 (the node's "r0 as" type), msg.femto = the device's run
  * report ({ remote: true, board, url, slot, status, r0, insns, estimatedUs, console, faults,
- * quarantined, code/pc/instruction on a fault }). A fault, an empty slot, a quarantined slot and
- * a device that does not answer go to done(err) (Catch nodes), with msg.femto saying which.
- * Status: DESIGN §12 (lib/node-support/remote slotNodeStatus / remoteRunStatus), plus
- * "device not answering". The node's own program settings are not used on a remote board.
- * Not a node file itself: femto-container hands its nodes on remote boards to this module.
+ * quarantined, code/pc/instruction on a fault }). A fault, an empty slot, a quarantined slot and a
+ * device that does not answer go to done(err) (Catch nodes), with msg.femto saying which. Status:
+ * ARCHITECTURE.md § The Node-RED face (lib/node-support/remote-run slotNodeStatus /
+ * remoteRunStatus), plus "device not answering". The node's own program settings are not used on a
+ * remote board. Not a node file itself: femto-container hands its nodes on remote boards to this
+ * module.
  */
 import { CoapError } from '../lib/deploy/coap-client';
 import { inputValue, payloadToBytes, isResultType, type ResultType } from '../lib/node-support/message';
-import { isUnreachable, remoteErrorText, remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus, type RemoteBoardLink, type RemoteCapableBoardNode } from '../lib/node-support/remote';
+import { isUnreachable, remoteErrorText } from '../lib/node-support/remote-errors';
+import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote-link';
+import { remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus } from '../lib/node-support/remote-run';
 import { lastFaultOf, registry } from '../lib/node-support/registry';
 import * as status from '../lib/node-support/status';
 import type { RemoteRun } from '../lib/deploy/remote';

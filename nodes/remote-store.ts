@@ -7,7 +7,7 @@
  * the timeout. The device pushes no store changes, so "also send every change" is not available.
  * Not a node file itself: femto-store hands its nodes on remote boards to this module.
  */
-import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote';
+import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import { isDeviceDown, readFailedStatus, readOnlyStatus, readRemoteStore, refusal, remoteReadErrorText, storesFromStatus, type StoreAction, type StoreScopeName } from '../lib/node-support/remote-store';
 import type { Msg, Node } from './red';
 

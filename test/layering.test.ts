@@ -1,7 +1,7 @@
 /**
- * The layering rules of DESIGN §1, checked on the sources: vm/ imports nothing from lib/ or
- * nodes/, no `node:` module, no Node-RED and no npm package (it also runs in the editor's page);
- * lib/ never imports nodes/ or Node-RED — save @node-red/util, Node-RED's standalone message
+ * The layering rules of ARCHITECTURE.md § Layers, checked on the sources: vm/ imports nothing from
+ * lib/ or nodes/, no `node:` module, no Node-RED and no npm package (it also runs in the editor's
+ * page); lib/ never imports nodes/ or Node-RED — save @node-red/util, Node-RED's standalone message
  * utilities (property paths, typed inputs), which lib/ uses where no node hands it RED.util.
  */
 import * as assert from 'node:assert/strict';
@@ -56,5 +56,32 @@ describe('layering', () => {
       }
     }
     assert.deepEqual(bad, []);
+  });
+
+  /** Imports of files under `from` that resolve into one of the folders `forbidden`. */
+  function crossings(from: string, forbidden: string[]): string[] {
+    const bad: string[] = [];
+    for (const f of sources(from)) {
+      for (const spec of imports(f)) {
+        if (!spec.startsWith('.')) continue;
+        const target = path.normalize(path.join(path.dirname(f), spec)).split(path.sep).join('/');
+        if (forbidden.some((d) => target === d || target.startsWith(d + '/'))) bad.push(`${f}: ${spec}`);
+      }
+    }
+    return bad;
+  }
+
+  it('lib/coap (the message codec) imports nothing else of lib/', () => {
+    assert.ok(sources('lib/coap').length > 0);
+    assert.deepEqual(crossings('lib/coap', ['lib/board', 'lib/deploy', 'lib/device', 'lib/node-support', 'lib/cli']), []);
+  });
+
+  it('lib/deploy (manifests, signatures, transport) does not import lib/board: the device that joins them is lib/device', () => {
+    assert.ok(sources('lib/deploy').length > 0);
+    assert.deepEqual(crossings('lib/deploy', ['lib/board', 'lib/device']), []);
+  });
+
+  it('lib/board does not import deployment or the device', () => {
+    assert.deepEqual(crossings('lib/board', ['lib/deploy', 'lib/device']), []);
   });
 });

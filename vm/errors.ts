@@ -2,7 +2,8 @@
  * Typed errors of the VM and its formats. Nothing a container or an input file does may surface as
  * anything else: callers switch on `kind` and `code`, users read `message`.
  *
- * Fault and rejection codes are RIOT's femto-container numbering (DESIGN §6); keep them.
+ * Fault and rejection codes are RIOT's femto-container numbering (ARCHITECTURE.md § Verifier); keep
+ * them.
  */
 
 export const FaultCode = {

@@ -1,7 +1,7 @@
 /**
- * RIOT's femto-container helper numbers (DESIGN §7): ids, names and argument shapes only. The
- * implementations belong to the host (lib/); the VM needs the ids to verify grants, print calls
- * by name and let tools check that an image only uses helpers a real board has.
+ * RIOT's femto-container helper numbers (ARCHITECTURE.md § Helpers): ids, names and argument shapes
+ * only. The implementations belong to the host (lib/); the VM needs the ids to verify grants, print
+ * calls by name and let tools check that an image only uses helpers a real board has.
  */
 
 export interface HelperInfo {

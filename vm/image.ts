@@ -1,6 +1,7 @@
 /**
- * RIOT's "rBPF" femto-container application image (DESIGN §2): parse with full validation, build
- * byte-exactly as RIOT's converter (`dist/tools/rbpf/gen_rbf.py`) does, pick an entry point.
+ * RIOT's "rBPF" femto-container application image (ARCHITECTURE.md § Image format): parse with full
+ * validation, build byte-exactly as RIOT's converter (`dist/tools/rbpf/gen_rbf.py`) does, pick an
+ * entry point.
  *
  * Layout (little-endian): a 28-byte header of 7 × u32 (magic "rBPF", version, flags, data_len,
  * rodata_len, text_len, functions), then .data, .rodata (RIOT appends the exported function names

@@ -1,5 +1,5 @@
 /**
- * What an instruction budget means on a board's real MCU, for the editor's warning (issue 11):
+ * What an instruction budget means on a board's real MCU, for the editor's warning:
  * the budget's run time through the cost model (cost-model.ts, at the cheapest and the dearest
  * instruction class), and a warning when no run on that board could sensibly use it:
  *

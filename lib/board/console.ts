@@ -1,7 +1,7 @@
 /**
  * A run's console, bounded: turns the text a container prints (bpf_printf, in pieces of at most
  * PRINTF_MAX_OUTPUT characters) into lines, with a cap on the bytes and on the lines one run may
- * produce (issue 11, item 3).
+ * produce.
  *
  * Why: a container printing without newlines used to make the board split its whole unfinished
  * line again on every printf (quadratic: 84 s for a 30,000-instruction run), and with newlines a

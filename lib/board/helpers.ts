@@ -1,7 +1,7 @@
 /**
- * The board's implementations of RIOT's femto-container helpers (DESIGN §7), with RIOT's ids and
- * semantics, built per container instance (each container gets its own table bound to its own
- * stores and console).
+ * The board's implementations of RIOT's femto-container helpers (ARCHITECTURE.md § Helpers), with
+ * RIOT's ids and semantics, built per container instance (each container gets its own table bound
+ * to its own stores and console).
  *
  * Rule for every helper: every pointer a container passes is read or written through the VM's
  * checked Memory API (a bad one throws MemoryAccessError, which the VM turns into fault −2 at the

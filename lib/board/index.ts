@@ -1,11 +1,12 @@
 /**
- * The emulated RIOT board (issue 3) in one import: `import { Board, VirtualClock } from
+ * The emulated RIOT board in one import: `import { Board, VirtualClock } from
  * '../lib/board'`. Each module has one job; see the header of board.ts for the Board API.
  */
 export * from './board';
 export * from './budget-advice';
 export * from './clock';
 export * from './coap';
+export * from '../coap/message';
 export * from './console';
 export * from './container';
 export * from './cost-model';

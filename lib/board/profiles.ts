@@ -1,7 +1,8 @@
 /**
- * Board profiles (DESIGN §10): the real hardware an emulated board stands for. Each lists the CPU,
- * clock, RAM, the container slots, the RAM budget for container instances, the SAUL devices the
- * real board registers, and the cost-model column used to estimate run times.
+ * Board profiles (ARCHITECTURE.md § Boards and the cost model): the real hardware an emulated board
+ * stands for. Each lists the CPU, clock, RAM, the container slots, the RAM budget for container
+ * instances, the SAUL devices the real board registers, and the cost-model column used to estimate
+ * run times.
  *
  * Where the numbers come from:
  *  - nrf52840dk: Nordic nRF52840 DK (Arm Cortex-M4F, 64 MHz, 256 KiB RAM). SAUL devices as RIOT
@@ -51,7 +52,7 @@ export interface BoardProfile {
   devices(): SaulDeviceSpec[];
 }
 
-/** RIOT's per-instance cost: 512 B stack + VM state (DESIGN §10). */
+/** RIOT's per-instance cost: 512 B stack + VM state (ARCHITECTURE.md § Boards and the cost model). */
 export const INSTANCE_RAM = 624;
 export const INSTANCE_STACK = 512;
 

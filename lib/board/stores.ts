@@ -1,5 +1,5 @@
 /**
- * Key-value stores (DESIGN §9): u32 keys and values in three scopes.
+ * Key-value stores (ARCHITECTURE.md § Key-value stores): u32 keys and values in three scopes.
  *  - local:  one per container instance (RIOT: per femto-container);
  *  - tenant: one per tenant, shared by that tenant's containers (the paper's proposal);
  *  - global: one per board (RIOT: system-wide).

@@ -2,7 +2,7 @@
  * `femto device [--profile P] [--host ADDR] [--port N] [--key trusted.pub]… [--state DIR]`: run an
  * emulated board as a remote device reachable over CoAP on UDP, with the endpoints of RIOT's
  * femto-container SUIT example (/suit/trigger, /bpf/exec/N, /riot/board) and our /femto/status
- * (see lib/deploy/device.ts). Runs until SIGINT or SIGTERM (exit 0); 2 on bad input (unknown
+ * (see lib/device/remote-device.ts). Runs until SIGINT or SIGTERM (exit 0); 2 on bad input (unknown
  * profile, unreadable key, busy port).
  *
  * Output: one line "femto device: <board> listening on coap://HOST:PORT …" once ready (with
@@ -15,9 +15,9 @@
  */
 import { ProgramFileError } from '../program-input';
 import { PROFILE_NAMES } from '../board/profiles';
-import { RemoteDevice } from '../deploy/device';
+import { RemoteDevice } from '../device/remote-device';
 import { readPublicKey } from '../deploy/keys';
-import { StateError } from '../deploy/state';
+import { StateError } from '../device/state';
 import { flag, list, parseCommand, parseCount, str, UsageError } from './args';
 import { EXIT_OK, processIo, type Io } from './io';
 import { keyFileError } from './keygen';

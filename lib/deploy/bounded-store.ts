@@ -6,7 +6,7 @@
  *
  * Why: the `coap` package kept every unauthenticated Block1 fragment for its exchange lifetime
  * (247 s), without a count or byte limit: 3,000 datagrams of 60 KB grew a device from 90 to
- * 265 MB (issue 11, item 6). Everything kept here is bounded by construction.
+ * 265 MB. Everything kept here is bounded by construction.
  *
  * Age is counted from an entry's creation, not its last use: a transfer trickled one block at a
  * time still ends at `maxAgeMs`. Entries are kept in creation order (a Map's order), so expiry and

@@ -28,7 +28,7 @@
  * Transfers are matched by peer, method and URI, not by token (§2.5: a client may use a new token
  * per block).
  */
-import type { CoapOption } from '../board/coap';
+import type { CoapOption } from '../coap/message';
 import { BoundedStore, type StoreLimits } from './bounded-store';
 import { blockOption, concatBytes, OPT, optUint, readUint } from './coap-client';
 

@@ -8,7 +8,7 @@
  * writes each block to its storage slot and refuses one byte beyond the slot), report progress,
  * and give up on a silent server in bounded time; a host talking to 50 boards wants per-request
  * timeouts. So this module speaks the protocol itself, with the message codec of
- * lib/board/coap.ts, on one `node:dgram` socket per exchange or transfer:
+ * lib/coap/message.ts, on one `node:dgram` socket per exchange or transfer:
  *
  * - Confirmable requests, retransmitted after ackTimeoutMs × [1, 1.5) doubling, at most
  *   maxRetransmit times (RFC 7252 §4.2; defaults are tighter than the RFC's 2 s, 4, since a
@@ -25,7 +25,7 @@
 import * as dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { codeText, encodeCoap, parseCoap, uintBytes, type CoapOption } from '../board/coap';
+import { codeText, encodeCoap, parseCoap, uintBytes, type CoapOption } from '../coap/message';
 
 export const OPT = {
   ETAG: 4, OBSERVE: 6, URI_PATH: 11, CONTENT_FORMAT: 12, MAX_AGE: 14, URI_QUERY: 15, ACCEPT: 17,

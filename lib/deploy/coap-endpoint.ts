@@ -1,7 +1,7 @@
 /**
  * A CoAP server on UDP (RFC 7252, block-wise per RFC 7959) with the message codec of
- * lib/board/coap.ts, for the device and the host's file server. Every piece of state a peer can
- * make it keep is bounded (issue 11, item 6): duplicate detection, block-wise uploads and response
+ * lib/coap/message.ts, for the device and the host's file server. Every piece of state a peer can
+ * make it keep is bounded: duplicate detection, block-wise uploads and response
  * snapshots live in BoundedStores (count, bytes, age), swept on a timer that does not keep the
  * process alive.
  *
@@ -31,7 +31,7 @@
 import * as dgram from 'node:dgram';
 import { randomBytes } from 'node:crypto';
 import { isIPv6 } from 'node:net';
-import { codeText, encodeCoap, parseCoap, type CoapMessage, type CoapOption } from '../board/coap';
+import { codeText, encodeCoap, parseCoap, type CoapMessage, type CoapOption } from '../coap/message';
 import { BoundedStore, startSweeping, type StoreLimits } from './bounded-store';
 import { blockOfBody, MAX_BLOCK, readBlock, Snapshots, Uploads, type Block, type UploadLimits } from './coap-blockwise';
 import { FORMAT, OPT, optUint, readUint } from './coap-client';

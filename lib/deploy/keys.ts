@@ -15,7 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
-import { PUBLIC_KEY_BYTES, publicKeyOf, randomSecretKey, SECRET_KEY_BYTES } from './ed25519';
+import { isAcceptablePublicKey, PUBLIC_KEY_BYTES, publicKeyOf, randomSecretKey, SECRET_KEY_BYTES } from './ed25519';
 
 export interface KeyPair {
   secretKey: Uint8Array;
@@ -116,8 +116,12 @@ export function readPrivateKey(file: string): KeyPair {
 export function readPublicKey(file: string): Uint8Array {
   const p = parseKey(file, readKeyFile(file));
   if (p.kind === 'secret') return publicKeyOf(p.key);
+  if (!isAcceptablePublicKey(p.key)) throw new KeyFileError(file, `not a usable Ed25519 public key (${WEAK_PUBLIC_KEY})`);
   return p.key;
 }
+
+/** Why a public key that parses is still refused (verifyBytes would never accept a signature by it). */
+export const WEAK_PUBLIC_KEY = 'a point of small order or a non-canonical encoding, for which anyone can make signatures';
 
 export interface WriteKeyOptions {
   /** Overwrite existing files. */

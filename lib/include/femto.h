@@ -26,8 +26,8 @@
  * are checked by the board against the container's memory regions; a bad one faults the run (−2).
  *
  * Hook contexts (r1, the first argument of the container's entry function) are little-endian;
- * pointers inside contexts are 64-bit fields. Their layouts are fixed by DESIGN §8 and checked by
- * the _Static_asserts at the end of this file.
+ * pointers inside contexts are 64-bit fields. Their layouts are fixed by docs/ARCHITECTURE.md
+ * § Hooks and contexts and checked by the _Static_asserts at the end of this file.
  */
 #ifndef FEMTO_H
 #define FEMTO_H
@@ -102,7 +102,7 @@ typedef int                ssize_t;
 #endif
 
 /* ------------------------------------------------------------------------------------------ */
-/* Helper numbers (RIOT sys/include/bpf/shared.h; DESIGN §7)                                  */
+/* Helper numbers (RIOT sys/include/bpf/shared.h; ARCHITECTURE.md § Helpers)                  */
 /* ------------------------------------------------------------------------------------------ */
 
 enum {
@@ -295,7 +295,7 @@ typedef void bpf_saul_reg_t;
 #define COAP_FORMAT_SENML_CBOR      (112)
 
 /* ------------------------------------------------------------------------------------------ */
-/* Hook contexts (DESIGN §8): what r1 points at                                               */
+/* Hook contexts (ARCHITECTURE.md § Hooks and contexts): what r1 points at                    */
 /* ------------------------------------------------------------------------------------------ */
 
 /**
@@ -370,7 +370,7 @@ typedef struct {
 } femto_flow_ctx_t;
 
 /* ------------------------------------------------------------------------------------------ */
-/* Helpers (RIOT bpfapi/helpers.h names and signatures; DESIGN §7 semantics)                  */
+/* Helpers (RIOT bpfapi/helpers.h names and signatures; semantics: ARCHITECTURE.md § Helpers) */
 /* ------------------------------------------------------------------------------------------ */
 
 /* RIOT's idiom (a helper number cast to a function pointer) is not ISO C: keep -pedantic quiet. */
@@ -418,7 +418,7 @@ static void (*bpf_ztimer_periodic_wakeup)(uint32_t *last_wakeup, uint32_t period
 #pragma clang diagnostic pop
 
 /* ------------------------------------------------------------------------------------------ */
-/* Layout checks (DESIGN §7, §8)                                                              */
+/* Layout checks (ARCHITECTURE.md § Helpers, § Hooks and contexts)                            */
 /* ------------------------------------------------------------------------------------------ */
 
 #pragma clang diagnostic push

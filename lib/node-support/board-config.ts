@@ -1,8 +1,8 @@
 /**
  * A femto-board config node's settings → an emulated Board (lib/board), or for a remote board the
- * device's address, trusted key and slot (lib/node-support/remote), testable without Node-RED.
+ * device's address, trusted key and slot (lib/node-support/remote-link), testable without Node-RED.
  *
- * Mode: `emulated` (default, also when the field is missing: flows from before issue 5) or
+ * Mode: `emulated` (default, also when the field is missing: flows from before remote boards) or
  * `remote`: address `coap://host:port` (a `femto device` process or a RIOT board running the
  * femto-container SUIT example), the public key the device trusts (PEM, hex or base64; optional),
  * the slot its containers run (`.ram.N`, default 0), a request timeout (ms, default 2000) and a
@@ -17,7 +17,7 @@
  * light (lx), pressure (Pa), button, led/switch (on/off), dimmer. Sources: constant, sine, random
  * walk (seeded, reproducible), external (set from a flow by a femto-sensor node).
  *
- * Emulated boards always slice runs (issue 11): no run holds Node-RED's event loop longer than
+ * Emulated boards always slice runs: no run holds Node-RED's event loop longer than
  * `sliceMs` (default 5 ms, 1–100); a longer one goes on in later turns.
  */
 import { Board, type BoardOptions } from '../board/board';
@@ -26,7 +26,8 @@ import { PROFILE_NAMES, getProfile } from '../board/profiles';
 import { SAUL, UNIT } from '../board/saul';
 import type { SourceSpec } from '../board/sources';
 import { parseCoapUrl } from '../deploy/coap-client';
-import { parsePublicKey, type RemoteSettings } from './remote';
+import { parsePublicKey } from './key-text';
+import type { RemoteSettings } from './remote-link';
 
 export interface DeviceConfig {
   name: string;
@@ -122,7 +123,7 @@ export function createBoard(cfg: BoardConfig): Board {
     // More slots model a bigger board: leave room for that many small instances.
     opts.containerRamBytes = Math.max(profile.containerRamBytes, Math.floor(slots) * 2048);
   }
-  // Node-RED's event loop is shared: no run may hold it longer than a slice (issue 11).
+  // Node-RED's event loop is shared: no run may hold it longer than a slice.
   opts.slice = { ms: Math.min(100, Math.max(1, num(cfg.sliceMs, DEFAULT_SLICE_MS)!)) };
   const board = new Board(opts);
   const sp = num(cfg.samplePeriodMs);

@@ -1,5 +1,5 @@
 /**
- * The compile guard (issue 11, item 1): C from a flow is compiled only on what clang itself
+ * The compile guard: C from a flow is compiled only on what clang itself
  * reports it read and produced, never on a re-reading of the text. Three clang runs in one private
  * folder, each checked before the next starts:
  *

@@ -1,7 +1,8 @@
 /**
- * Logic of the Node-RED nodes that needs no Node-RED (issue 4): message ↔ context translation,
- * status texts (DESIGN §12), the compile sandbox, programs and the editor's Verify, board
- * settings, and the registry behind the `femto/state` endpoint. nodes/ stays a thin layer over it.
+ * Logic of the Node-RED nodes that needs no Node-RED: message ↔ context translation,
+ * status texts (ARCHITECTURE.md § The Node-RED face), the compile sandbox, programs and the
+ * editor's Verify, board settings, and the registry behind the `femto/state` endpoint. nodes/ stays
+ * a thin layer over it.
  */
 export * from './board-config';
 export * from './message';

@@ -97,7 +97,7 @@ export function isResultType(s: unknown): s is ResultType {
   return typeof s === 'string' && (RESULT_TYPES as readonly string[]).includes(s);
 }
 
-/** What msg.femto carries after a run (DESIGN §12 and issue 4). */
+/** What msg.femto carries after a run (ARCHITECTURE.md § The Node-RED face). */
 export interface FemtoRunInfo {
   container: string;
   name: string;

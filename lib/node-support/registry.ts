@@ -12,14 +12,14 @@
  *                stores: { global: { key: value }, tenants: { tenant: { key: value } } },
  *                devices: [{ index, name, type, typeName, kind, unit, values, simulated }] }] }
  * `state` is the board's container state (idle, running, suspended, quarantined, detached; `run`,
- * only while running, says how far a sliced run in flight is: issue 11) or, for a node
+ * only while running, says how far a sliced run in flight is) or, for a node
  * whose program is not on the board, "no image", "verifying" or "rejected". Store keys are
  * decimal strings, values u32 numbers. Sensor values are the last sample (reading a sensor for the
  * sidebar would advance simulated sources). `lastFault` is the container's most recent fault (it
  * stays after later good runs and after a reset, so the sidebar can still say what went wrong;
  * the counters say whether it is current); `at` is an ISO time.
  *
- * Remote boards (femto-board in remote mode, issue 5) are listed after the emulated ones with the
+ * Remote boards (femto-board in remote mode) are listed after the emulated ones with the
  * same fields (profile = the device's, running = it answers, containers = the nodes running its
  * slots; stores and devices empty) plus `remote: true`, `address` and `device` (what the device's
  * status resource said: reachable, error, checkedAt — the last poll —, board, seq, slots, trusted

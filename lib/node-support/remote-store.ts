@@ -2,7 +2,7 @@
  * femto-store on a remote board (a `femto device` process or a RIOT board reached over CoAP):
  * read-only, testable without Node-RED.
  *
- * What the device protocol (lib/deploy/device.ts) offers for stores is one resource, our
+ * What the device protocol (lib/device/remote-device.ts) offers for stores is one resource, our
  * `GET /femto/status`: `stores.global` (the board's global store), `slots[i].store` (the local
  * store of the container in `.ram.i`) and `device.storeCapacity` (entries per store). There is no
  * resource that writes a store, and none that shows tenant stores. So on a remote board:
@@ -19,10 +19,10 @@
  *    without the status resource (a RIOT board) or a malformed document: one sentence too.
  *    Entries are checked (u32 keys and values): a malformed document is an error, never passed on.
  *
- * Status texts (DESIGN §12's remote vocabulary): grey dot "remote: read-only · <action> · <store>"
- * for a node that can read, grey ring "remote: read-only" for one that never can (a write action,
- * a tenant store), red ring "device not answering" after a read the device did not answer, and a
- * red ring with the short reason after another failed read.
+ * Status texts (the remote vocabulary of ARCHITECTURE.md § The Node-RED face): grey dot "remote:
+ * read-only · <action> · <store>" for a node that can read, grey ring "remote: read-only" for one
+ * that never can (a write action, a tenant store), red ring "device not answering" after a read the
+ * device did not answer, and a red ring with the short reason after another failed read.
  */
 import { CoapError } from '../deploy/coap-client';
 import type { NodeStatus } from './status';

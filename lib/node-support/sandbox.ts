@@ -1,5 +1,5 @@
 /**
- * The compile sandbox for C typed into the Node-RED editor (issues 4, 7 and 11). Source from a flow
+ * The compile sandbox for C typed into the Node-RED editor. Source from a flow
  * is untrusted: a flow file or an editor user must not be able to read files of the server
  * through the compiler, run anything else, or hold the server.
  *

@@ -1,5 +1,5 @@
 /**
- * Deployment benchmark (issue 5): wall time to deploy a 2 KiB container image to 1, 10 and 50
+ * Deployment benchmark: wall time to deploy a 2 KiB container image to 1, 10 and 50
  * boards on loopback — from the deploy() call to every board's confirmed install: probe each board
  * (status), sign one manifest per board, serve manifest and image from a CoAP file server, trigger,
  * the boards fetch block-wise (64 B blocks, as RIOT: 5 manifest + 32 image blocks), verify the

@@ -1,5 +1,5 @@
 /**
- * Hook dispatch benchmark (issue 3): the host cost of one sensor event through the emulated
+ * Hook dispatch benchmark: the host cost of one sensor event through the emulated
  * board's 'sensor' hook — sample the SAUL device, build the 16-byte context, run the attached
  * container in the VM, count instructions by class for the cost model, capture its console /
  * actuator / store events and emit the run report — in µs per event and events per second.
@@ -63,7 +63,7 @@ interface Measured {
 }
 
 function measure(c: Case, targetSeconds: number): Measured {
-  // Sliced like Node-RED's boards (issue 11): a short run never reads the clock, so it costs nothing here.
+  // Sliced like Node-RED's boards: a short run never reads the clock, so it costs nothing here.
   const board = new Board({ profile: 'nrf52840dk', clock: new VirtualClock(), slice: { ms: DEFAULT_SLICE_MS }, ...c.vm });
   if (c.image !== undefined) board.install({ id: 'c', image: c.image, hook: 'sensor' });
   let insns = 0;

@@ -256,7 +256,7 @@ async function main(): Promise<void> {
     console.log('');
   }
   if (want('slicing')) {
-    // Time slicing (issue 11): its cost on a long run, and Node-RED's latency while a loop spins.
+    // Time slicing: its cost on a long run, and Node-RED's latency while a loop spins.
     for (const l of benchSlicingOverhead({ quick })) console.log(l);
     for (const l of (await benchSpinLatency({ samples: quick ? 5 : 20 })).lines) console.log(l);
   }

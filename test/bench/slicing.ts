@@ -1,5 +1,5 @@
 /**
- * Time slicing benchmarks (issue 11), for `npm run bench` (section `slicing`):
+ * Time slicing benchmarks, for `npm run bench` (section `slicing`):
  *
  *  - overhead: Fletcher-32 ×1e6 on the compiled tier and ×1e5 on the interpreter, run whole and
  *    cut into 5 ms slices (run, then continue() until the end, as a board does minus the event

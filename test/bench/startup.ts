@@ -1,5 +1,5 @@
 /**
- * CLI start-up benchmark (issue 12): how long `femto` takes to start for a simple command
+ * CLI start-up benchmark: how long `femto` takes to start for a simple command
  * (`--version`, `--help`, `run --help`) and for `femto run` on a two-instruction program, as a
  * ratio to bare `node -e 0` measured in the same run. Targets: simple commands within 1.5× of
  * bare node, `femto run` on a tiny program within 2×.

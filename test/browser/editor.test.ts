@@ -23,11 +23,9 @@ import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { nodeRedEntry, settingsFile } from '../../lib/start';
 import { ROOT } from '../util/paths';
-import { CHROMIUM, chromiumPath, need } from '../util/needs';
+import { CHROMIUM, CHROMIUM_ARGS, chromiumPath, need } from '../util/needs';
 import { freePort, startNodeRed, waitFor, type NodeRedServer } from '../util/node-red-server';
 
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 const MODULE = '@femto-containers/node-red-femto';
 const EXAMPLE = '01 - Hello';
 const NODE_TYPES = ['femto-container', 'femto-sensor', 'femto-store', 'femto-deploy'];

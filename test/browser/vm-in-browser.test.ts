@@ -15,10 +15,7 @@ import * as path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ROOT } from '../util/paths';
 import { loadAssembled } from '../util/vectors';
-import { CHROMIUM, chromiumPath, need } from '../util/needs';
-
-export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+import { CHROMIUM, CHROMIUM_ARGS, chromiumPath, need } from '../util/needs';
 
 const PAGE = `<!doctype html><meta charset="utf-8"><title>femto vm</title><script>
 // Minimal CommonJS loader for dist/vm: synchronous fetch of each module, wrapped and evaluated.

@@ -1,7 +1,7 @@
 /*
  * The Femto-Container tutorial program: read a u64 from the context and return it plus one.
  * Context: { uint64_t value } (8 bytes). Context 5 -> 6. Its image is the 74-byte example of
- * DESIGN §2.
+ * ARCHITECTURE.md § Image format.
  */
 typedef __UINT64_TYPE__ uint64_t;
 

@@ -5,8 +5,8 @@
  */
 import * as assert from 'node:assert/strict';
 import * as dgram from 'node:dgram';
-import { RemoteDevice } from '../../lib/deploy/device';
-import { encodeCoap, parseCoap } from '../../lib/board/coap';
+import { RemoteDevice } from '../../lib/device/remote-device';
+import { encodeCoap, parseCoap } from '../../lib/coap/message';
 import { Board } from '../../lib/board/board';
 import { assemble } from '../../vm/assembler';
 import * as fs from 'node:fs';
@@ -191,7 +191,7 @@ describe('fuzz regressions', function () {
   });
 
   describe('walltime target: console', () => {
-    // Found by `fuzz --target walltime` (issue 11 item 3): each printf is appended to the
+    // Found by `fuzz --target walltime`: each printf is appended to the
     // unfinished line and the whole line split again, so a line of n prints costs n² — here 3,000
     // prints of 512 characters without a newline. Fixed by the bounded console (lib/board/console.ts).
     it('printf building a long unfinished line stays linear', () => {

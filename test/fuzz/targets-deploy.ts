@@ -1,6 +1,6 @@
 /**
  * Fuzz targets for deployment: SUIT manifests (lib/deploy/manifest.ts verifyEnvelope and
- * parseEnvelope) and CoAP messages to a RemoteDevice (lib/deploy/device.ts) on loopback.
+ * parseEnvelope) and CoAP messages to a RemoteDevice (lib/device/remote-device.ts) on loopback.
  *
  * manifest — inputs: valid signed envelopes mutated byte-wise; manifests mutated as CBOR trees
  * (keys dropped, values of the wrong type, commands and parameters changed, nested `bstr .cbor`
@@ -25,10 +25,10 @@ import { decode, encode } from '../../lib/deploy/cbor';
 import { buildManifest, createEnvelope, MAX_SEQ, ManifestError, parseEnvelope, signManifest, verifyEnvelope, type ManifestSpec, type VerifyPolicy } from '../../lib/deploy/manifest';
 import { keyPairFromSecret } from '../../lib/deploy/keys';
 import { classIdFor, riotBoardName, vendorIdFor } from '../../lib/deploy/ids';
-import { RemoteDevice } from '../../lib/deploy/device';
+import { RemoteDevice } from '../../lib/device/remote-device';
 import { CoapFileServer } from '../../lib/deploy/coap-server';
 import type { UpdateRecord } from '../../lib/deploy/protocol';
-import { encodeCoap, parseCoap, type CoapOption } from '../../lib/board/coap';
+import { encodeCoap, parseCoap, type CoapOption } from '../../lib/coap/message';
 import { assemble } from '../../vm/assembler';
 import { buildImage } from '../../vm/image';
 import { Finding, type Counters, type Target } from './engine';

@@ -1,5 +1,5 @@
 /**
- * Fuzz target `walltime` (issue 11): a container's run costs time in proportion to its work, and
+ * Fuzz target `walltime`: a container's run costs time in proportion to its work, and
  * no synchronous slice of it holds the event loop much past the slice length, whatever its
  * helpers do. Generated flow containers loop over printf (wide fields, long literals, with or
  * without newlines), store writes, memcpy, fmt_u32_dec, now_ms and ALU work, under random
@@ -15,7 +15,7 @@
  *  - slice:  every turn ≤ slice length + SLICE_MARGIN_MS
  *
  * A helper whose cost grows with what came before (printf appending to the unfinished line and
- * splitting it all again: issue 11 item 3) breaks the first on long runs and the second once the
+ * splitting it all again, as the board's console once did) breaks the first on long runs and the second once the
  * line is long. A case that is already over its total bound is stopped (the container removed)
  * rather than run on, so even a quadratic helper costs a case no more than its bound.
  */
@@ -230,7 +230,7 @@ export function measureRun(input: WallInput, observe?: (board: Board) => void): 
 
 /** The properties; throws a Finding('walltime') when one breaks. */
 export function checkWallTime(input: WallInput, m: WallMeasure): void {
-  // Named apart: long unfinished lines are what issue 11 item 3 found quadratic (known.ts).
+  // Named apart: long unfinished lines are what this target once found quadratic (known.ts).
   const nl = input.items.find((i): i is Extract<Item, { k: 'newline' }> => i.k === 'newline');
   const lineBytes = shape(input).bytesPerPass * (nl ? nl.every : input.iterations);
   const longLines = input.items.some((i) => i.k === 'printf') && lineBytes > LONG_LINE ? ' (long unfinished lines)' : '';

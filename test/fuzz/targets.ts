@@ -12,7 +12,7 @@
  * | helpers  | lib/board/helpers.ts, printf.ts, coap.ts on a    | VerifyError/BoardError/FormatError at install, |
  * |          | Board                                            | BoardError('payload')                          |
  * | manifest | lib/deploy/manifest.ts verifyEnvelope/parse      | ManifestError                                  |
- * | coap     | lib/deploy/device.ts + lib/board/coap.ts on UDP  | CoAP error responses; no crash, no silent 5.00 |
+ * | coap     | lib/device/remote-device.ts + lib/coap on UDP    | CoAP error responses; no crash, no silent 5.00 |
  * | sandbox  | lib/node-support/sandbox.ts + compile-guard.ts   | SandboxError, SandboxCompileError,             |
  * |          | (clang; the early scan only without it)          | FormatError('elf') from the object loader      |
  * | walltime | time of sliced runs on a Board vs their counted  | nothing (a run's time is checked, not thrown)  |

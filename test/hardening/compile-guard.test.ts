@@ -1,5 +1,5 @@
 /**
- * The compile guard on clang's own view (issue 11, item 1), one test per class of hole, each with
+ * The compile guard on clang's own view, one test per class of hole, each with
  * the early text scan switched off so that the guard alone is what holds: where a re-reading of
  * the text and clang's reading differ (#warning, splices, skipped blocks, trigraphs), includes of
  * absolute and `..` paths and through a symlinked header folder, directives a macro prints into the

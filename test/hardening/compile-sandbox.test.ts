@@ -1,5 +1,5 @@
 /**
- * The server-side C compile path (issue 7, "Server-side compile sandbox"), attacked as a flow
+ * The server-side C compile path, attacked as a flow
  * author or an editor user would: C typed into a femto-container node or sent to POST
  * femto/verify must not read a file of the server, smuggle a flag to clang, run a shell, leave
  * files behind or write outside its temporary folder, hold the server (time, memory, output), or

@@ -1,5 +1,5 @@
 /**
- * Deployment under faults (issue 7): real `femto device` processes (dist/lib/cli/main.js) with
+ * Deployment under faults: real `femto device` processes (dist/lib/cli/main.js) with
  * --state folders, updated by deploy() through lossy, duplicating, reordering UDP proxies on
  * loopback (test/hardening/lossy-proxy.ts) — one between host and device (trigger, status polls),
  * one between device and the host's file server (manifest and image blocks) — and devices killed
@@ -25,9 +25,10 @@ import { coapCall, FORMAT } from '../../lib/deploy/coap-client';
 import { CoapFileServer } from '../../lib/deploy/coap-server';
 import { deploy, readStatus, type DeployOutcome } from '../../lib/deploy/deploy';
 import { generateKeyPair, publicKeyPem } from '../../lib/deploy/keys';
-import { loadState, STATE_FILE } from '../../lib/deploy/state';
+import { loadState, STATE_FILE } from '../../lib/device/state';
 import { imageReturning, spawnDevice, tmpDir, type DeviceProcess } from '../lib/deploy/util';
 import { LossyProxy, seededRandom, type FaultRates } from './lossy-proxy';
+import { note } from '../util/note';
 
 const kp = generateKeyPair();
 const KEY_FILE = path.join(tmpDir('key'), 'trusted.pub');
@@ -228,8 +229,7 @@ describe('hardening: deployment through a lossy, duplicating, reordering link', 
   ];
 
   after(() => {
-    // eslint-disable-next-line no-console
-    console.log('      deploy figures (64 B blocks, device fetch: 500 ms first retransmission, 5 s per block):\n' +
+    note('      deploy figures (64 B blocks, device fetch: 500 ms first retransmission, 5 s per block):\n' +
       settings.map((s) => '        ' + summary(s.name)).join('\n'));
   });
 
@@ -420,7 +420,6 @@ describe('hardening: device killed mid-transfer (SIGKILL at a random block)', fu
       previous = value;
     }
     await dev.stop();
-    // eslint-disable-next-line no-console
-    console.log('      kills:\n' + rounds.map((r) => '        ' + r).join('\n'));
+    note('      kills:\n' + rounds.map((r) => '        ' + r).join('\n'));
   });
 });

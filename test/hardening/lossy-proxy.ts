@@ -1,6 +1,6 @@
 /**
- * A faulty UDP link on loopback for the deployment hardening tests (issue 7, "Deployment under
- * faults"): a proxy between a client (the host, or a device fetching from the host's file server)
+ * A faulty UDP link on loopback for the deployment hardening tests (deployment under
+ * faults): a proxy between a client (the host, or a device fetching from the host's file server)
  * and a target that drops, duplicates, reorders and delays datagrams, each independently in both
  * directions, from a seeded generator, and can stop forwarding at any moment (blackhole) or after
  * a given number of datagrams.

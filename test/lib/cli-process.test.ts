@@ -1,5 +1,5 @@
 /**
- * The `femto` process around the commands (issue 12, issue 11 item 8): what a command loads at
+ * The `femto` process around the commands: what a command loads at
  * start-up — counted, not timed, so a busy machine cannot decide it (test/bench/startup.ts gives
  * the times) — and how output to a reader that went away, or to a full disk, ends the process.
  */
@@ -56,7 +56,6 @@ function probe(...lists: string[][]): Loaded[] {
 const HEAVY: { name: string; re: RegExp; run?: true }[] = [
   { name: 'CoAP (the coap package or our endpoint)', re: /node_modules\/coap\/|^dist\/lib\/deploy\/coap-endpoint\.js$/ },
   { name: 'CBOR (cbor-x)', re: /node_modules\/cbor-x\// },
-  { name: 'Ed25519 (@noble/ed25519)', re: /node_modules\/@noble\// },
   { name: '@node-red/util', re: /node_modules\/@node-red\// },
   { name: 'node:crypto', re: /^node:crypto$/ },
   { name: 'node:child_process', re: /^node:child_process$/ },

@@ -16,7 +16,7 @@ import { expectedResult, hexBytes, loadAssembled } from '../util/vectors';
 
 const MAIN = path.join(ROOT, 'dist', 'lib', 'cli', 'main.js');
 
-/** The 74-byte "increment" image of DESIGN §2. */
+/** The 74-byte "increment" image of ARCHITECTURE.md § Image format. */
 const INCREMENT_IMAGE =
   '72425046' + '00000000' + '00000000' + '00000000' + '10000000' + '18000000' + '01000000' + // header
   '696e6372656d656e7400000000000000' + // rodata: "increment", padded to 16
@@ -157,7 +157,7 @@ describe('femto CLI (lib/cli)', function () {
       assert.equal(fs.readFileSync(path.join(tmp, 'inc.bin')).toString('hex'), '791000000000000007000000010000009500000000000000');
     });
 
-    it('--image writes the RIOT image of DESIGN §2, its function named after the file', () => {
+    it('--image writes the RIOT image (ARCHITECTURE.md § Image format), its function named after the file', () => {
       write('increment.s', INCREMENT_S);
       const r = femto(['asm', 'increment.s', '--image', '-o', 'increment.rbf']);
       assert.equal(r.code, 0, r.stderr);
@@ -517,7 +517,7 @@ describe('femto CLI (lib/cli)', function () {
   });
 
   describe('build', () => {
-    it('[clang] C source → the RIOT image of DESIGN §2', function () {
+    it('[clang] C source → the RIOT image of ARCHITECTURE.md § Image format', function () {
       need(this, CLANG);
       write('increment.c', 'typedef unsigned long long u64;\nu64 increment(void *ctx) { return *(u64 *)ctx + 1; }\n');
       const r = femto(['build', 'increment.c', '-o', 'increment.bin']);

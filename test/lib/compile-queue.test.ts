@@ -1,5 +1,5 @@
 /**
- * The process-wide compile queue (lib/compile-queue, issue 11 item 5): never more than the limit
+ * The process-wide compile queue (lib/compile-queue): never more than the limit
  * at once (counted, not timed), FIFO, a slot freed whatever the task did, a clear "compiler busy"
  * error past the deadline — in the queue alone, through real sandboxed compiles (counting live
  * clang processes), and as the editor's Verify reports it.

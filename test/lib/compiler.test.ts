@@ -140,7 +140,7 @@ describe('lib/compiler: C → eBPF object → RIOT image', function () {
   });
 
   describe('end to end', () => {
-    it('[clang] increment.c → the 74-byte image of DESIGN §2', async () => {
+    it('[clang] increment.c → the 74-byte image of ARCHITECTURE.md § Image format', async () => {
       const bytes = await buildFromC(path.join(C_DIR, 'increment.c'));
       assert.equal(bytes.length, 74);
       const img = parseImage(bytes);

@@ -1,5 +1,5 @@
 /**
- * Container authors' side (issue 3): lib/include/femto.h and the example containers in
+ * Container authors' side: lib/include/femto.h and the example containers in
  * lib/containers/*.c, compiled with clang (-target bpf, the package's own front) and run on
  * emulated boards with a virtual clock, with exact expected results: r0, console lines, LED state,
  * store contents, CoAP response bytes, moving-average values over simulated samples.
@@ -356,7 +356,7 @@ int f(bpf_coap_ctx_t *ctx)
       }
     });
 
-    it('increment: the tutorial image, byte for byte (DESIGN §2), 41 → 42 on the board', () => {
+    it('increment: the tutorial image, byte for byte (ARCHITECTURE.md § Image format), 41 → 42 on the board', () => {
       assert.equal(
         hex(image('increment')),
         '72425046' + '00000000' + '00000000' + '00000000' + '10000000' + '18000000' + '01000000' +

@@ -1,8 +1,8 @@
 /**
  * femto-container in a running Node-RED (node-red-node-test-helper): status transitions of
- * DESIGN §12, hot swap and rejection, faults reaching a Catch node, isolation of two containers on
- * one board, the budget stopping an infinite loop while the event loop stays responsive, and the
- * other hooks.
+ * ARCHITECTURE.md § The Node-RED face, hot swap and rejection, faults reaching a Catch node,
+ * isolation of two containers on one board, the budget stopping an infinite loop while the event
+ * loop stays responsive, and the other hooks.
  */
 import * as assert from 'node:assert/strict';
 import { monitorEventLoopDelay } from 'node:perf_hooks';

@@ -5,8 +5,8 @@
  * outcomes and progress statuses; failures reaching a Catch node with clear reasons (wrong key,
  * rollback, device down, a silent device, slot too small, the device's verifier); the image taken
  * from msg.filename and from a femto-container's output; container nodes on a remote board running
- * the slot over CoAP with DESIGN §12 statuses; femto/state and the key endpoints; example 08 with
- * and without a device.
+ * the slot over CoAP with the statuses of ARCHITECTURE.md § The Node-RED face; femto/state and the
+ * key endpoints; example 08 with and without a device.
  */
 import * as assert from 'node:assert/strict';
 import * as fs from 'node:fs';
@@ -15,7 +15,7 @@ import { ROOT } from '../util/paths';
 import { coreNode } from '../util/node-red';
 import { ALL_NODES, INCREMENT_ASM, asmContainer, boardNode, collect, flow, getNode, helper, lastStatus, nextMessage, recordStatus, remoteBoard, statuses, until, type AnyNode } from './util';
 import { generateKeyPair, privateKeyPem, publicKeyPem, fingerprint, type KeyPair } from '../../lib/deploy/keys';
-import type { RemoteDevice } from '../../lib/deploy/device';
+import type { RemoteDevice } from '../../lib/device/remote-device';
 import { registry } from '../../lib/node-support/registry';
 import { fromAsm } from '../../lib/node-support/program';
 import { closedPort, imageReturning, silentPort, spawnDevice, startDevice, tmpDir, type DeviceProcess } from '../lib/deploy/util';
@@ -268,7 +268,8 @@ describe('femto-deploy and remote femto-boards', function () {
     const viaHttp = await helper.request().get('/femto/state').expect(200);
     assert.ok(viaHttp.body.boards.some((b: N) => b.id === 'rb' && b.remote === true));
 
-    // A faulting image: the fault reaches the Catch node and the status, in DESIGN §12's words.
+    // A faulting image: the fault reaches the Catch node and the status, in the words of
+    // ARCHITECTURE.md § The Node-RED face.
     getNode('d').receive({ payload: Buffer.from(fromAsm('mov %r2, 0x10\nstw [%r2], 42\nmov %r0, 0\nexit').image) });
     await until(() => /seq 2$/.test(lastStatus(c)?.text ?? ''), 5000, 'second image');
     caught = nextMessage(getNode('caught'));

@@ -1,15 +1,17 @@
 /**
  * lib/node-support without Node-RED: the compile sandbox's refusals (every way to name another
- * file), its sanitised diagnostics, the status texts of DESIGN §12, remote boards as sensor and
- * store nodes and femto/state see them (board kinds, last poll, last faults) and message
- * translation.
+ * file), its sanitised diagnostics, the status texts of ARCHITECTURE.md § The Node-RED face, remote
+ * boards as sensor and store nodes and femto/state see them (board kinds, last poll, last faults)
+ * and message translation.
  */
 import * as assert from 'node:assert/strict';
 import { checkSource, compileSandboxed, SandboxCompileError, SandboxError, sanitizeDiagnostics } from '../../lib/node-support/sandbox';
 import * as status from '../../lib/node-support/status';
 import { payloadToBytes, r0Value, parseKey, parseValue } from '../../lib/node-support/message';
 import { createBoard } from '../../lib/node-support/board-config';
-import { boardRef, notEmulatedStatus, remoteBoardState, RemoteBoardLink } from '../../lib/node-support/remote';
+import { boardRef, notEmulatedStatus } from '../../lib/node-support/board-ref';
+import { remoteBoardState } from '../../lib/node-support/remote-board-state';
+import { RemoteBoardLink } from '../../lib/node-support/remote-link';
 import { BoardRegistry, lastFaultOf } from '../../lib/node-support/registry';
 import { CLANG, itNeeds } from '../util/needs';
 
@@ -104,7 +106,7 @@ describe('compile sandbox', () => {
   });
 });
 
-describe('status texts (DESIGN §12)', () => {
+describe('status texts (ARCHITECTURE.md § The Node-RED face)', () => {
   it('has the exact vocabulary', () => {
     assert.deepEqual(status.noImage(), { fill: 'grey', shape: 'ring', text: 'no image' });
     assert.deepEqual(status.verifying(), { fill: 'yellow', shape: 'ring', text: 'verifying' });

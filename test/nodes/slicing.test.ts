@@ -1,5 +1,5 @@
 /**
- * Sliced runs in a running Node-RED (node-red-node-test-helper, issue 11): while a container
+ * Sliced runs in a running Node-RED (node-red-node-test-helper): while a container
  * spins in an endless loop with a budget of 1e10 — minutes of work, which used to hold the event
  * loop for all of it — the admin API, Verify and another container answer within bounds that
  * prove slicing (generous for a busy 2-core box: without slicing each would wait tens of

@@ -9,7 +9,7 @@
  */
 import * as assert from 'node:assert/strict';
 import { deploy } from '../../lib/deploy/deploy';
-import type { RemoteDevice } from '../../lib/deploy/device';
+import type { RemoteDevice } from '../../lib/device/remote-device';
 import { generateKeyPair } from '../../lib/deploy/keys';
 import { fromAsm } from '../../lib/node-support/program';
 import { closedPort, silentPort, startDevice } from '../lib/deploy/util';

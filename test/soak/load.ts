@@ -1,5 +1,5 @@
 /**
- * Fleet-scale load (issue 7): `npm run load -- --boards 1000 --containers 3 --hz 10 --seconds N`.
+ * Fleet-scale load: `npm run load -- --boards 1000 --containers 3 --hz 10 --seconds N`.
  *
  * One Node-RED 4.1 process (started as in soak.ts: lib/start's settings, a temporary user folder, a
  * free loopback port, the monitor preload) with N emulated nrf52840dk boards, each sampling its

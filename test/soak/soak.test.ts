@@ -1,5 +1,5 @@
 /**
- * Short versions of the hostile-container soak and the fleet load (issue 7), in `npm test`:
+ * Short versions of the hostile-container soak and the fleet load, in `npm test`:
  * a real Node-RED process each (test/soak/soak.ts), with generous bounds on timing because the
  * machine (and CI) is a shared 2-core box; correctness (every healthy result, every fault once
  * with its code) is exact. The full runs: `npm run soak -- --minutes 10`, `npm run load -- …`.

@@ -1,5 +1,5 @@
 /**
- * Hostile-container soak (issue 7): `npm run soak -- --minutes N`.
+ * Hostile-container soak: `npm run soak -- --minutes N`.
  *
  * A real Node-RED 4.1 process (started as lib/start.ts does: its own red.js, no shell, a settings
  * file from lib/start's settingsFile, here in a temporary user folder on a free loopback port) runs
@@ -621,7 +621,7 @@ export const ASM = {
   // sample val[0] × 2 + k.
   sensor: (k: number): string => `ldxh %r0, [%r1+8]\nmul %r0, 2\nadd %r0, ${k}\nexit`,
   loop: 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop',
-  // printf("%64d%64d%64d%64d") forever, never a newline: the console flood of issue 11 (once quadratic).
+  // printf("%64d%64d%64d%64d") forever, never a newline: the console flood that was once quadratic.
   printfFlood: ['mov %r1, %r10', 'add %r1, -32', 'stdw [%r1], 0', 'stdw [%r1+8], 0', 'stdw [%r1+16], 0', 'stdw [%r1+24], 0',
     'lddw %r6, 0x6434362564343625', 'stxdw [%r1], %r6', 'stxdw [%r1+8], %r6', // "%64d%64d" little-endian
     'loop:', 'mov %r1, %r10', 'add %r1, -32', 'mov %r2, 1', 'mov %r3, 2', 'mov %r4, 3', 'mov %r5, 4', 'call 1', 'ja loop'].join('\n'),
@@ -717,7 +717,7 @@ function printfVariants(): { fmt: Buffer; args: bigint[]; fault: boolean; what: 
 /** printf-flood: ~40,000 printfs of 256 characters (10 MB) per run, were the console not capped. */
 export const PRINTF_FLOOD_BUDGET = 300_000;
 /**
- * spin: an endless loop with a budget no soak outlasts. (Issue 11's 1e10 is minutes on the
+ * spin: an endless loop with a budget no soak outlasts. (A budget of 1e10 is minutes on the
  * interpreter but seconds once the compiled tier runs this loop, so the soak uses 1e13.)
  */
 export const SPIN_BUDGET = 1e13;

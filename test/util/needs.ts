@@ -35,6 +35,10 @@ export const CHROMIUM: Tool = {
   present: once(() => fs.existsSync(chromiumPath())),
 };
 
+/** How both browser tests start it: headless, and quiet on the network (no updates, no sync). */
+export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+  '--disable-background-networking', '--disable-component-update', '--disable-sync'];
+
 /** CI=true (or any value but false/0) as CI services and .ci/run set it. */
 export function underCi(): boolean {
   const ci = process.env.CI;

@@ -112,7 +112,7 @@ describe('disassembler: single instructions', () => {
 });
 
 describe('disassembler: listings', () => {
-  it('the increment example (DESIGN §2)', () => {
+  it('the increment example (ARCHITECTURE.md § Image format)', () => {
     const p = prog('7910000000000000 0700000001000000 9500000000000000');
     assert.deepEqual(disassembleListing(p), ['   0: ldxdw %r0, [%r1]', '   1: add %r0, 1', '   2: exit']);
     assert.deepEqual(disassemble(p), ['ldxdw %r0, [%r1]', 'add %r0, 1', 'exit']);

@@ -115,7 +115,7 @@ describe('vm/elf: eBPF object loader', function () {
       assert.equal(objects.increment[18] | (objects.increment[19] << 8), EM_BPF);
     });
 
-    it('[clang] increment.c becomes the 74-byte image of DESIGN §2, byte for byte', () => {
+    it('[clang] increment.c becomes the 74-byte increment image, byte for byte (ARCHITECTURE.md § Image format)', () => {
       const bytes = buildImage(elfToImage(objects.increment));
       assert.equal(bytes.length, 74);
       assert.equal(Buffer.from(bytes).toString('hex'), INCREMENT_IMAGE_HEX);

@@ -1,9 +1,10 @@
 /**
- * Run-time faults (DESIGN §4–§6): every fault kind with its RIOT code and exact pc, the messages'
- * address/size/access, budgets (instructions and RIOT's taken branches), division by zero in
- * riot-2022, local-call depth, helper failures, suspend/resume, .data persistence and the zeroed
- * stack, RIOT's 0xB8/0xD8 wide loads, and the VM boundary: nothing escapes vm.run as a throw and a
- * Vm runs normally again after a fault.
+ * Run-time faults (ARCHITECTURE.md § Memory regions, § Budgets, suspension and time slicing, §
+ * Verifier): every fault kind with its RIOT code and exact pc, the messages' address/size/access,
+ * budgets (instructions and RIOT's taken branches), division by zero in riot-2022, local-call
+ * depth, helper failures, suspend/resume, .data persistence and the zeroed stack, RIOT's 0xB8/0xD8
+ * wide loads, and the VM boundary: nothing escapes vm.run as a throw and a Vm runs normally again
+ * after a fault.
  *
  * Everything runs on each execution tier (interpreter, compiled, auto, auto with an eager tier-up
  * that switches tiers in the middle of runs); random programs are also run on the interpreter and
@@ -336,8 +337,8 @@ for (const tierCfg of TIERS) {
       });
 
       it('callx cannot reach a helper that exists but is not granted to the container (−4)', () => {
-        // DESIGN §6: helper ids must be known *and granted*. The verifier enforces it for `call imm`;
-        // callx resolves its id at run time and must apply the same grant.
+        // Helper ids must be known *and granted* (ARCHITECTURE.md § Verifier). The verifier enforces
+        // it for `call imm`; callx resolves its id at run time and must apply the same grant.
         const helpers: HelperTable = new Map([[1, () => 11], [2, () => 22]]);
         const grants = new Set([1]);
         assert.throws(() => vmOf('call 2\nexit', { helpers, grants }), (e: unknown) => e instanceof VerifyError && e.code === -4);

@@ -1,7 +1,7 @@
 /**
- * RIOT image format (vm/image.ts): the 74-byte "increment" example of DESIGN §2 byte-exact in both
- * directions, one test per validation rule (each names its field), fuzzing (only FormatError may
- * escape) and build/parse round trips.
+ * RIOT image format (vm/image.ts): the 74-byte "increment" example of ARCHITECTURE.md § Image
+ * format byte-exact in both directions, one test per validation rule (each names its field),
+ * fuzzing (only FormatError may escape) and build/parse round trips.
  */
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -41,7 +41,7 @@ function withU32(b: Uint8Array, off: number, v: number): Uint8Array {
 }
 
 describe('vm/image: RIOT rBPF image', () => {
-  describe('the increment example (DESIGN §2)', () => {
+  describe('the increment example (ARCHITECTURE.md § Image format)', () => {
     it('is 74 bytes', () => assert.equal(INCREMENT_IMAGE.length, 74));
 
     it('buildImage reproduces it byte-exactly', () => {

@@ -1,5 +1,5 @@
 /**
- * Preemption (Vm.slicing, issue 11): a run cut into slices — by instruction count at random
+ * Preemption (Vm.slicing): a run cut into slices — by instruction count at random
  * points, or by a clock that moves in random steps — ends exactly as the same run unsliced, on
  * every tier: status, r0, instruction counts, the whole fault (the budget fault after exactly B
  * instructions in all, saying B), per-pc counts, the context, .data, .rodata and the stack.

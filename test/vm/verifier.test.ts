@@ -1,7 +1,8 @@
 /**
- * Verifier tests (DESIGN §6): every rule with its RIOT code, rule name and pc; the differences
- * between the rfc9669 and riot-2022 profiles; RIOT compatibility warnings; rejection messages that
- * quote the disassembled instruction; the Vm constructor throwing VerifyError; and linear cost.
+ * Verifier tests (ARCHITECTURE.md § Verifier): every rule with its RIOT code, rule name and pc; the
+ * differences between the rfc9669 and riot-2022 profiles; RIOT compatibility warnings; rejection
+ * messages that quote the disassembled instruction; the Vm constructor throwing VerifyError; and
+ * linear cost.
  */
 import * as assert from 'node:assert/strict';
 import fc from 'fast-check';

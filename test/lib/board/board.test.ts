@@ -1,5 +1,6 @@
 import { strict as assert } from 'node:assert';
 import { Board, BoardError, type RunReport } from '../../../lib/board/board';
+import { WallClock } from '../../../lib/board/clock';
 import { VerifyError } from '../../../vm/errors';
 import { assemble } from '../../../vm/assembler';
 import { parseImage } from '../../../vm/image';
@@ -424,6 +425,15 @@ describe('board/board: misc API', () => {
     assert.deepEqual(board.readDevice('acc').values, [1, 2, 3]);
     assert.throws(() => board.device('nope'), BoardError);
     assert.throws(() => board.setSensor('BOOT', 1), BoardError);
-    assert.ok(new Board({ profile: 'native' }).clock.nowUs() >= 0);
+  });
+
+  it('without a clock option a board keeps host time: a WallClock from 0 that follows performance.now()', () => {
+    const clock = new Board({ profile: 'native' }).clock;
+    assert.ok(clock instanceof WallClock);
+    const t0 = clock.nowUs();
+    assert.ok(t0 < 60e6, `a new board's clock starts near 0 µs, not ${t0}`);
+    const until = performance.now() + 2;
+    while (performance.now() < until) { /* let 2 ms of host time pass */ }
+    assert.ok(clock.nowUs() - t0 >= 1_000, `2 ms later the clock moved ${clock.nowUs() - t0} µs`);
   });
 });

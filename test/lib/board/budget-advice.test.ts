@@ -1,5 +1,5 @@
 /**
- * The edit dialog's budget advice (lib/board/budget-advice.ts, issue 11): the budget's time on the
+ * The edit dialog's budget advice (lib/board/budget-advice.ts): the budget's time on the
  * board's MCU from the cost model, and a warning, saying which limit, when no run on that board
  * could use it: longer than 10 s even at the cheapest instruction class, or (riot-2022) more than
  * 201 × the program's length, the most a run can execute before its 200th taken branch.

@@ -1,5 +1,5 @@
 /**
- * The bounded console (lib/board/console.ts, issue 11 item 3): caps on bytes and lines with one
+ * The bounded console (lib/board/console.ts): caps on bytes and lines with one
  * marker, lines built across prints, cuts that keep UTF-8 whole, a cost per printf bounded by its
  * own text (counted, not timed), and on a board: a container printing in a loop without newlines
  * gets a capped console and finishes.

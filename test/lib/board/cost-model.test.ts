@@ -56,9 +56,9 @@ describe('board/cost-model', () => {
       store_reg: 0, ja: 1, jcond_taken: 180, jcond_not_taken: 3,
     });
     const m4 = estimate(by, 'cortex-m4').us;
-    // Σ count × DESIGN §10 figure = 704 µs. The paper's ≈2.2 ms (DESIGN §13: "rBPF 2,133 µs") cannot
-    // come out of these per-instruction figures for this program: even at the most expensive
-    // non-division figure (load, 1.149 µs) 1,114 instructions take 1,280 µs. See the report.
+    // Σ count × per-class figure = 704 µs. The paper's ≈2.2 ms (rBPF 2,133 µs, ARCHITECTURE.md
+    // § Reference numbers) cannot come out of these per-instruction figures for this program: even
+    // at the most expensive non-division figure (load, 1.149 µs) 1,114 instructions take 1,280 µs.
     assert.ok(Math.abs(m4 - 704.0) < 1, `cortex-m4 estimate ${m4}`);
     assert.ok(1114 * 1.149 < 2200 * 0.75);
     assert.ok(estimate(by, 'riscv').us < m4 && estimate(by, 'esp32').us > m4);

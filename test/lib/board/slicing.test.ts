@@ -1,5 +1,5 @@
 /**
- * Boards that slice runs (issue 11): a long run goes on in later turns of the event loop and ends
+ * Boards that slice runs: a long run goes on in later turns of the event loop and ends
  * with the report an unsliced board gives (instructions, classes, estimate, console, store
  * writes, fault); while it runs the container says so and how far, its hook skips it, flow
  * messages queue behind it in order (bounded, the overflow named), and removing, replacing or

@@ -1,5 +1,5 @@
 /**
- * Bounded block-wise state (issue 11, item 6), without a network: the BoundedStore's caps on
+ * Bounded block-wise state, without a network: the BoundedStore's caps on
  * entries, bytes and age (fake clock), Block1 reassembly and its refusals (4.13 + Size1, 4.08,
  * 5.03 + Max-Age, 4.00), and how a response body is cut into Block2 blocks.
  */
@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { BoundedStore } from '../../../lib/deploy/bounded-store';
 import { blockOfBody, DEFAULT_UPLOAD_LIMITS, etag, MAX_BLOCK, readBlock, Snapshots, Uploads, type UploadStep } from '../../../lib/deploy/coap-blockwise';
 import { blockOption, OPT, readUint } from '../../../lib/deploy/coap-client';
-import type { CoapOption } from '../../../lib/board/coap';
+import type { CoapOption } from '../../../lib/coap/message';
 
 /** A clock the test moves. */
 function fakeClock(): { now: () => number; advance: (ms: number) => void } {

@@ -1,6 +1,6 @@
 /**
- * The CoAP server (lib/deploy/coap-endpoint.ts) and the device on loopback (issue 11, items 6 and
- * 8a): a flood of Block1 fragments leaves the held state within its caps (counted through
+ * The CoAP server (lib/deploy/coap-endpoint.ts) and the device on loopback: a
+ * flood of Block1 fragments leaves the held state within its caps (counted through
  * `held()`, not RSS), Block1 to a resource that takes no body is refused, an upload is reassembled
  * for one that does, a large /femto/status comes block-wise to our client and to the `coap`
  * package's client (with or without Block2, Observe too), duplicates run once, and a late answer
@@ -9,11 +9,11 @@
 import { strict as assert } from 'node:assert';
 import * as dgram from 'node:dgram';
 import * as coap from 'coap';
-import { encodeCoap, parseCoap, type CoapOption, type ParsedCoap } from '../../../lib/board/coap';
+import { encodeCoap, parseCoap, type CoapOption, type ParsedCoap } from '../../../lib/coap/message';
 import { blockOption, coapRequest, fetchBlockwise, FORMAT, OPT, readUint } from '../../../lib/deploy/coap-client';
 import { listenCoap, reply, type CoapListener } from '../../../lib/deploy/coap-server';
 import { DEFAULT_UPLOAD_LIMITS } from '../../../lib/deploy/coap-blockwise';
-import { fitLines, type RemoteDevice } from '../../../lib/deploy/device';
+import { fitLines, type RemoteDevice } from '../../../lib/device/remote-device';
 import { RemoteBoard } from '../../../lib/deploy/remote';
 import { truncationMarker } from '../../../lib/board/console';
 import { assemble } from '../../../vm/assembler';

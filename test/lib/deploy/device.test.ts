@@ -1,6 +1,6 @@
 /**
  * Over-the-network deployment end to end on loopback: the CoAP transport (block-wise, progress,
- * limits, down vs. not answering), a remote device (lib/deploy/device.ts) updated through its
+ * limits, down vs. not answering), a remote device (lib/device/remote-device.ts) updated through its
  * /suit/trigger endpoint by `deploy()` or by hand-made (tampered) manifests, and its state across
  * restarts. Every refusal must name its check and leave the previous image installed and running.
  */
@@ -16,8 +16,8 @@ import { classIdFor, vendorIdFor } from '../../../lib/deploy/ids';
 import { generateKeyPair } from '../../../lib/deploy/keys';
 import { createEnvelope, parseEnvelope, type ManifestSpec } from '../../../lib/deploy/manifest';
 import { fmtS32Dfp, parseS32Dfp } from '../../../lib/deploy/protocol';
-import { STATE_FILE } from '../../../lib/deploy/state';
-import type { RemoteDevice } from '../../../lib/deploy/device';
+import { STATE_FILE } from '../../../lib/device/state';
+import type { RemoteDevice } from '../../../lib/device/remote-device';
 import { assemble } from '../../../vm/assembler';
 import { buildImage } from '../../../vm/image';
 import { imageReturning, push, startDevice, tmpDir } from './util';

@@ -16,8 +16,9 @@ import { exitCodeFor, messageFor } from '../../../lib/cli/io';
 import { deploy, readStatus } from '../../../lib/deploy/deploy';
 import { readPrivateKey } from '../../../lib/deploy/keys';
 import { parseEnvelope } from '../../../lib/deploy/manifest';
-import type { RemoteDevice } from '../../../lib/deploy/device';
+import type { RemoteDevice } from '../../../lib/device/remote-device';
 import { captureIo, imageReturning, spawnDevice, tmpDir, type DeviceProcess } from './util';
+import { note } from '../../util/note';
 
 /** Run a CLI command function as main.ts would: errors become a message and an exit code. */
 async function cli(fn: (argv: string[], io: ReturnType<typeof captureIo>) => Promise<number>, argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -198,6 +199,6 @@ describe('deploy: a fleet of 50 device processes', function () {
     // And a second round with automatic sequence numbers: every board moves to 101.
     const again = await deploy({ image: imageReturning(51), key, targets: devices.map((d) => d.url), slot: 1, timeoutMs: 40_000 });
     assert.deepEqual([...new Set(again.map((o) => `${o.ok}:${o.seq}`))], ['true:101']);
-    console.log(`      (50 boards: ${ms} ms for a ${image.length} B image)`);
+    note(`      (50 boards: ${ms} ms for a ${image.length} B image)`);
   });
 });

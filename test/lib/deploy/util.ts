@@ -13,7 +13,7 @@ import { assemble } from '../../../vm/assembler';
 import { buildImage } from '../../../vm/image';
 import { coapCall } from '../../../lib/deploy/coap-client';
 import { CoapFileServer } from '../../../lib/deploy/coap-server';
-import { RemoteDevice, type DeviceOptions } from '../../../lib/deploy/device';
+import { RemoteDevice, type DeviceOptions } from '../../../lib/device/remote-device';
 import type { Io } from '../../../lib/cli/io';
 import type { UpdateRecord } from '../../../lib/deploy/protocol';
 import { ROOT } from '../../util/paths';

@@ -7,8 +7,8 @@
  */
 import * as assert from 'node:assert/strict';
 import { CoapError } from '../../../lib/deploy/coap-client';
-import type { RemoteDevice } from '../../../lib/deploy/device';
-import { RemoteBoardLink } from '../../../lib/node-support/remote';
+import type { RemoteDevice } from '../../../lib/device/remote-device';
+import { RemoteBoardLink } from '../../../lib/node-support/remote-link';
 import {
   readFailedStatus, readOnlyStatus, readRemoteStore, refusal, remoteReadErrorText, RemoteStoreError, storesFromStatus, type DeviceStores,
 } from '../../../lib/node-support/remote-store';
