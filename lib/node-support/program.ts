@@ -154,6 +154,8 @@ export interface VerifyResponse {
   imageBytes: number;
   helpersUsed: string[];
   diagnostics?: { file: string; line: number; column: number; severity: string; message: string }[];
+  /** base64 of the built image when it was accepted: the edit dialog's Try panel runs it in the page. */
+  image?: string;
 }
 
 export interface BoardLookup {
@@ -233,6 +235,7 @@ export async function verifyRequest(req: VerifyRequest, lookup?: BoardLookup, sa
     return res;
   }
   res.ok = true;
+  res.image = Buffer.from(built.image).toString('base64');
   res.message = `accepted for ${profile}${hook ? ` on the ${hook} hook` : ''}: ${program.length} instructions, ${built.image.length} B image`;
   return res;
 }
