@@ -258,7 +258,7 @@ export = function (RED: RED): void {
         }
       };
       if (config.language === 'c') {
-        buildProgram({ language: 'c', source: config.source }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
+        buildProgram({ language: 'c', source: config.source, image: config.image }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
       } else {
         try {
           finish(buildProgramSync(config));
