@@ -356,6 +356,18 @@ describe('editor in a real browser (chromium)', function () {
     assert.equal(boardName, 'hello board', `the Board field starts at ${board}`);
     assert.equal(await page.locator('.femto-advanced').isVisible(), false);
     for (const f of ['entry', 'tenant', 'helpers', 'quarantineAfter']) assert.equal(await page.locator(`#node-input-${f}`).isVisible(), false, f);
+    // A new board gets a name that tells it apart from the boards there are.
+    await page.click('#node-input-btn-board-add');
+    const name = page.locator('#node-config-input-name');
+    await name.waitFor({ state: 'visible' });
+    const proposed = await name.inputValue();
+    const labels = await page.evaluate(() => { const R = (globalThis as any).RED; const l: string[] = []; R.nodes.eachConfig((c: any) => { if (c.type === 'femto-board') l.push(R.utils.getNodeLabel(c, c.id)); }); return l; });
+    assert.ok(proposed && !labels.includes(proposed), `proposed "${proposed}" among ${labels.join(', ')}`);
+    assert.match(proposed, /nRF52840 DK/);
+    await page.locator('#node-config-input-profile').selectOption('esp32-wroom-32');
+    assert.match(await name.inputValue(), /ESP32/);
+    await page.click('#node-config-dialog-cancel');
+    await name.waitFor({ state: 'detached' });
     await page.click('#femto-advanced-toggle');
     assert.equal(await page.locator('#node-input-helpers').isVisible(), true);
     await page.click('#femto-advanced-toggle');
@@ -471,6 +483,13 @@ describe('editor in a real browser (chromium)', function () {
     // Deployed over the admin API: a remote board where nothing answers, and a container that
     // faults on its first (injected) message.
     const flows = [
+      // A second flow with its own board (listed first by the runtime) and two femto-sensor nodes.
+      { id: 'sbboard2', type: 'femto-board', name: 'another board', profile: 'nrf52840dk', storeCapacity: 16, timerPeriodMs: 0 },
+      { id: 'sbtab2', type: 'tab', label: 'second' },
+      { id: 'sbc2', type: 'femto-container', z: 'sbtab2', name: 'seven', board: 'sbboard2', language: 'asm', source: 'mov %r0, 7\nexit', hook: 'flow', x: 300, y: 60, wires: [[]] },
+      { id: 'sbled', type: 'femto-sensor', z: 'sbtab2', name: '', board: 'sbboard2', device: 'LED 1', sampleOnSet: true, x: 300, y: 140, wires: [[]] },
+      { id: 'sbtemp', type: 'femto-sensor', z: 'sbtab2', name: '', board: 'sbboard2', device: 'NRF_TEMP', sampleOnSet: true, x: 300, y: 200, wires: [[]] },
+      { id: 'sbbtn', type: 'femto-sensor', z: 'sbtab2', name: '', board: 'sbboard2', device: 'Button 1', sampleOnSet: true, x: 300, y: 260, wires: [[]] },
       { id: 'sbtab', type: 'tab', label: 'sidebar' },
       { id: 'sbremote', type: 'femto-board', name: 'far board', mode: 'remote', address: 'coap://127.0.0.1:9', slot: 0, timeoutMs: 1000, pollMs: 0 },
       { id: 'sbrc', type: 'femto-container', z: 'sbtab', name: 'on the device', board: 'sbremote', language: 'asm', source: '', hook: 'flow', x: 300, y: 60, wires: [[]] },
@@ -498,6 +517,27 @@ describe('editor in a real browser (chromium)', function () {
     assert.match(lastFault, /^fault \u22122: write 0x10\b.* at pc 1$/);
     await dismissNotifications(page);
     await page.screenshot({ path: path.join(artifacts, 'sidebar-remote.png') });
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
+  });
+
+  it('lists the boards of the flow on screen first, and draws an LED as an LED, a button as a button', async () => {
+    await page.goto(base);
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="femto-container"]', { timeout: 30000 });
+    await page.evaluate(() => (globalThis as any).RED.sidebar.show('femto'));
+    const names = (): Promise<string[]> => page.locator('.femto-sb .femto-sb-board-name').allTextContents();
+    await page.evaluate(() => (globalThis as any).RED.workspaces.show('sbtab'));
+    await waitFor('the boards of "sidebar" first', 8000, async () => {
+      const n = await names();
+      return n.length === 3 && n[2] === 'another board' ? n : undefined;
+    });
+    assert.equal(await page.locator('.femto-sb-board[data-this-flow="true"]').count(), 2);
+    await page.evaluate(() => (globalThis as any).RED.workspaces.show('sbtab2'));
+    await waitFor('"another board" first on its flow', 5000, async () => ((await names())[0] === 'another board' ? true : undefined));
+    const icon = (id: string): Promise<string | null> => page.locator(`g.red-ui-flow-node-group[id="${id}"] image`).first().getAttribute('xlink:href')
+      .then((h) => h ?? page.locator(`g.red-ui-flow-node-group[id="${id}"] image`).first().getAttribute('href'));
+    assert.match((await icon('sbled')) ?? '', /femto-led\.svg$/);
+    assert.match((await icon('sbbtn')) ?? '', /femto-button\.svg$/);
+    assert.match((await icon('sbtemp')) ?? '', /femto-sensor\.svg$/);
     assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
   });
 });
