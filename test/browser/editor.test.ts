@@ -49,6 +49,8 @@ const OOB_C = [
   '}',
   '',
 ].join('\n');
+/** A sensor-hook container: r0 = the sample's raw value. */
+const SENSOR_C = ['#include "femto.h"', '', 'int32_t raw(femto_sensor_ctx_t *ctx)', '{', '    return ctx->sample.val[0];', '}', ''].join('\n');
 /** docs/editor.png is rewritten when this is set (the README shows it). */
 const WRITE_SCREENSHOT = process.env.FEMTO_SCREENSHOT === '1';
 
@@ -475,6 +477,16 @@ describe('editor in a real browser (chromium)', function () {
       const t = await summary.textContent().catch(() => null);
       return t && /msg\.payload = 42/.test(t) ? t : undefined;
     });
+    // The sensor hook: the sample goes through the board's sensor (NRF_TEMP, scale −2), as on the board.
+    await page.locator('#node-input-hook').selectOption('sensor');
+    await page.locator('#femto-try-sample').fill('26.5');
+    await setProgram(page, ids.container, SENSOR_C);
+    await page.click('#femto-try-run');
+    await waitFor('the sensor Try result', 30000, async () => {
+      const t = await summary.textContent().catch(() => null);
+      return t && /msg\.payload = 2650\b/.test(t) ? t : undefined;
+    });
+    assert.match((await page.locator('.femto-try-input').textContent()) ?? '', /NRF_TEMP.*reads 26\.5/);
     await page.click('#node-dialog-cancel');
     assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
   });
