@@ -19,6 +19,7 @@ import type { Profile } from '../../vm/verifier';
 import { Vm } from '../../vm/vm';
 import { COAP_BUF_SIZE, COAP_OPT_URI_PATH, COAP_PKT_SIZE, encodeCoap, parseCoap, writePacketStruct } from '../board/coap';
 import { computeGrants } from '../board/container';
+import { DEVICE_KINDS } from '../board/device-kinds';
 import { buildHelpers, type StoreAccess } from '../board/helpers';
 import { coapContext, flowContext, isHook, schedContext, sensorContext, timerContext, type HookName } from '../board/hooks';
 import { getProfile, PROFILES } from '../board/profiles';
@@ -40,6 +41,8 @@ export interface TryInput {
   sample?: number;
   /** sensor/button: the device name (default: the board's first sensor or button). */
   device?: string;
+  /** The femto-board node's simulated devices (name and kind), added after the profile's, as the board adds them. */
+  devices?: { name: string; kind: string }[];
   /** Requested helpers (names, comma or space separated; empty = everything the hook allows). */
   helpers?: string;
   budget?: number;
@@ -108,6 +111,10 @@ export function tryRun(input: TryInput): TryOutcome {
   const board = getProfile(boardName);
   const saul = new SaulRegistry();
   for (const spec of board.devices()) saul.add(spec);
+  for (const d of input.devices ?? []) {
+    const kind = d && d.name && Object.hasOwn(DEVICE_KINDS, d.kind) ? DEVICE_KINDS[d.kind] : undefined;
+    if (kind && !saul.find(d.name)) saul.add({ name: d.name, type: kind.type, unit: kind.unit, scale: kind.scale, simulated: true });
+  }
   const device = hook === 'sensor' || hook === 'button' ? deviceFor(saul, hook, input.device) : undefined;
   if ((hook === 'sensor' || hook === 'button') && !device) {
     throw new RangeError(`${board.name} has no ${input.device ? `device "${input.device}"` : hook === 'button' ? 'button' : 'sensor'}`);

@@ -77,6 +77,16 @@ describe('lib/try: a Try run in the edit dialog', () => {
     assert.match(o.input, /NRF_TEMP.*reads 21\.5/);
   });
 
+  it('sensor hook on a simulated device of the femto-board node (06\'s room temperature on an ESP32)', () => {
+    const src = 'ldxh %r0, [%r1+8]\nlsh %r0, 48\narsh %r0, 48\nexit';
+    const o = tryRun({ image: img(src), hook: 'sensor', board: 'esp32-wroom-32', device: 'room temperature', devices: [{ name: 'room temperature', kind: 'temperature' }], sample: 19.75 });
+    assert.equal(o.payload, 1975);
+    assert.match(o.input, /"room temperature" \(.*\) reads 19\.75/);
+    // The board's own devices come first, as on the board: index 1 on the ESP32 (after BOOT).
+    const index = tryRun({ image: img('ldxw %r0, [%r1]\nexit'), hook: 'sensor', board: 'esp32-wroom-32', devices: [{ name: 'room temperature', kind: 'temperature' }], sample: 1 });
+    assert.equal(index.payload, 1);
+  });
+
   it('an unknown device is a plain error', () => {
     assert.throws(() => tryRun({ image: img('mov %r0, 0\nexit'), hook: 'sensor', device: 'nope' }), /has no device "nope"/);
   });
