@@ -11,11 +11,16 @@
  *   GET  femto/budget   (femto-container.read)   ?board=<profile>&budget=N[&profile=riot-2022|rfc9669]
  *                       [&insns=N] → { ok, estimate, note?, warning?, maxRunInsns? } or { ok: false,
  *                       message } (lib/board/budget-advice.ts: the edit dialog's budget warning)
+ *   GET  femto/try/modules (femto-container.read) → { entry, files: { "lib/try/try-run.js": "…", … } }:
+ *                       the compiled code the edit dialog's Try panel runs in the page
+ *                       (lib/node-support/try-modules.ts), and nothing else
  *   comms topic femto/state: the same object, retained, at most 4 times a second, on every change.
  */
 import { registry } from '../lib/node-support/registry';
 import { verifyRequest, type VerifyRequest } from '../lib/node-support/program';
 import { budgetAdvice } from '../lib/board/budget-advice';
+import { tryModules } from '../lib/node-support/try-modules';
+import * as path from 'node:path';
 import type { RED } from './red';
 
 const registered = new WeakSet<object>();
@@ -51,6 +56,15 @@ export function registerAdmin(RED: RED): void {
 
   RED.httpAdmin.get('/femto/state', RED.auth.needsPermission('femto-container.read'), (_req, res) => {
     res.json(registry.state());
+  });
+
+  RED.httpAdmin.get('/femto/try/modules', RED.auth.needsPermission('femto-container.read'), (_req, res) => {
+    try {
+      // This file is dist/nodes/admin.js: the compiled root is one folder up.
+      res.json(tryModules(path.join(__dirname, '..')));
+    } catch (e) {
+      res.status(500).json({ message: `the Try panel's code could not be read: ${e instanceof Error ? e.message : String(e)}` });
+    }
   });
 
   RED.httpAdmin.get('/femto/budget', RED.auth.needsPermission('femto-container.read'), (req, res) => {

@@ -9,24 +9,23 @@
 import type { Board } from '../lib/board/board';
 import { boardRef, notEmulatedStatus } from '../lib/node-support/board-ref';
 import type { RemoteCapableBoardNode } from '../lib/node-support/remote-link';
-import type { FemtoBoardNode, Node } from './red';
+import type { FemtoBoardNode, Node, Translate } from './red';
 
-type T = (key: string, fallback: string, subs?: Record<string, unknown>) => string;
 
 /**
  * The board to work on, or undefined once the node's status and input handler say why there is
- * none. `remoteError` is the node's English sentence (with __board__) for a remote board.
+ * none (the node's catalogue holds its sentence for a remote board, errors.remoteBoard).
  */
-export function emulatedBoard(node: Node, boardNode: FemtoBoardNode | null, t: T, remoteError: string): Board | undefined {
+export function emulatedBoard(node: Node, boardNode: FemtoBoardNode | null, t: Translate): Board | undefined {
   const ref = boardRef<Board>(boardNode as (FemtoBoardNode & RemoteCapableBoardNode) | null);
   if (ref.kind === 'emulated') return ref.board;
   let message: string;
   if (ref.kind === 'remote') {
-    node.status(notEmulatedStatus(t('status.remoteBoard', 'remote board: not emulated')));
-    message = t('errors.remoteBoard', remoteError, { board: ref.label });
+    node.status(notEmulatedStatus(t('status.remoteBoard')));
+    message = t('errors.remoteBoard', { board: ref.label });
   } else {
     node.status({ fill: 'red', shape: 'ring', text: 'no board' });
-    message = t('errors.noBoard', 'no femto-board configured (or it failed to start)');
+    message = t('errors.noBoard');
   }
   node.on('input', (_m, _s, done) => done(new Error(message)));
   node.on('close', (_removed: boolean, done: () => void) => {

@@ -44,7 +44,7 @@ export = function (RED: RED): void {
       });
     } catch (e) {
       this.failure = (e as Error).message;
-      this.error(t('errors.create', 'femto-board: __reason__', { reason: this.failure }));
+      this.error(t('errors.create', { reason: this.failure }));
     }
 
     this.on('close', (_removed: boolean, done: () => void) => {
@@ -67,18 +67,26 @@ export = function (RED: RED): void {
       link = new RemoteBoardLink(remoteSettings(cfg), node.boardName);
     } catch (e) {
       node.failure = (e as Error).message;
-      node.error(t('errors.create', 'femto-board: __reason__', { reason: node.failure }));
+      node.error(t('errors.create', { reason: node.failure }));
     }
     if (link) {
       const l = link;
       node.remote = l;
       registry.addRemote({ id: node.id, name: node.boardName, state: () => remoteBoardState(node.id, node.boardName, l) });
       let lastReachable: boolean | null = null;
+      let everReached = false;
       const onStatus = (): void => {
         const s = l.snapshot;
-        if (s.reachable === false && lastReachable !== false) node.warn(t('errors.unreachable', '__name__: __reason__', { name: node.boardName, reason: s.error ?? 'device not answering' }));
+        if (s.reachable === false && lastReachable !== false) {
+          // A device never reached yet is not an event (an imported flow, a device not started):
+          // the nodes' status says it; losing a device that answered before is one (a warning).
+          const text = t('errors.unreachable', { name: node.boardName, reason: s.error ?? 'device not answering' });
+          if (everReached) node.warn(text);
+          else node.log(text);
+        }
+        if (s.reachable) everReached = true;
         if (s.reachable && s.keyTrusted === false && lastReachable !== true) {
-          node.warn(t('errors.untrusted', '__name__: the device at __url__ does not list the configured trusted key (__fp__); its keys: __keys__', { name: node.boardName, url: l.url, fp: s.keyFingerprint, keys: s.trustedKeys.join(', ') || 'none' }));
+          node.warn(t('errors.untrusted', { name: node.boardName, url: l.url, fp: s.keyFingerprint, keys: s.trustedKeys.join(', ') || 'none' }));
         }
         lastReachable = s.reachable;
         registry.changed();

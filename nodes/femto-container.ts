@@ -116,8 +116,8 @@ export = function (RED: RED): void {
 
     if (!board) {
       node.status({ fill: 'red', shape: 'ring', text: boardNode?.failure ? 'board failed' : 'no board' });
-      node.error(t('errors.noBoard', 'no femto-board configured (or it failed to start)'));
-      node.on('input', (_msg, _send, done) => done(new Error(t('errors.noBoard', 'no femto-board configured (or it failed to start)'))));
+      node.error(t('errors.noBoard'));
+      node.on('input', (_msg, _send, done) => done(new Error(t('errors.noBoard'))));
       return;
     }
     const liveBoard: Board = board;
@@ -202,7 +202,7 @@ export = function (RED: RED): void {
       if (c.container !== node.id || !pending || pending.coap) return;
       const job = pending;
       pending = undefined;
-      job.done(new Error(t('errors.cancelled', 'the run was cancelled: __reason__', { reason: c.reason })));
+      job.done(new Error(t('errors.cancelled', { reason: c.reason })));
       drain();
     }
     liveBoard.on('result', onResult);
@@ -251,14 +251,14 @@ export = function (RED: RED): void {
         if (err === undefined && p) err = put(p);
         if (err !== undefined) {
           const r = showRejected(err);
-          node.error(t('errors.rejected', 'program rejected: __message__', { message: r.message }));
+          node.error(t('errors.rejected', { message: r.message }));
         } else if (!p) {
           node.status(status.noImage());
           registry.updateContainer(boardId, node.id, { pending: 'no image' });
         }
       };
       if (config.language === 'c') {
-        buildProgram({ language: 'c', source: config.source }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
+        buildProgram({ language: 'c', source: config.source, image: config.image }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
       } else {
         try {
           finish(buildProgramSync(config));
@@ -286,7 +286,7 @@ export = function (RED: RED): void {
         }
         const r = showRejected(err);
         msg.femto = { rejected: true, rule: r.rule, code: r.code, pc: r.pc, line: r.line, instruction: r.instruction, message: r.message, stillRunning: installed };
-        done(Object.assign(new Error(t('errors.swapRejected', 'new image rejected (__message__); the previous program keeps running', { message: r.message })), { name: 'FemtoRejected' }));
+        done(Object.assign(new Error(t('errors.swapRejected', { message: r.message })), { name: 'FemtoRejected' }));
         return;
       }
       if (msg.reset === true) {
@@ -299,13 +299,13 @@ export = function (RED: RED): void {
         return;
       }
       if (!installed) {
-        done(new Error(t('errors.noProgram', 'no program installed')));
+        done(new Error(t('errors.noProgram')));
         return;
       }
       const ci = liveBoard.container(node.id);
       if (ci.state === 'quarantined' && hook === 'flow') {
         msg.femto = { quarantined: true, container: node.id, faults: ci.faults, board: boardName };
-        done(new Error(t('errors.quarantined', '__name__ is quarantined after __n__ consecutive faults (send msg.reset = true to release it)', { name, n: ci.faults.consecutive })));
+        done(new Error(t('errors.quarantined', { name, n: ci.faults.consecutive })));
         return;
       }
       if (hook === 'flow') {
@@ -335,7 +335,7 @@ export = function (RED: RED): void {
       if (pending || waiting.length > 0) {
         if (waiting.length >= liveBoard.queueLimit) {
           node.status(status.queueFull(++dropped));
-          done(new Error(t('errors.queueFull', '__name__ is busy (a run in flight and __n__ messages waiting, the most allowed): this message was dropped', { name, n: waiting.length })));
+          done(new Error(t('errors.queueFull', { name, n: waiting.length })));
           return;
         }
         waiting.push(job);

@@ -116,12 +116,12 @@ export = function (RED: RED): void {
     const cfgSeq = intOrUndefined(config.seq);
     let keyProblem: string | undefined;
     const keyText = node.credentials?.key ?? '';
-    if (!keyText.trim()) keyProblem = t('errors.noKey', 'no signing key: set one in the node (or generate a new pair there)');
+    if (!keyText.trim()) keyProblem = t('errors.noKey');
     else {
       try {
         node.keyPair = parseSecretKey(keyText);
       } catch (e) {
-        keyProblem = t('errors.badKey', 'signing key: __reason__', { reason: (e as Error).message });
+        keyProblem = t('errors.badKey', { reason: (e as Error).message });
       }
     }
     const configured = [...(config.board ? [config.board] : []), ...listOf(config.targets)];
@@ -161,10 +161,10 @@ export = function (RED: RED): void {
       const kp = node.keyPair;
       const slot = intOrUndefined(msg.slot) ?? cfgSlot;
       const seq = intOrUndefined(msg.seq) ?? cfgSeq;
-      if (Number.isNaN(slot)) return done(new Error(t('errors.badSlot', 'slot __v__ is not a slot number', { v: String(msg.slot ?? config.slot) })));
-      if (Number.isNaN(seq)) return done(new Error(t('errors.badSeq', 'sequence number __v__ is not an integer ≥ 0', { v: String(msg.seq ?? config.seq) })));
+      if (Number.isNaN(slot)) return done(new Error(t('errors.badSlot', { v: String(msg.slot ?? config.slot) })));
+      if (Number.isNaN(seq)) return done(new Error(t('errors.badSeq', { v: String(msg.seq ?? config.seq) })));
       const entries = msg.targets !== undefined ? listOf(msg.targets) : configured;
-      if (entries.length === 0) return done(new Error(t('errors.noTargets', 'no boards to deploy to: choose a remote femto-board or add coap:// addresses (or send msg.targets)')));
+      if (entries.length === 0) return done(new Error(t('errors.noTargets')));
       let image: Uint8Array;
       let source: string;
       try {
@@ -173,7 +173,7 @@ export = function (RED: RED): void {
         source = r.source;
       } catch (e) {
         node.status({ fill: 'red', shape: 'ring', text: 'no image' });
-        return done(new Error(t('errors.image', 'image: __reason__', { reason: (e as Error).message })));
+        return done(new Error(t('errors.image', { reason: (e as Error).message })));
       }
       const targets = entries.map((e) => resolve(e, slot));
       const started = Date.now();
@@ -252,7 +252,7 @@ export = function (RED: RED): void {
         return;
       }
       const bad = list.filter((o) => !o.ok);
-      const head = list.length === 1 ? t('errors.failedOne', 'deploy failed') : t('errors.failedSome', 'deploy failed on __n__ of __m__ boards', { n: bad.length, m: list.length });
+      const head = list.length === 1 ? t('errors.failedOne') : t('errors.failedSome', { n: bad.length, m: list.length });
       const err = new Error(`${head}: ${bad.map((o) => `${o.board}: ${o.reason}`).join('; ')}`);
       err.name = 'FemtoDeployError';
       done(err);

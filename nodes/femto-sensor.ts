@@ -32,7 +32,7 @@ export = function (RED: RED): void {
     RED.nodes.createNode(this, config);
     const node = this;
     const boardNode = RED.nodes.getNode(config.board ?? '') as FemtoBoardNode | null;
-    const board = emulatedBoard(node, boardNode, t, 'femto-sensor works on emulated boards only: __board__ is a remote board, and a flow cannot reach its devices');
+    const board = emulatedBoard(node, boardNode, t);
     const selected = (config.device ?? '').trim();
     if (!board) return;
     const b = board;
@@ -43,7 +43,7 @@ export = function (RED: RED): void {
     if (selected && !find(selected)) {
       node.status({ fill: 'red', shape: 'ring', text: `no device "${selected}"` });
     } else {
-      node.status({ fill: 'grey', shape: 'dot', text: selected || t('status.all', 'all devices') });
+      node.status({ fill: 'grey', shape: 'dot', text: selected || t('status.all') });
     }
     const selectedName = selected ? find(selected)?.name ?? selected : '';
     const mine = (name: string): boolean => !selected || name === selectedName;
@@ -77,7 +77,7 @@ export = function (RED: RED): void {
       const ref = selected || (typeof msg.topic === 'string' ? msg.topic : '');
       const d = ref ? find(ref) : undefined;
       if (!d) {
-        done(new Error(t('errors.noDevice', 'no device "__ref__" on __board__ (devices: __list__)', { ref, board: boardName, list: b.devices().map((x) => x.name).join(', ') })));
+        done(new Error(t('errors.noDevice', { ref, board: boardName, list: b.devices().map((x) => x.name).join(', ') })));
         return;
       }
       try {
@@ -117,7 +117,7 @@ export = function (RED: RED): void {
     if (typeof p === 'number' && Number.isFinite(p)) return [p];
     if (typeof p === 'string' && p.trim() !== '' && Number.isFinite(Number(p))) return [Number(p)];
     if (Array.isArray(p) && p.length > 0 && p.length <= 3 && p.every((x) => typeof x === 'number' && Number.isFinite(x))) return p as number[];
-    throw new TypeError(t('errors.value', 'msg.payload must be a number, an array of up to 3 numbers or a boolean'));
+    throw new TypeError(t('errors.value'));
   }
 
   RED.nodes.registerType('femto-sensor', FemtoSensor as (this: Node, c: NodeConfig) => void);

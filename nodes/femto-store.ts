@@ -67,7 +67,7 @@ export = function (RED: RED): void {
       return;
     }
     // A missing or failed board ("no board"); remote boards went to remoteStore above.
-    const board = emulatedBoard(node, boardNode, t, 'femto-store works on emulated boards only: __board__ is a remote board, and a flow cannot reach its stores');
+    const board = emulatedBoard(node, boardNode, t);
     if (!board) return;
     const b = board;
     node.status({ fill: 'grey', shape: 'dot', text: `${action} · ${label}` });
@@ -100,7 +100,7 @@ export = function (RED: RED): void {
             const raw = vt === 'msg' ? evaluate(config.value || 'payload', 'msg', msg) : evaluate(config.value, vt, msg);
             const value = parseValue(raw);
             if (s.put(key!, value, 'flow') !== 0) {
-              throw new Error(t('errors.full', 'the __label__ store is full (__n__ entries)', { label, n: s.capacity }));
+              throw new Error(t('errors.full', { label, n: s.capacity }));
             }
             msg.femto = { ...info, value };
             break;

@@ -3,6 +3,8 @@
  * the nodes need no extra type package. Not a node file itself (package.json lists only the four
  * node files).
  */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import type { Board } from '../lib/board/board';
 import type { NodeStatus } from '../lib/node-support/status';
 
@@ -65,12 +67,17 @@ export interface RED {
   _: (key: string, subs?: Record<string, unknown>) => string;
 }
 
+/** A node's message lookup: `t('errors.noBoard')`, `t('errors.rejected', { message })`. */
+export type Translate = (key: string, subs?: Record<string, unknown>) => string;
+
 /**
- * RED._ with the English text when the catalogue has no entry (RED._ returns the key itself then,
- * as node-red-node-test-helper's stub always does), so messages stay readable in every setting.
+ * RED._ for one node's catalogue, falling back on the English catalogue beside this file
+ * (locales/en-US/<ns>.json) when the runtime has none (RED._ then returns the key itself, as
+ * node-red-node-test-helper's stub always does). The English text lives only in the catalogue.
  */
-export function translator(RED: RED, ns: string): (key: string, fallback: string, subs?: Record<string, unknown>) => string {
-  return (key, fallback, subs) => {
+export function translator(RED: RED, ns: string): Translate {
+  const english = englishCatalogue(ns);
+  return (key, subs) => {
     const full = `${ns}.${key}`;
     let t: string | undefined;
     try {
@@ -79,8 +86,32 @@ export function translator(RED: RED, ns: string): (key: string, fallback: string
       t = undefined;
     }
     if (typeof t === 'string' && t !== full && t !== key) return t;
-    return fallback.replace(/__(\w+)__/g, (_, k: string) => String(subs?.[k] ?? ''));
+    const text = lookup(english, full) ?? full;
+    return text.replace(/__(\w+)__/g, (_, k: string) => String(subs?.[k] ?? ''));
   };
+}
+
+const catalogues = new Map<string, unknown>();
+
+/** The node's English catalogue (read once); an empty one when the file is missing. */
+export function englishCatalogue(ns: string): unknown {
+  let c = catalogues.get(ns);
+  if (c === undefined) {
+    try {
+      c = JSON.parse(fs.readFileSync(path.join(__dirname, 'locales', 'en-US', `${ns}.json`), 'utf8'));
+    } catch {
+      c = {};
+    }
+    catalogues.set(ns, c);
+  }
+  return c;
+}
+
+/** A dotted key in a catalogue, when it names a string. */
+export function lookup(catalogue: unknown, key: string): string | undefined {
+  let v: unknown = catalogue;
+  for (const k of key.split('.')) v = v && typeof v === 'object' ? (v as Record<string, unknown>)[k] : undefined;
+  return typeof v === 'string' ? v : undefined;
 }
 
 /** A femto-board config node as the other nodes see it (RED.nodes.getNode(config.board)). */

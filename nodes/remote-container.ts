@@ -21,11 +21,10 @@ import { remoteFaultError, remoteRunInfo, remoteRunStatus, slotNodeStatus } from
 import { lastFaultOf, registry } from '../lib/node-support/registry';
 import * as status from '../lib/node-support/status';
 import type { RemoteRun } from '../lib/deploy/remote';
-import type { Node, NodeConfig, RED } from './red';
+import type { Node, NodeConfig, RED, Translate } from './red';
 
-type T = (key: string, fallback: string, subs?: Record<string, unknown>) => string;
 
-export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardNode: RemoteCapableBoardNode, link: RemoteBoardLink, t: T): void {
+export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardNode: RemoteCapableBoardNode, link: RemoteBoardLink, t: Translate): void {
   const boardName = boardNode.boardName;
   const slot = link.settings.slot;
   const name = (config.name as string) || node.id;
@@ -39,7 +38,7 @@ export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardN
   registry.changed();
   const hasProgram = config.language === 'image' ? !!config.image : !!(typeof config.source === 'string' && config.source.trim());
   if (hasProgram) {
-    node.warn(t('errors.remoteProgram', 'on the remote board __board__ this node runs .ram.__slot__ on the device; its own program is not used (install images with femto-deploy)', { board: boardName, slot }));
+    node.warn(t('errors.remoteProgram', { board: boardName, slot }));
   }
 
   /** The status from a status read: the device's last run of the slot when it reports one. */
@@ -63,7 +62,7 @@ export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardN
 
   node.on('input', (msg, send, done) => {
     if (msg.image !== undefined) {
-      done(new Error(t('errors.remoteImage', '__board__ is a remote board: install images with a femto-deploy node (signed), not msg.image', { board: boardName })));
+      done(new Error(t('errors.remoteImage', { board: boardName })));
       return;
     }
     const n = msg.slot !== undefined && msg.slot !== '' && Number.isInteger(Number(msg.slot)) && Number(msg.slot) >= 0 ? Number(msg.slot) : slot;
@@ -115,7 +114,7 @@ export function remoteContainer(RED: RED, node: Node, config: NodeConfig, boardN
         if (e instanceof CoapError && e.kind === 'response' && e.code === '4.04') {
           node.status(status.noImage());
           info.noImage = true;
-          done(new Error(t('errors.remoteEmpty', '__name__: .ram.__slot__ on __board__ holds no image (install one with femto-deploy)', { name, slot: n, board: boardName })));
+          done(new Error(t('errors.remoteEmpty', { name, slot: n, board: boardName })));
           return;
         }
         if (e instanceof CoapError && e.kind === 'response' && e.code === '5.03' && /quarantined/.test(text)) {

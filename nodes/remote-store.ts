@@ -9,9 +9,8 @@
  */
 import type { RemoteBoardLink, RemoteCapableBoardNode } from '../lib/node-support/remote-link';
 import { isDeviceDown, readFailedStatus, readOnlyStatus, readRemoteStore, refusal, remoteReadErrorText, storesFromStatus, type StoreAction, type StoreScopeName } from '../lib/node-support/remote-store';
-import type { Msg, Node } from './red';
+import type { Msg, Node, Translate } from './red';
 
-type T = (key: string, fallback: string, subs?: Record<string, unknown>) => string;
 
 export interface RemoteStoreOptions {
   scope: StoreScopeName;
@@ -22,7 +21,7 @@ export interface RemoteStoreOptions {
   keyOf(msg: Msg): number;
 }
 
-export function remoteStore(node: Node, o: RemoteStoreOptions, boardNode: RemoteCapableBoardNode, link: RemoteBoardLink, t: T): void {
+export function remoteStore(node: Node, o: RemoteStoreOptions, boardNode: RemoteCapableBoardNode, link: RemoteBoardLink, t: Translate): void {
   const board = boardNode.boardName;
   const slot = link.settings.slot;
   const label = o.scope === 'global' ? 'global' : o.scope === 'local' ? `local .ram.${slot}` : `tenant ${o.owner}`;
@@ -31,12 +30,12 @@ export function remoteStore(node: Node, o: RemoteStoreOptions, boardNode: Remote
   let closed = false;
   node.status(idle);
   if (o.watch && !refused) {
-    node.warn(t('errors.remoteWatch', 'on the remote board __board__ this node cannot send every change: the device sends none (it answers get and list when asked)', { board }));
+    node.warn(t('errors.remoteWatch', { board }));
   }
 
   node.on('input', (msg, send, done) => {
     if (refused) {
-      done(new Error(t(refused.key, refused.text, refused.subs)));
+      done(new Error(t(refused.key, refused.subs)));
       return;
     }
     let key: number | undefined;

@@ -14,3 +14,4 @@ export { disassemble, disassembleInsn, disassembleListing } from './disassembler
 export * from './image';
 export { isElf, loadElf, elfToImage } from './elf';
 export { parseDataFile } from './conformance-data';
+export * from './tracer';

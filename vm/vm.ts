@@ -397,6 +397,17 @@ export class Vm {
     return this.state === 'preempted';
   }
 
+  /**
+   * The machine state between two slices: r0–r10 as unsigned 64-bit values and the pc of the next
+   * instruction (after an exit or fault, of the last one). For tracers (vm/tracer.ts) and debuggers.
+   */
+  get machineState(): { pc: number; regs: bigint[] } {
+    const m = this.machine;
+    const regs: bigint[] = [];
+    for (let r = 0; r < 11; r++) regs.push(toBigU64(m.lo[r], m.hi[r]));
+    return { pc: m.pc, regs };
+  }
+
   /** Budget and instructions so far of the current (or last) run or resumed segment. */
   get progress(): { insns: number; budget: number } {
     return { insns: this.segDone, budget: this.segBudget };

@@ -37,6 +37,9 @@ import { formatPrintf, memoryStringReader, PRINTF_MAX_FORMAT } from './printf';
 import { decodePhydat, encodePhydat, ENODEV, PHYDAT_SIZE, type SaulRegistry } from './saul';
 import type { KvStore } from './stores';
 
+/** What the store helpers need of a store (the editor's Try panel passes plain in-page stores). */
+export type StoreAccess = Pick<KvStore, 'put' | 'fetch'>;
+
 export const HELPER = {
   printf: 0x01, memcpy: 0x02,
   store_local: 0x10, store_global: 0x11, fetch_local: 0x12, fetch_global: 0x13,
@@ -65,9 +68,9 @@ export const MEMCPY_MAX = 65536;
 export interface HelperEnv {
   clock: Clock;
   saul: SaulRegistry;
-  local: KvStore;
+  local: StoreAccess;
   /** The board's global store, or the tenant's store (globalScope 'tenant'). */
-  global: KvStore;
+  global: StoreAccess;
   /** Writer tag for store change events (the container id). */
   writer: string;
   print(text: string): void;

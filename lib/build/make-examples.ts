@@ -1,8 +1,9 @@
 /**
  * Writes the importable example flows `examples/NN - Title.json` (Node-RED: Import ▸ Examples).
  * Each starts with a comment node, uses only this package's nodes and core nodes, carries no tab
- * node, and runs everywhere: programs are assembly text or prebuilt RIOT images (base64) compiled
- * here from `lib/containers/*.c` — the C source travels in the comment's info for reading.
+ * node, and runs everywhere: programs are assembly text, or C (`lib/containers/*.c`, the source the
+ * user opens and edits) carrying a RIOT image prebuilt from it here, which the node runs where
+ * the server has no clang (lib/node-support/program.ts says so in a warning).
  * Needs clang (run `node dist/lib/build/make-examples.js` after changing a container source);
  * test/nodes/examples.test.ts checks that the embedded images match the sources when clang exists.
  *
@@ -33,6 +34,24 @@ const DOUBLE_ASM = [
   'ldxdw %r0, [%r2]',
   'lsh %r0, 1',
   'exit',
+].join('\n');
+
+/** Example 03's function node: one line per container and change of state (faulting → quarantined). */
+const STATE_CHANGES = [
+  '// One report per container and change of state: its first fault (with the cause), then its quarantine.',
+  'const source = (msg.error && msg.error.source) || {};',
+  'const name = source.name || source.id;',
+  'const f = msg.femto || {};',
+  "if (f.code !== undefined) context.set('cause:' + source.id, 'fault ' + f.code + ': ' + (f.message || msg.error.message));",
+  "const cause = context.get('cause:' + source.id) || msg.error.message;",
+  "const state = f.quarantined ? 'quarantined' : 'faulting';",
+  "if (context.get('state:' + source.id) === state) return null;",
+  "context.set('state:' + source.id, state);",
+  'msg.topic = name;',
+  "msg.payload = state === 'quarantined'",
+  "    ? name + ' is quarantined after ' + ((f.faults && f.faults.consecutive) || 'repeated') + ' faults in a row (' + cause + '); send msg.reset = true to release it'",
+  "    : name + ' faults: ' + cause;",
+  'return msg;',
 ].join('\n');
 
 let seq = 0;
@@ -98,7 +117,15 @@ function store(ex: number, key: string, name: string, x: number, y: number, wire
 }
 
 const cSource = (root: string, name: string): string => fs.readFileSync(path.join(root, 'lib', 'containers', `${name}.c`), 'utf8');
-const fence = (src: string): string => '```c\n' + src.trimEnd() + '\n```';
+
+/** A C container's program: its source, with the image prebuilt from it for servers without clang. */
+function cProgram(root: string, name: (typeof EMBEDDED)[number], images: Record<string, string>): N {
+  return { language: 'c', source: cSource(root, name), image: images[name], imageName: `${name}.bin (prebuilt from ${name}.c)` };
+}
+
+const C_NOTE = 'Open the container to read and edit its C program (`lib/containers/__file__`); Node-RED compiles it with clang when you deploy. ' +
+  'Where the server has no clang, the container runs the image prebuilt from the same source that this example carries, and warns that it does so.';
+const cNote = (file: string): string => C_NOTE.replace('__file__', file);
 
 /** The example flows, by file name. `images` are base64 RIOT images of EMBEDDED. */
 export function exampleFlows(root: string, images: Record<string, string>): Record<string, N[]> {
@@ -124,14 +151,18 @@ export function exampleFlows(root: string, images: Record<string, string>): Reco
       'The board samples its temperature sensor (NRF_TEMP) every second; each sample runs the container on the **sensor** hook. ' +
       'Above 25.00 °C it switches LED 1 on, otherwise off (and prints a console line on every change).\n\n' +
       'Inject a temperature into the simulated sensor with the femto-sensor node on the left; the femto-sensor node on the right reports the LED.\n\n' +
-      'The container is a prebuilt image of `lib/containers/threshold.c`:\n\n' + fence(cSource(root, 'threshold'))),
+      cNote('threshold.c') + '\n\nThe alarm output passes a *filter* node, so the debug panel shows the alarm when it changes, not every sample.'),
     inject(2, 'hot', '26.5 °C', [{ p: 'payload', v: '26.5', vt: 'num' }], 130, 100, [id(2, 'setTemp')]),
     inject(2, 'cold', '21 °C', [{ p: 'payload', v: '21', vt: 'num' }], 130, 140, [id(2, 'setTemp')]),
     sensor(2, 'setTemp', 'set temperature', 'NRF_TEMP', 320, 120, []),
-    container(2, 'container', 'threshold alarm', 340, 200, [id(2, 'debugAlarm')], {
-      language: 'image', image: images.threshold, imageName: 'threshold.bin', hook: 'sensor', device: 'NRF_TEMP', resultType: 'int32',
+    container(2, 'container', 'threshold alarm', 340, 200, [id(2, 'changes')], {
+      ...cProgram(root, 'threshold', images), hook: 'sensor', device: 'NRF_TEMP', resultType: 'int32',
     }),
-    debug(2, 'debugAlarm', 'alarm (1 = on)', 560, 200),
+    {
+      id: id(2, 'changes'), type: 'rbe', name: 'when it changes', func: 'rbe', gap: '', start: '', inout: 'out', septopics: true, property: 'payload', topi: 'topic',
+      x: 560, y: 200, wires: [[id(2, 'debugAlarm')]],
+    },
+    debug(2, 'debugAlarm', 'alarm (1 = on)', 760, 200),
     sensor(2, 'led', 'LED 1', 'LED 1', 340, 260, [id(2, 'debugLed')]),
     debug(2, 'debugLed', 'LED 1', 540, 260),
     board(2, 'nRF52840 DK', { samplePeriodMs: 1000 }),
@@ -146,7 +177,8 @@ export function exampleFlows(root: string, images: Record<string, string>): Reco
       '- an **infinite loop**, stopped by its instruction budget (fault −8),\n' +
       '- a **division by zero** (fault −9 on RIOT\'s profile).\n\n' +
       'Each fault goes to the Catch node with `msg.femto` (code, pc, instruction, counters); after 3 consecutive faults a container is quarantined. ' +
-      'The healthy container keeps answering 42 the whole time. Send `msg.reset = true` to a container to release it.'),
+      'The function node reports each container\'s state once when it changes — its first fault with the cause, then its quarantine — so the debug panel is not flooded every 2 s. ' +
+      'The healthy container keeps answering 42 the whole time (under its debug node). Send `msg.reset = true` to a container to release it.'),
     inject(3, 'tick', 'every 2 s', [{ p: 'payload', v: '41', vt: 'num' }], 130, 190, load, { repeat: '2', once: true, onceDelay: '0.5' }),
     container(3, 'healthy', 'healthy: increment', 360, 100, [id(3, 'debugOk')], { source: INCREMENT_ASM }),
     container(3, 'oob', 'out-of-bounds write', 360, 160, [], {
@@ -158,9 +190,14 @@ export function exampleFlows(root: string, images: Record<string, string>): Reco
     container(3, 'div', 'division by zero', 360, 280, [], {
       source: '# divide by a register holding zero\nmov %r0, 10\nmov %r2, 0\ndiv %r0, %r2\nexit',
     }),
-    debug(3, 'debugOk', 'healthy r0', 580, 100),
-    { id: id(3, 'catch'), type: 'catch', name: 'faults', scope: [id(3, 'oob'), id(3, 'loop'), id(3, 'div')], uncaught: false, x: 370, y: 360, wires: [[id(3, 'debugFault')]] },
-    debug(3, 'debugFault', 'fault', 580, 360, 'femto'),
+    // Every 2 s is too often for the debug panel: the healthy answer shows under the debug node.
+    { ...debug(3, 'debugOk', 'healthy r0', 580, 100), tosidebar: false },
+    { id: id(3, 'catch'), type: 'catch', name: 'faults', scope: [id(3, 'oob'), id(3, 'loop'), id(3, 'div')], uncaught: false, x: 370, y: 360, wires: [[id(3, 'changes')]] },
+    {
+      id: id(3, 'changes'), type: 'function', name: 'report changes of state', func: STATE_CHANGES, outputs: 1, timeout: 0, noerr: 0,
+      initialize: '', finalize: '', libs: [], x: 580, y: 360, wires: [[id(3, 'debugFault')]],
+    },
+    debug(3, 'debugFault', 'state', 800, 360),
     board(3, 'shared board', { slots: 4 }),
   ];
 
@@ -205,10 +242,10 @@ export function exampleFlows(root: string, images: Record<string, string>): Reco
       'A container on the **CoAP request** hook serves `/temp` on the board, as RIOT\'s gcoap resource handler container does: it reads the temperature sensor and answers 2.05 Content, text/plain, e.g. `22.25`.\n\n' +
       'An input message to the container sends a request to its path (msg.path and msg.method override); the answer comes out with `msg.coap` (code, content format). ' +
       'Set another temperature with the femto-sensor node.\n\n' +
-      'The container is a prebuilt image of `lib/containers/coap_formatter.c`:\n\n' + fence(cSource(root, 'coap_formatter'))),
+      cNote('coap_formatter.c')),
     inject(5, 'get', 'GET /temp', [{ p: 'payload', v: '', vt: 'str' }], 130, 100, [id(5, 'container')]),
     container(5, 'container', 'coap /temp', 330, 100, [id(5, 'debug')], {
-      language: 'image', image: images.coap_formatter, imageName: 'coap_formatter.bin', hook: 'coap', path: '/temp', resultType: 'int32',
+      ...cProgram(root, 'coap_formatter', images), hook: 'coap', path: '/temp', resultType: 'int32',
     }),
     debug(5, 'debug', 'response', 530, 100, 'true'),
     inject(5, 'set', '30.5 °C', [{ p: 'payload', v: '30.5', vt: 'num' }], 130, 180, [id(5, 'sensor')]),
@@ -222,9 +259,9 @@ export function exampleFlows(root: string, images: Record<string, string>): Reco
       'A container that never returns: started by the first **timer** tick, it reads the temperature every second, keeps the last 10 samples and publishes their average (centi-°C) in the global store (key 256) and on the console. ' +
       'It sleeps in `bpf_ztimer_periodic_wakeup`: the board suspends the run and resumes it on its clock, each slice under its own instruction budget — the Node-RED event loop is never blocked.\n\n' +
       'The board is an ESP32 with a simulated room-temperature sensor (a sine, 21 ± 3 °C over 20 s). Each slice sends a message (`msg.femto.console` has its line); the femto-store node reports every new average.\n\n' +
-      'The container is a prebuilt image of `lib/containers/moving_average.c`:\n\n' + fence(cSource(root, 'moving_average'))),
+      cNote('moving_average.c')),
     container(6, 'container', 'moving average', 170, 120, [id(6, 'debugSlice')], {
-      language: 'image', image: images.moving_average, imageName: 'moving_average.bin', hook: 'timer', resultType: 'int32',
+      ...cProgram(root, 'moving_average', images), hook: 'timer', resultType: 'int32',
     }),
     debug(6, 'debugSlice', 'console', 380, 120, 'femto.console'),
     store(6, 'avg', 'average (key 256)', 180, 200, [id(6, 'debugAvg')], { scope: 'global', action: 'get', key: '256', keyType: 'num', watch: true }),

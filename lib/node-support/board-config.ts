@@ -22,6 +22,7 @@
  */
 import { Board, type BoardOptions } from '../board/board';
 import { DEFAULT_SLICE_MS } from '../../vm/vm';
+import { DEVICE_KINDS } from '../board/device-kinds';
 import { PROFILE_NAMES, getProfile } from '../board/profiles';
 import { SAUL, UNIT } from '../board/saul';
 import type { SourceSpec } from '../board/sources';
@@ -68,16 +69,8 @@ export interface BoardConfig {
   sliceMs?: number | string;
 }
 
-export const DEVICE_KINDS: Readonly<Record<string, { type: number; unit: number; scale: number }>> = {
-  temperature: { type: SAUL.SENSE_TEMP, unit: UNIT.TEMP_C, scale: -2 },
-  humidity: { type: SAUL.SENSE_HUM, unit: UNIT.PERCENT, scale: -2 },
-  light: { type: SAUL.SENSE_LIGHT, unit: UNIT.LUX, scale: 0 },
-  pressure: { type: SAUL.SENSE_PRESS, unit: UNIT.PA, scale: 0 },
-  button: { type: SAUL.SENSE_BTN, unit: UNIT.BOOL, scale: 0 },
-  led: { type: SAUL.ACT_SWITCH, unit: UNIT.BOOL, scale: 0 },
-  switch: { type: SAUL.ACT_SWITCH, unit: UNIT.BOOL, scale: 0 },
-  dimmer: { type: SAUL.ACT_DIMMER, unit: UNIT.PERCENT, scale: 0 },
-};
+/** The kinds of simulated device (lib/board/device-kinds.ts, shared with the editor's Try panel). */
+export { DEVICE_KINDS };
 
 function num(v: unknown, fallback?: number): number | undefined {
   if (v === undefined || v === null || v === '') return fallback;

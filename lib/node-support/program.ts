@@ -42,9 +42,12 @@ export interface BuiltProgram {
 export interface ProgramConfig {
   language?: string;
   source?: string;
-  /** Uploaded file as base64. */
+  /** Uploaded file as base64; for C, an image prebuilt from the source (used without clang). */
   image?: string;
 }
+
+/** Said (a node warning, a Verify warning) when a C container runs its prebuilt image. */
+export const PREBUILT_NOTE = 'clang is not installed on the Node-RED server: running the image prebuilt from this C source (apt-get install clang to compile your edits)';
 
 /**
  * How long a deploy-time compile waits for its turn in the compile queue: a flow with many C
@@ -63,7 +66,17 @@ export async function buildProgram(cfg: ProgramConfig, sandbox: SandboxOptions =
   const src = cfg.source ?? '';
   if (!src.trim()) return undefined;
   if (lang === 'c') {
-    const r = await compileSandboxed(src, sandbox);
+    let r: Awaited<ReturnType<typeof compileSandboxed>>;
+    try {
+      r = await compileSandboxed(src, sandbox);
+    } catch (e) {
+      // A C container may carry an image prebuilt from this same source (the examples do; the
+      // editor drops it when the source is edited): it runs where the server has no clang.
+      if (e instanceof ClangNotFoundError && cfg.image && cfg.image.trim()) {
+        return { ...fromBytes(decodeBase64(cfg.image)), kind: 'c', warnings: [PREBUILT_NOTE] };
+      }
+      throw e;
+    }
     return { image: r.image, kind: 'c', warnings: r.warnings.map((d) => `${d.file}:${d.line}:${d.column}: warning: ${d.message}`) };
   }
   if (lang !== 'asm') throw new FormatError('asm', `unknown language "${String(cfg.language)}" (asm, c or image)`);
@@ -154,6 +167,8 @@ export interface VerifyResponse {
   imageBytes: number;
   helpersUsed: string[];
   diagnostics?: { file: string; line: number; column: number; severity: string; message: string }[];
+  /** base64 of the built image when it was accepted: the edit dialog's Try panel runs it in the page. */
+  image?: string;
 }
 
 export interface BoardLookup {
@@ -233,6 +248,7 @@ export async function verifyRequest(req: VerifyRequest, lookup?: BoardLookup, sa
     return res;
   }
   res.ok = true;
+  res.image = Buffer.from(built.image).toString('base64');
   res.message = `accepted for ${profile}${hook ? ` on the ${hook} hook` : ''}: ${program.length} instructions, ${built.image.length} B image`;
   return res;
 }

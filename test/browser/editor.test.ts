@@ -23,7 +23,7 @@ import * as path from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { nodeRedEntry, settingsFile } from '../../lib/start';
 import { ROOT } from '../util/paths';
-import { CHROMIUM, CHROMIUM_ARGS, chromiumPath, need } from '../util/needs';
+import { CHROMIUM, CHROMIUM_ARGS, CLANG, chromiumPath, need } from '../util/needs';
 import { freePort, startNodeRed, waitFor, type NodeRedServer } from '../util/node-red-server';
 
 const MODULE = '@femto-containers/node-red-femto';
@@ -31,12 +31,83 @@ const EXAMPLE = '01 - Hello';
 const NODE_TYPES = ['femto-container', 'femto-sensor', 'femto-store', 'femto-deploy'];
 /** Falls off the end of the program: the verifier refuses it (no exit) with the pc. */
 const BAD_PROGRAM = ['# bad: jumps past the last instruction', 'mov %r0, 1', 'ja +4', 'exit'].join('\n');
+/** A C container that writes outside its memory on line 10 (the Try panel and the screenshot). */
+const OOB_C = [
+  '#include "femto.h"',
+  '',
+  '/* r0 = payload + 1, after poking a register it does not own */',
+  'uint64_t poke(femto_flow_ctx_t *ctx)',
+  '{',
+  '    volatile uint8_t *reg = (volatile uint8_t *)0x50000074;',
+  '    if (ctx->len < 8) {',
+  '        return 0;',
+  '    }',
+  '    *reg = 1;',
+  '    return *(const uint64_t *)ctx->data + 1;',
+  '}',
+  '',
+].join('\n');
+/** A sensor-hook container: r0 = the sample's raw value. */
+const SENSOR_C = ['#include "femto.h"', '', 'int32_t raw(femto_sensor_ctx_t *ctx)', '{', '    return ctx->sample.val[0];', '}', ''].join('\n');
+/** docs/editor.png is rewritten when this is set (the README shows it). */
+const WRITE_SCREENSHOT = process.env.FEMTO_SCREENSHOT === '1';
+
+/** Open a node type's help in the Help sidebar and describe what it rendered. */
+async function readHelp(page: Page, type: string): Promise<{ text: string; props: { name: string; type: string; gap: number }[] }> {
+  await page.evaluate((t) => (globalThis as any).RED.sidebar.help.show(t), type);
+  await page.locator('.red-ui-sidebar-info .red-ui-help dl.message-properties').first().waitFor({ state: 'visible' });
+  return page.evaluate(() => {
+    const doc = (globalThis as any).document;
+    const help = [...doc.querySelectorAll('.red-ui-sidebar-info .red-ui-help')].pop();
+    const props = [...help.querySelectorAll('dl.message-properties > dt')].map((dt: any) => {
+      const typeEl = dt.querySelector('.property-type');
+      const name = [...dt.childNodes].filter((n: any) => n !== typeEl).map((n: any) => n.textContent ?? '').join('').trim();
+      // The horizontal gap between the end of the name and the type, as rendered.
+      const range = doc.createRange();
+      range.selectNodeContents(dt.firstChild);
+      const nameBox = range.getBoundingClientRect();
+      const typeBox = typeEl?.getBoundingClientRect();
+      return { name, type: typeEl?.textContent?.trim() ?? '', gap: typeBox ? typeBox.left - nameBox.right : -1 };
+    });
+    return { text: help.innerText as string, props: props as { name: string; type: string; gap: number }[] };
+  });
+}
+
+/** Add a node as a person does with the keyboard: Ctrl+click the workspace, type, Enter. Returns its id. */
+async function quickAdd(page: Page, type: string, search: string, x: number, y: number): Promise<string> {
+  const before = await page.evaluate(() => { const ids: string[] = []; (globalThis as any).RED.nodes.eachNode((n: any) => { ids.push(n.id); }); return ids; });
+  await page.locator('#red-ui-workspace-chart').click({ position: { x: 30, y: 30 } });
+  await page.locator('#red-ui-workspace-chart').click({ modifiers: ['ControlOrMeta'], position: { x, y } });
+  const input = page.locator('#red-ui-type-search-input');
+  await input.waitFor({ state: 'visible' });
+  await input.pressSequentially(search, { delay: 20 });
+  // The list filters after a short delay (50 ms): wait until the first entry is the type asked for.
+  await waitFor(`${type} first in the type search`, 5000, () => page.evaluate((t) => {
+    const items = [...(globalThis as any).document.querySelectorAll('#red-ui-type-search .red-ui-editableList-container li')].filter((li: any) => li.offsetParent !== null);
+    if (items.length > 0 && new RegExp(t.replace(/^femto-/, ''), 'i').test(items[0].textContent)) return true;
+    throw new Error(`first entries: ${items.slice(0, 3).map((li: any) => li.textContent).join(' | ')}`);
+  }, type));
+  await page.keyboard.press('Enter');
+  return waitFor(`a new ${type} node`, 5000, () => page.evaluate(({ t, old }) => {
+    let id: string | undefined;
+    (globalThis as any).RED.nodes.eachNode((n: any) => { if (n.type === t && !old.includes(n.id)) id = n.id; });
+    return id;
+  }, { t: type, old: before }));
+}
 
 /** Close the editor's notifications (a click closes one) so screenshots show what is under them. */
 async function dismissNotifications(page: Page): Promise<void> {
   const open = page.locator('#red-ui-notifications .red-ui-notification');
   for (let i = await open.count(); i > 0; i--) await open.first().click({ timeout: 1000 }).catch(() => undefined);
   await open.first().waitFor({ state: 'detached', timeout: 2000 }).catch(() => undefined);
+}
+
+/**
+ * Put a program into the open dialog's code editor. Through the editor's API: typing C into Monaco
+ * would get its auto-closed brackets and indentation added.
+ */
+async function setProgram(page: Page, nodeId: string, text: string): Promise<void> {
+  await page.evaluate(({ id, t }) => (globalThis as any).RED.nodes.node(id)._femtoEditor().setValue(t, -1), { id: nodeId, t: text });
 }
 
 describe('editor in a real browser (chromium)', function () {
@@ -130,6 +201,31 @@ describe('editor in a real browser (chromium)', function () {
     }
     // The femto sidebar tab is there from the start.
     await page.waitForSelector('#red-ui-tab-femto-link-button', { state: 'attached' });
+  });
+
+  it('renders each node\'s help: names apart from types, no markdown left over, payload = r0 stated', async () => {
+    for (const t of ['femto-board', ...NODE_TYPES]) {
+      const h = await readHelp(page, t);
+      assert.doesNotMatch(h.text, /`/, `${t}: a stray backtick in the rendered help`);
+      assert.doesNotMatch(h.text, /(^|\n)\s*:\s/, `${t}: an unrendered ": name (type) :" line`);
+      assert.ok(h.props.length >= 2, `${t}: no message properties rendered`);
+      for (const p of h.props) {
+        assert.match(p.name, /^[a-z][\w., ]*$/i, `${t}: property name "${p.name}"`);
+        assert.ok(p.type.length > 0, `${t}: ${p.name} has no type`);
+        assert.ok(p.gap > 0, `${t}: "${p.name}" runs into its type "${p.type}" (gap ${p.gap}px)`);
+      }
+    }
+    const c = await readHelp(page, 'femto-container');
+    assert.match(c.text, /msg\.payload is r0/);
+    assert.match(c.text, /\bTry\b/);
+  });
+
+  it('fits each palette label on one line', async () => {
+    for (const t of NODE_TYPES) {
+      const label = page.locator(`.red-ui-palette-node[data-palette-type="${t}"] .red-ui-palette-label`);
+      const lines = await label.evaluate((el) => Math.round(el.getBoundingClientRect().height / parseFloat((globalThis as any).getComputedStyle(el).lineHeight)));
+      assert.equal(lines, 1, `${t}: palette label "${await label.textContent()}" takes ${lines} lines`);
+    }
   });
 
   it('imports an example from the menu and deploys it: green status, then a result', async () => {
@@ -248,10 +344,162 @@ describe('editor in a real browser (chromium)', function () {
     assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
   });
 
+  it('a new container: C, the flow\'s board, advanced fields folded, the branch budget, an expandable editor', async () => {
+    await dismissNotifications(page);
+    const id = await quickAdd(page, 'femto-container', 'container', 420, 480);
+    await page.locator(`g.red-ui-flow-node-group[id="${id}"] .red-ui-flow-node`).dblclick();
+    await page.waitForSelector('#node-input-source-editor', { state: 'visible' });
+    assert.equal(await page.locator('#node-input-language').inputValue(), 'c');
+    assert.equal(await page.locator('#node-input-language option:checked').textContent(), 'C');
+    const board = await page.locator('#node-input-board').inputValue();
+    const boardName = await page.evaluate((b) => (globalThis as any).RED.nodes.node(b)?.name, board);
+    assert.equal(boardName, 'hello board', `the Board field starts at ${board}`);
+    assert.equal(await page.locator('.femto-advanced').isVisible(), false);
+    for (const f of ['entry', 'tenant', 'helpers', 'quarantineAfter']) assert.equal(await page.locator(`#node-input-${f}`).isVisible(), false, f);
+    // A new board gets a name that tells it apart from the boards there are.
+    await page.click('#node-input-btn-board-add');
+    const name = page.locator('#node-config-input-name');
+    await name.waitFor({ state: 'visible' });
+    const proposed = await name.inputValue();
+    const labels = await page.evaluate(() => { const R = (globalThis as any).RED; const l: string[] = []; R.nodes.eachConfig((c: any) => { if (c.type === 'femto-board') l.push(R.utils.getNodeLabel(c, c.id)); }); return l; });
+    assert.ok(proposed && !labels.includes(proposed), `proposed "${proposed}" among ${labels.join(', ')}`);
+    assert.match(proposed, /nRF52840 DK/);
+    await page.locator('#node-config-input-profile').selectOption('esp32-wroom-32');
+    assert.match(await name.inputValue(), /ESP32/);
+    await page.click('#node-config-dialog-cancel');
+    await name.waitFor({ state: 'detached' });
+    await page.click('#femto-advanced-toggle');
+    assert.equal(await page.locator('#node-input-helpers').isVisible(), true);
+    await page.click('#femto-advanced-toggle');
+    await waitFor('the branch budget beside Budget', 5000, async () => {
+      const t = await page.locator('#femto-branch-budget').textContent();
+      return t && /200 taken branches.*riot-2022/.test(t) ? t : undefined;
+    });
+    // Verify's answer shows without scrolling the dialog.
+    await page.click('#femto-verify');
+    const result = page.locator('#femto-verify-result.femto-ok, #femto-verify-result.femto-bad');
+    await result.waitFor({ timeout: 20000 });
+    const tray = await page.locator('.red-ui-tray-body').last().boundingBox();
+    const box = await result.boundingBox();
+    assert.ok(tray && box && box.y >= tray.y && box.y + box.height <= tray.y + tray.height, `Verify's result at ${JSON.stringify(box)} is outside the dialog ${JSON.stringify(tray)}`);
+    // The expand button opens the program in a larger editor; Done brings the text back.
+    const small = (await page.locator('#node-input-source-editor').boundingBox())?.width ?? 0;
+    await page.click('#femto-expand-source');
+    const big = page.locator('#node-input-text');
+    await big.waitFor({ state: 'visible' });
+    assert.ok(((await big.boundingBox())?.width ?? 0) > small, 'the expanded editor is wider');
+    await page.locator('#node-dialog-ok').last().click();
+    await big.waitFor({ state: 'detached' });
+    assert.match(await page.evaluate((n) => (globalThis as any).RED.nodes.node(n)._femtoEditor().getValue(), id), /uint64_t increment/);
+    await page.click('#node-dialog-cancel');
+    await page.evaluate((n) => { const R = (globalThis as any).RED; R.nodes.remove(n); R.nodes.dirty(true); R.view.redraw(true); }, id);
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
+  });
+
+  it('Try runs the container in the page: result, trace with steps back and forth, registers, regions, the faulting line', async function () {
+    need(this, CLANG);
+    await dismissNotifications(page);
+    // A flow with a C container that faults on its first message (as a maker would deploy it).
+    const ids = await page.evaluate((src) => {
+      const R = (globalThis as any).RED;
+      let board: string | undefined;
+      R.nodes.eachConfig((c: any) => { if (c.type === 'femto-board') board = board ?? c.id; });
+      const z = R.workspaces.active();
+      const nodes = [
+        { id: 'tryinject', type: 'inject', z, name: '41', props: [{ p: 'payload' }], repeat: '', once: false, payload: '41', payloadType: 'num', x: 140, y: 320, wires: [['trypoke']] },
+        { id: 'trypoke', type: 'femto-container', z, name: 'poke', board, language: 'c', source: src, hook: 'flow', budget: 1000000, quarantineAfter: 3, tenant: 'default', x: 360, y: 320, wires: [[]] },
+      ];
+      R.view.importNodes(nodes, { generateIds: false, addFlow: false, touchImport: true });
+      return { container: 'trypoke', inject: 'tryinject' };
+    }, OOB_C);
+    await page.mouse.click(((await page.locator('#red-ui-workspace-chart').boundingBox())?.x ?? 0) + 600, 600);
+    await page.click('#red-ui-header-button-deploy');
+    await page.locator('.red-ui-notification-success', { hasText: 'Successfully deployed' }).waitFor({ timeout: 20000 });
+    await dismissNotifications(page);
+    const node = page.locator(`g.red-ui-flow-node-group[id="${ids.container}"]`);
+    await node.locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached', timeout: 20000 });
+    await page.locator(`g.red-ui-flow-node-group[id="${ids.inject}"] .red-ui-flow-node-button`).click();
+    await node.locator('.red-ui-flow-node-status-ring-red').waitFor({ state: 'attached', timeout: 10000 });
+
+    await node.locator('.red-ui-flow-node').dblclick();
+    await page.waitForSelector('#node-input-source-editor', { state: 'visible' });
+    await page.click('#femto-try-open');
+    const summary = page.locator('#femto-try-result .femto-try-summary');
+    await summary.waitFor({ timeout: 30000 });
+    const text = (await summary.textContent()) ?? '';
+    assert.match(text, /fault \u22122 \(illegal memory access\) at .*write 0x50000074/, text);
+    assert.match((await page.locator('.femto-try-input').textContent()) ?? '', /payload 8 B: 29 00/);
+    // The trace ends on the faulting instruction, highlighted in the listing.
+    const stepNo = async (): Promise<number[]> => ((await page.locator('#femto-try-stepno').textContent()) ?? '').match(/\d+/g)!.map(Number);
+    const [last, total] = await stepNo();
+    assert.equal(last, total);
+    assert.ok(total > 3, `only ${total} steps`);
+    assert.match((await page.locator('#femto-try-step .femto-try-at').textContent()) ?? '', /stxb .*faults here/);
+    assert.equal(await page.locator('#femto-try-listing .femto-bad-line').count(), 1);
+    assert.equal(await page.locator('#femto-try-listing .femto-try-current.femto-bad-line').count(), 1);
+    assert.equal(await page.locator('#femto-try-regs tr').count(), 11);
+    const regions = await page.locator('#femto-try-regions tr[data-region]').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-region')));
+    for (const r of ['stack', 'context', 'flow_payload']) assert.ok(regions.includes(r), regions.join(','));
+    // With line information from Verify (sourceLines), each step names its C line.
+    const hasLines = await page.evaluate((n) => Array.isArray((globalThis as any).RED.nodes.node(n)._femtoTry.verified.sourceLines), ids.container);
+    if (hasLines) assert.match((await page.locator('#femto-try-step .femto-try-line').textContent()) ?? '', /:10\s+\*reg = 1;/);
+    // Step back and forward.
+    await page.click('#femto-try-back');
+    assert.deepEqual(await stepNo(), [total - 1, total]);
+    assert.doesNotMatch((await page.locator('#femto-try-step .femto-try-at').textContent()) ?? '', /faults here/);
+    await page.click('#femto-try-first');
+    assert.deepEqual(await stepNo(), [1, total]);
+    assert.match((await page.locator('#femto-try-regs tr').nth(1).textContent()) ?? '', /^r10x4/, 'r1 points at the context from the start');
+    await page.click('#femto-try-next');
+    assert.deepEqual(await stepNo(), [2, total]);
+    await page.click('#femto-try-last');
+
+    if (WRITE_SCREENSHOT || artifacts) {
+      // The picture in the README: this dialog over the flow, and the femto sidebar with the fault.
+      // (The header is shaded while a dialog is open: the tab is shown through the sidebar API.)
+      await page.evaluate(() => (globalThis as any).RED.sidebar.show('femto'));
+      await page.locator('.femto-sb .femto-sb-last-fault').first().waitFor({ timeout: 8000 });
+      await dismissNotifications(page);
+      await page.locator('#femto-try').scrollIntoViewIfNeeded();
+      const out = WRITE_SCREENSHOT ? path.join(ROOT, 'docs', 'editor.png') : path.join(artifacts, 'editor.png');
+      fs.mkdirSync(path.dirname(out), { recursive: true });
+      await page.screenshot({ path: out });
+      // eslint-disable-next-line no-console
+      console.log(`      screenshot: ${out}`);
+    }
+
+    // A program that works: the default C program on 41 gives msg.payload = 42.
+    await setProgram(page, ids.container, OOB_C.replace('    *reg = 1;\n', ''));
+    await page.click('#femto-try-run');
+    await waitFor('the next Try result', 30000, async () => {
+      const t = await summary.textContent().catch(() => null);
+      return t && /msg\.payload = 42/.test(t) ? t : undefined;
+    });
+    // The sensor hook: the sample goes through the board's sensor (NRF_TEMP, scale −2), as on the board.
+    await page.locator('#node-input-hook').selectOption('sensor');
+    await page.locator('#femto-try-sample').fill('26.5');
+    await setProgram(page, ids.container, SENSOR_C);
+    await page.click('#femto-try-run');
+    await waitFor('the sensor Try result', 30000, async () => {
+      const t = await summary.textContent().catch(() => null);
+      return t && /msg\.payload = 2650\b/.test(t) ? t : undefined;
+    });
+    assert.match((await page.locator('.femto-try-input').textContent()) ?? '', /NRF_TEMP.*reads 26\.5/);
+    await page.click('#node-dialog-cancel');
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
+  });
+
   it('marks a remote board in the femto sidebar (address, last poll) and shows a container\'s last fault', async () => {
     // Deployed over the admin API: a remote board where nothing answers, and a container that
     // faults on its first (injected) message.
     const flows = [
+      // A second flow with its own board (listed first by the runtime) and two femto-sensor nodes.
+      { id: 'sbboard2', type: 'femto-board', name: 'another board', profile: 'nrf52840dk', storeCapacity: 16, timerPeriodMs: 0 },
+      { id: 'sbtab2', type: 'tab', label: 'second' },
+      { id: 'sbc2', type: 'femto-container', z: 'sbtab2', name: 'seven', board: 'sbboard2', language: 'asm', source: 'mov %r0, 7\nexit', hook: 'flow', x: 300, y: 60, wires: [[]] },
+      { id: 'sbled', type: 'femto-sensor', z: 'sbtab2', name: '', board: 'sbboard2', device: 'LED 1', sampleOnSet: true, x: 300, y: 140, wires: [[]] },
+      { id: 'sbtemp', type: 'femto-sensor', z: 'sbtab2', name: '', board: 'sbboard2', device: 'NRF_TEMP', sampleOnSet: true, x: 300, y: 200, wires: [[]] },
+      { id: 'sbbtn', type: 'femto-sensor', z: 'sbtab2', name: '', board: 'sbboard2', device: 'Button 1', sampleOnSet: true, x: 300, y: 260, wires: [[]] },
       { id: 'sbtab', type: 'tab', label: 'sidebar' },
       { id: 'sbremote', type: 'femto-board', name: 'far board', mode: 'remote', address: 'coap://127.0.0.1:9', slot: 0, timeoutMs: 1000, pollMs: 0 },
       { id: 'sbrc', type: 'femto-container', z: 'sbtab', name: 'on the device', board: 'sbremote', language: 'asm', source: '', hook: 'flow', x: 300, y: 60, wires: [[]] },
@@ -279,6 +527,27 @@ describe('editor in a real browser (chromium)', function () {
     assert.match(lastFault, /^fault \u22122: write 0x10\b.* at pc 1$/);
     await dismissNotifications(page);
     await page.screenshot({ path: path.join(artifacts, 'sidebar-remote.png') });
+    assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
+  });
+
+  it('lists the boards of the flow on screen first, and draws an LED as an LED, a button as a button', async () => {
+    await page.goto(base);
+    await page.waitForSelector('.red-ui-palette-node[data-palette-type="femto-container"]', { timeout: 30000 });
+    await page.evaluate(() => (globalThis as any).RED.sidebar.show('femto'));
+    const names = (): Promise<string[]> => page.locator('.femto-sb .femto-sb-board-name').allTextContents();
+    await page.evaluate(() => (globalThis as any).RED.workspaces.show('sbtab'));
+    await waitFor('the boards of "sidebar" first', 8000, async () => {
+      const n = await names();
+      return n.length === 3 && n[2] === 'another board' ? n : undefined;
+    });
+    assert.equal(await page.locator('.femto-sb-board[data-this-flow="true"]').count(), 2);
+    await page.evaluate(() => (globalThis as any).RED.workspaces.show('sbtab2'));
+    await waitFor('"another board" first on its flow', 5000, async () => ((await names())[0] === 'another board' ? true : undefined));
+    const icon = (id: string): Promise<string | null> => page.locator(`g.red-ui-flow-node-group[id="${id}"] image`).first().getAttribute('xlink:href')
+      .then((h) => h ?? page.locator(`g.red-ui-flow-node-group[id="${id}"] image`).first().getAttribute('href'));
+    assert.match((await icon('sbled')) ?? '', /femto-led\.svg$/);
+    assert.match((await icon('sbbtn')) ?? '', /femto-button\.svg$/);
+    assert.match((await icon('sbtemp')) ?? '', /femto-sensor\.svg$/);
     assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');
   });
 });

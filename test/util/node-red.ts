@@ -22,9 +22,9 @@ export const nodeRedRuntime = (): string => require.resolve(NODE_RED_DIR);
 /** Node-RED's command-line entry (red.js), to start it as a server. */
 export const nodeRedEntry = (): string => path.join(NODE_RED_DIR, 'red.js');
 
-/** A core node module of that Node-RED, e.g. coreNode('20-inject.js'). */
-export function coreNode(file: string): unknown {
+/** A core node module of that Node-RED, e.g. coreNode('20-inject.js') or coreNode('rbe.js', 'function'). */
+export function coreNode(file: string, folder = 'common'): unknown {
   const nodes = path.dirname(require.resolve('@node-red/nodes/package.json', { paths: [NODE_RED_DIR] }));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return require(path.join(nodes, 'core', 'common', file));
+  return require(path.join(nodes, 'core', folder, file));
 }
