@@ -29,6 +29,12 @@ export interface VerifyOptions {
   maxCallDepth?: number;
   /** Maximum program length in slots. */
   maxSlots?: number;
+  /**
+   * RIOT's "no return" configuration (FC_CONFIG_NO_RETURN, 0x0100): a long-running container
+   * that is not required to end in `exit`. riot-2022 then skips RIOT's last-instruction check, as
+   * RIOT does; rfc9669 keeps its own rule (exit or an unconditional backward jump) either way.
+   */
+  noReturn?: boolean;
 }
 
 export interface VerifyInfo {
@@ -245,12 +251,22 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
     }
   }
 
-  // The last instruction must end the program or jump backwards unconditionally.
+  // How the program must end. riot-2022 mirrors RIOT's verifier (FC-SPEC §3.1 rule 3): unless
+  // the "no return" flag is set, the opcode byte of the last slot must be exit (0x95) — a final
+  // backward `ja` is refused with −7 there — and with the flag nothing is checked (running off
+  // the end is our sentinel's clean fault −1). rfc9669: exit or an unconditional backward jump.
   const last = n - 1;
   const lop = p.opcode[last];
-  const endsOk = !second[last] && (lop === OP.EXIT ||
-    (lop === OP.JA && p.offset[last] < 0) || (lop === OP.JA32 && p.imm[last] < 0));
-  if (!endsOk) throw new Reject(FaultCode.NO_RETURN, 'no-return', 'last instruction is neither exit nor an unconditional backward jump', last);
+  if (riot) {
+    if (!opts.noReturn && (second[last] || lop !== OP.EXIT)) {
+      throw new Reject(FaultCode.NO_RETURN, 'no-return',
+        'last instruction is not exit (RIOT requires exit at the end unless the image sets the "no return" flag 0x0100)', last);
+    }
+  } else {
+    const endsOk = !second[last] && (lop === OP.EXIT ||
+      (lop === OP.JA && p.offset[last] < 0) || (lop === OP.JA32 && p.imm[last] < 0));
+    if (!endsOk) throw new Reject(FaultCode.NO_RETURN, 'no-return', 'last instruction is neither exit nor an unconditional backward jump', last);
+  }
 
   info.helpersUsed = [...helpers].sort((a, b) => a - b);
   info.hasLocalCalls = callTargets.length > 0;
