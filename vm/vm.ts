@@ -335,9 +335,7 @@ export class Vm {
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     this.slicing = opts.slice;
     this.now = opts.now ?? now;
-    if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
-    else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
-    else if (opts.branchBudget !== undefined) this.noCompile = 'a taken-branch budget runs on the interpreter';
+    if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
     if (this.tierMode === 'compiled') this.compileNow();
   }
 
@@ -361,6 +359,8 @@ export class Vm {
       frameSize: STACK_FRAME_SIZE,
       maxCallDepth: this.maxCallDepth,
       entries: this.functions.map((f) => f.offset / 8),
+      countBranches: this.branchBudget !== Number.MAX_SAFE_INTEGER,
+      divZeroFaults: this.profile === 'riot-2022',
     };
   }
 
@@ -641,12 +641,15 @@ export class Vm {
       if (c && c.canEnter()) return c.run(budget, branchBudget);
       return execute(m, budget, branchBudget);
     }
-    // Interpret in chunks so that one long run can still move to the compiled tier when hot.
+    // Interpret in chunks so that one long run can still move to the compiled tier when hot
+    // (with the taken branches it has left, where they are limited).
     let left = budget;
     let executed = 0;
+    let br = branchBudget;
     for (;;) {
       const chunk = Math.min(left, this.tierUp.insns);
-      const st = execute(m, chunk, branchBudget);
+      const st = execute(m, chunk, br);
+      if (branchBudget !== Number.MAX_SAFE_INTEGER) br = m.branchBudget;
       executed += m.executed;
       left -= m.executed;
       const chunkEnded = st === STATUS_FAULT && m.faultKind === FaultKind.Budget && left > 0;
@@ -655,7 +658,7 @@ export class Vm {
       const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
       const c = hot && this.compileNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
-        const st2 = c.run(left, branchBudget);
+        const st2 = c.run(left, br);
         m.executed += executed;
         return st2;
       }

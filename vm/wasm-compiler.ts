@@ -45,9 +45,14 @@
  * the host's dispatcher through an import, with all registers spilled to the state area first so
  * the helper sees them and a suspension keeps them.
  *
- * Not compiled (the interpreter keeps such programs, with the reason): the riot-2022 profile
- * (its taken-branch budget and division faults are interpreter-only) and per-instruction
- * profiling for the cost model.
+ * riot-2022 (CompileOptions.countBranches, divZeroFaults): every taken jump spends one of RIOT's
+ * taken branches (a local i64 spilled to H.BRANCHES) and faults −8 at the jump when none is
+ * left; a zero divisor faults −9 at the division, giving back the rest of its block like a
+ * memory fault, so fault pc and counts are the interpreter's. Those programs get neither loop
+ * copies nor fast self-loops (both skip per-jump work); a "no return" program that falls off its
+ * last block bails to the interpreter at pc n, whose sentinel faults there. Per-instruction
+ * counting for the cost model (countsOffset) works with every option: no program is
+ * interpreter-only.
  */
 import { BLOCK_VOID, ByteWriter, I32, I64, W, encodeModule, type FuncBody, type ValType } from './wasm-encoder';
 import { isWide } from './opcodes';
@@ -66,6 +71,7 @@ export const H = {
   LK_BASE: 136, // i64: region found by the last lookup: virtual base
   LK_OFF: 144, // i32: its offset in the buffer
   LK_LIMIT: 152, // i64 × 4: for access sizes 1, 2, 4, 8: max(0, size − n + 1)
+  BRANCHES: 184, // i64: remaining taken-branch budget (riot-2022; only with CompileOptions.countBranches)
   FRAMES: 256, // per frame: ret pc i32, ret block i32, r6..r10 i64
 } as const;
 export const FRAME_BYTES = 48;
@@ -79,6 +85,8 @@ export const C_BAIL = 3;
 
 // Fault kinds shared with interpreter.ts (kept numerically equal).
 const FK_MEM = 1;
+const FK_BRANCH_BUDGET = 3;
+const FK_DIV_ZERO = 4;
 const FK_CALL_DEPTH = 5;
 
 export interface CompileOptions {
@@ -93,6 +101,13 @@ export interface CompileOptions {
    * one slot per block at this byte offset of the memory: entries, then taken.
    */
   countsOffset?: number;
+  /**
+   * RIOT's taken-branch budget (riot-2022): every taken jump (conditional or `ja`) takes one from
+   * H.BRANCHES and faults at the jump, after it, when none is left — as the interpreter does.
+   */
+  countBranches?: boolean;
+  /** riot-2022: division and modulo by zero fault (−9) at the instruction instead of RFC 9669's results. */
+  divZeroFaults?: boolean;
 }
 
 export interface CompiledModule {
@@ -135,6 +150,8 @@ const L_ITER = 36;
 const L_DISP = 37;
 const MAX_FAST_ACCESSES = 8;
 const LOCALS: ValType[] = [...Array(24).fill(I64), ...Array(9).fill(I32), I64, I64, ...Array(1 + MAX_FAST_ACCESSES).fill(I32)];
+// Taken branches left (i64), declared only when counting them (so other modules stay as they were).
+const L_BRANCHES = 1 + LOCALS.length;
 const sizeIndex = (n: number): number => (n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3);
 
 // Function indexes: imports first.
@@ -341,6 +358,8 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   for (let r = 0; r <= 10; r++) c.i32(0).mem(W.i64_load, H.REGS + 8 * r, 3).set(reg(r));
   c.i32(0).mem(W.i64_load, H.LEFT, 3).set(L_LEFT);
   c.i32(0).mem(W.i32_load, H.DEPTH, 2).set(L_DEPTH);
+  const countBranches = opts.countBranches === true;
+  if (countBranches) c.i32(0).mem(W.i64_load, H.BRANCHES, 3).set(L_BRANCHES);
   // Region caches start empty: all limits 0 (locals are zero-initialised).
 
   // Every way out goes through one epilogue after $X (spill registers, report), which keeps
@@ -356,6 +375,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     for (let r = 0; r <= 10; r++) c.i32(0).get(reg(r)).mem(W.i64_store, H.REGS + 8 * r, 3);
     c.i32(0).get(L_DEPTH).mem(W.i32_store, H.DEPTH, 2);
     c.i32(0).get(L_LEFT).mem(W.i64_store, H.LEFT, 3);
+    if (countBranches) c.i32(0).get(L_BRANCHES).mem(W.i64_store, H.BRANCHES, 3);
   };
   /** Leave with `status` at `pc`; `finfo` = fault kind << 16 | write << 8 | size, for faults. */
   const ret = (status: number, pc: number, finfo = 0): void => {
@@ -392,8 +412,25 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       if (label) c.br(label);
       else c.i32(tb).set(P_BLOCK).br(L);
     };
-    const condJump = (t: number): void => { // condition (i32) on the stack
+    /**
+     * A taken jump at `pc` (the block's last instruction) spends one taken branch; with none left
+     * it faults there, as the interpreter does after applying the jump (registers are unchanged).
+     */
+    const spendBranch = (pc: number): void => {
+      c.get(L_BRANCHES).i64(1).op(W.i64_sub).tee(L_BRANCHES).i64(0).op(W.i64_lt_s).if();
+      ret(C_FAULT, pc, FK_BRANCH_BUDGET << 16);
+      c.end();
+    };
+    const condJump = (t: number, pc: number): void => { // condition (i32) on the stack
       const tb = blockOf[t];
+      if (countBranches) {
+        c.if();
+        if (counts !== undefined) c.i32(0).i32(0).mem(W.i32_load, counts + 4 * (nb + b), 2).i32(1).op(W.i32_add).mem(W.i32_store, counts + 4 * (nb + b), 2);
+        spendBranch(pc);
+        jump(t);
+        c.end();
+        return;
+      }
       if (counts !== undefined) {
         const at = counts + 4 * (nb + b);
         c.tee(L_T32).if().i32(0).i32(0).mem(W.i32_load, at, 2).i32(1).op(W.i32_add).mem(W.i32_store, at, 2).end();
@@ -439,7 +476,15 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1, idx++) {
       const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], off = p.offset[pc], imm = p.imm[pc];
       const cls = op & 7;
-      if (cls === 7 || cls === 4) { emitAlu(c, op, d, s, off, imm); continue; }
+      if (cls === 7 || cls === 4) {
+        const divides = (op & 0xf0) === 0x30 || (op & 0xf0) === 0x90;
+        emitAlu(c, op, d, s, off, imm, opts.divZeroFaults && divides ? () => {
+          // Fault −9 at this instruction: give back the rest of the block, as for memory faults.
+          if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
+          ret(C_FAULT, pc, FK_DIV_ZERO << 16);
+        } : undefined);
+        continue;
+      }
       switch (op) {
         case 0x18: c.i64Bits(imm, p.imm[pc + 1]).set(reg(d)); continue;
         case 0xb8: case 0xd8: {
@@ -467,8 +512,8 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
           emitAtomic(c, size, s, imm);
           continue;
         }
-        case 0x05: jump(pc + 1 + off); falls = false; continue;
-        case 0x06: jump(pc + 1 + imm); falls = false; continue;
+        case 0x05: if (countBranches) spendBranch(pc); jump(pc + 1 + off); falls = false; continue;
+        case 0x06: if (countBranches) spendBranch(pc); jump(pc + 1 + imm); falls = false; continue;
         case 0x95: { // exit
           c.get(L_DEPTH).op(W.i32_eqz).if();
           ret(C_EXIT, pc);
@@ -514,7 +559,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
         default: {
           if (cls === 5 || cls === 6) { // conditional jumps
             emitCompare(c, op, d, s, imm);
-            condJump(pc + 1 + off);
+            condJump(pc + 1 + off, pc);
             continue;
           }
           throw new Error(`compiled tier: opcode 0x${op.toString(16)} at pc ${pc} is not supported`);
@@ -661,15 +706,21 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     const self = selfLoop[b] === 1;
     const S = { name: 'S', b };
     const counts = opts.countsOffset;
-    const latch = loopLatch(b);
+    // The loop copies check the budget once per pass and skip per-jump work: not with RIOT's
+    // taken-branch budget or division faults, whose fault points are per instruction.
+    const plainBlocks = countBranches || opts.divZeroFaults === true;
+    const latch = plainBlocks ? -1 : loopLatch(b);
     if (latch > b) emitLoopCopy(b, latch);
-    const fast = self ? fastLoopPlan(p, start, end) : null;
+    const fast = self && !plainBlocks ? fastLoopPlan(p, start, end) : null;
     if (fast) fastLoops.push(start);
     const done = { name: 'done', b };
     if (fast) c.block(done);
     if (self) c.loop(S);
     if (fast) emitFastLoop(fast);
-    emitBody(b, (tb) => (tb > b ? B[tb] : tb === b && self ? S : null), true);
+    const fallsOut = emitBody(b, (tb) => (tb > b ? B[tb] : tb === b && self ? S : null), true);
+    // Only riot-2022's "no return" programs can run off the end: the interpreter's sentinel
+    // faults there (or the budget ends first), exactly.
+    if (b === nb - 1 && fallsOut) ret(C_BAIL, n);
     if (self) c.end();
     if (fast) c.end();
 
@@ -772,7 +823,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
 
   const run: FuncBody = {
     type: { params: [I32], results: [I32] },
-    locals: LOCALS,
+    locals: countBranches ? [...LOCALS, I64] : LOCALS,
     code: c.w.toBytes(),
     export: 'run',
   };
@@ -793,8 +844,11 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   return { bytes, blockOf, blockCount: nb, blockLen, fastLoops, fastRanges };
 }
 
-/** ALU and ALU64 instructions (verified: fields are consistent). */
-function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: number): void {
+/**
+ * ALU and ALU64 instructions (verified: fields are consistent). `divFault`, for riot-2022's
+ * division faults: emits the fault exit, and division or modulo by zero takes it.
+ */
+function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: number, divFault?: () => void): void {
   const x = (op & 0x08) !== 0;
   const code = op & 0xf0;
   const rd = reg(d);
@@ -831,12 +885,14 @@ function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: nu
         const div = code === 0x30;
         const signed = off === 1;
         if (!x) {
+          if (imm === 0 && divFault) { divFault(); return; }
           if (imm === 0) { if (div) c.i64(0).set(rd); return; }
           if (signed && imm === -1) { if (div) c.i64(0).get(rd).op(W.i64_sub).set(rd); else c.i64(0).set(rd); return; }
           c.get(rd).i64(imm).op(div ? (signed ? W.i64_div_s : W.i64_div_u) : (signed ? W.i64_rem_s : W.i64_rem_u)).set(rd);
           return;
         }
         const rs = reg(s);
+        if (divFault) { c.get(rs).op(W.i64_eqz).if(); divFault(); c.end(); }
         c.get(rs).op(W.i64_eqz).if();
         if (div) c.i64(0).set(rd);
         c.else();
@@ -887,6 +943,7 @@ function emitAlu(c: Code, op: number, d: number, s: number, off: number, imm: nu
       const signed = off === 1;
       // divisor → L_T32
       rhs(); c.set(L_T32);
+      if (divFault) { c.get(L_T32).op(W.i32_eqz).if(); divFault(); c.end(); }
       c.get(L_T32).op(W.i32_eqz).if();
       if (div) c.i64(0).set(rd); else c.get(rd).i64Bits(-1, 0).op(W.i64_and).set(rd);
       c.else();

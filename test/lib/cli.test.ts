@@ -135,15 +135,20 @@ describe('femto CLI (lib/cli)', function () {
 
     it('--tier: interp, compiled and auto give the same result; unknown tiers are bad input', () => {
       write('inc.s', INCREMENT_S);
-      for (const tier of ['interp', 'compiled', 'auto']) {
-        const r = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', tier, '--json']);
-        assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(JSON.parse(r.stdout), { r0: '0x2', insns: 3, fault: null });
+      // "tier" is the tier the run actually used; "tierReason" says why when it is not the one asked for.
+      const AUTO_COLD = { tier: 'interp', tierReason: 'auto: the run ended before the program was hot enough to compile' };
+      for (const [tier, used] of [['interp', { tier: 'interp' }], ['compiled', { tier: 'compiled' }], ['auto', AUTO_COLD]] as const) {
+        for (const profile of ['rfc9669', 'riot-2022']) {
+          const r = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', tier, '--profile', profile, '--json']);
+          assert.equal(r.code, 0, r.stderr);
+          assert.deepEqual(JSON.parse(r.stdout), { r0: '0x2', insns: 3, fault: null, ...used }, `${tier} ${profile}`);
+        }
       }
       const c = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled']);
       assert.match(c.stdout, /tier: compiled \(compiled in [0-9.]+ ms\)/);
+      // riot-2022 (taken-branch budget, division faults) runs compiled too (issue 14.5).
       const riot = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled', '--profile', 'riot-2022']);
-      assert.match(riot.stdout, /tier: interp — interpreter because riot-2022 profile/);
+      assert.match(riot.stdout, /tier: compiled \(compiled in/);
       badInput(femto(['run', 'inc.s', '--tier', 'jit']), /unknown tier 'jit'/);
     });
   });
@@ -395,11 +400,11 @@ describe('femto CLI (lib/cli)', function () {
       assert.match(r.stdout, /^instructions: 3$/m);
     });
 
-    it('--json: {"r0":"0x…","insns":N,"fault":null}', () => {
+    it('--json: {"r0":"0x…","insns":N,"fault":null,"tier":…}', () => {
       write('inc.s', INCREMENT_S);
       const r = femto(['run', 'inc.s', '--mem', LE8(0xfe), '--json']);
       assert.equal(r.code, 0);
-      assert.deepEqual(json(r), { r0: '0xff', insns: 3, fault: null });
+      assert.deepEqual(json(r), { r0: '0xff', insns: 3, fault: null, tier: 'interp', tierReason: 'auto: the run ended before the program was hot enough to compile' });
     });
 
     it('a fault: exit 1, code, pc and message (text and JSON)', () => {
