@@ -522,6 +522,24 @@ describe('femto CLI (lib/cli)', function () {
   });
 
   describe('build', () => {
+    it('--no-return: RIOT\'s "no return" flag in the header; riot-2022 then accepts a container that never exits', () => {
+      write('forever.s', 'mov %r0, 0\nl: add %r0, 1\nja l');
+      const plain = femto(['build', 'forever.s', '-o', 'plain.bin', '--profile', 'riot-2022']);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stderr, /rejects this image: .*no-return/);
+      assert.equal(json(femto(['verify', 'plain.bin', '--profile', 'riot-2022', '--json'])).code, -7);
+      const r = femto(['build', 'forever.s', '-o', 'forever.bin', '--profile', 'riot-2022', '--no-return']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /rejects/);
+      assert.equal(fs.readFileSync(path.join(tmp, 'forever.bin')).readUInt32LE(8), 0x100, 'header flags');
+      assert.equal(json(femto(['verify', 'forever.bin', '--profile', 'riot-2022', '--json'])).ok, true);
+      // It runs until the instruction budget, not RIOT's 200 taken branches.
+      const o = json(femto(['run', 'forever.bin', '--profile', 'riot-2022', '--budget', '1001', '--json']));
+      assert.equal((o.fault as { code: number }).code, -8);
+      assert.match((o.fault as { message: string }).message, /instruction budget of 1001/);
+      assert.equal(o.r0, '0x1f4');
+    });
+
     it('[clang] C source → the RIOT image of DESIGN §2', function () {
       need(this, CLANG);
       write('increment.c', 'typedef unsigned long long u64;\nu64 increment(void *ctx) { return *(u64 *)ctx + 1; }\n');
