@@ -460,8 +460,9 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('a .data vector: its own mem (writable, length in r2) and its expected result', function () {
-      const j = json(femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data'), '--json']));
-      assert.deepEqual(j, { r0: '0x11', insns: 2, fault: null, expected: '0x11', match: true });
+      const { tier, ...j } = json(femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data'), '--json']));
+      assert.deepEqual(j, { r0: '0x11', insns: 2, fault: null, expected: '0x11', match: true, tierReason: 'auto: the run ended before the program was hot enough to compile' });
+      assert.equal(tier, 'interp');
       const t = femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data')]);
       assert.match(t.stdout, /expected r0 = 0x11: ok/);
       // --mem replaces the vector's memory; --check turns the mismatch into exit 1.
@@ -476,8 +477,10 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('the benchmark vector computes Fletcher-32', function () {
-      const o = json(femto(['run', path.join(BENCH_DIR, 'fletcher32-360.data'), '--json']));
-      assert.deepEqual(o, { r0: '0xa4b6d43f', insns: 1114, fault: null, expected: '0xa4b6d43f', match: true });
+      for (const tier of ['interp', 'compiled']) {
+        const o = json(femto(['run', path.join(BENCH_DIR, 'fletcher32-360.data'), '--tier', tier, '--json']));
+        assert.deepEqual(o, { r0: '0xa4b6d43f', insns: 1114, fault: null, expected: '0xa4b6d43f', match: true, tier });
+      }
     });
 
     it('--mem-file: raw bytes, or hex text for .hex', function () {
