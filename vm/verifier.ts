@@ -6,7 +6,9 @@
  *  - `rfc9669` (default): every non-legacy conformance group, local calls, callx.
  *  - `riot-2022`: exactly what RIOT's 2022 reference VM accepts, so a maker learns whether an
  *    image will run on a real board (ALU64, 64-bit JMP, LDX/ST/STX 1–8 bytes, lddw and RIOT's
- *    0xB8/0xD8, helper calls, exit; division by a zero immediate rejected).
+ *    0xB8/0xD8, helper calls, exit; division by a zero immediate rejected). It ends as RIOT's
+ *    verifier says: the last slot must be `exit` (−7; a final backward `ja` too), unless RIOT's
+ *    "no return" configuration is on (VerifyOptions.noReturn), which skips that check.
  *
  * Linear in program size: one pass marks wide-load halves and collects call targets, one pass
  * checks each instruction, and the call graph (at most one node per local function) is walked
