@@ -35,6 +35,8 @@ export class CompiledTier {
 
   /** Byte offset of the per-block counters, when counting for the cost model. */
   private readonly countsAt: number | undefined;
+  /** The module keeps RIOT's taken-branch budget (CompileOptions.countBranches). */
+  readonly countsBranches: boolean;
   private readonly starts: Int32Array;
 
   /**
@@ -68,6 +70,7 @@ export class CompiledTier {
       },
     });
     this.runFn = instance.exports.run as (block: number) => number;
+    this.countsBranches = opts.countBranches === true;
     this.blockOf = mod.blockOf;
     this.blockLen = mod.blockLen;
     this.moduleBytes = mod.bytes.length;
@@ -96,7 +99,13 @@ export class CompiledTier {
   /** Run from m.pc with `budget` instructions; finishes on the interpreter after a bail. */
   run(budget: number, branchBudget: number): Status {
     const m = this.m;
+    // A module that does not count taken branches cannot keep a limited branch budget.
+    if (!this.countsBranches && branchBudget !== Number.MAX_SAFE_INTEGER) return execute(m, budget, branchBudget);
     const dv = this.mem.dv;
+    if (this.countsBranches) {
+      dv.setInt32(H.BRANCHES, branchBudget % TWO32 | 0, true);
+      dv.setInt32(H.BRANCHES + 4, Math.floor(branchBudget / TWO32), true);
+    }
     for (let r = 0; r <= 10; r++) { dv.setInt32(H.REGS + 8 * r, m.lo[r], true); dv.setInt32(H.REGS + 8 * r + 4, m.hi[r], true); }
     dv.setInt32(H.DEPTH, m.depth, true);
     for (let k = 0; k < m.depth; k++) {
@@ -132,7 +141,11 @@ export class CompiledTier {
       remaining -= slice - leftInSlice;
       if (code !== C_BAIL) break;
       // A bail only because the slice ran out: the state area already holds the state, go on.
-      block = this.blockOf[d1.getInt32(H.PC, true)];
+      // (A bail past the end — a riot-2022 "no return" program running off it — is the
+      // interpreter's to finish.)
+      const at = d1.getInt32(H.PC, true);
+      if (at >= this.blockOf.length) break;
+      block = this.blockOf[at];
       if (remaining < this.blockLen[block]) break;
     }
     const d = this.mem.dv;
@@ -149,6 +162,7 @@ export class CompiledTier {
       }
     }
     const left = d.getInt32(H.LEFT + 4, true) * TWO32 + (d.getInt32(H.LEFT, true) >>> 0);
+    m.branchBudget = this.countsBranches ? d.getInt32(H.BRANCHES + 4, true) * TWO32 + (d.getInt32(H.BRANCHES, true) >>> 0) : branchBudget;
     m.pc = d.getInt32(H.PC, true);
     m.executed = budget - left;
     if (this.countsAt !== undefined) this.foldCounts(code === C_FAULT ? m.pc : -1);
@@ -174,7 +188,7 @@ export class CompiledTier {
       case C_BAIL: {
         // Less budget left than the next block needs: the interpreter finishes exactly.
         const before = m.executed;
-        const st = execute(m, left, branchBudget);
+        const st = execute(m, left, m.branchBudget);
         m.executed += before;
         return st;
       }

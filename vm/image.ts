@@ -11,8 +11,9 @@
  * Choices, where RIOT's runtimes are silent (they never validate):
  * - the lengths must account for the buffer exactly: a trailing byte is as suspicious as a missing
  *   one, since images travel over CoAP block-wise and a truncation must not pass;
- * - flags: bit 0 (compressed text) is RIOT's only flag and is not executable; any other bit has no
- *   defined meaning, so it is rejected too rather than silently ignored;
+ * - flags: bit 0 (compressed text) is RIOT's converter's only flag and is not executable; 0x0100 is
+ *   RIOT's "no return" configuration (FLAG_NO_RETURN); any other bit has no defined meaning, so it
+ *   is rejected rather than silently ignored;
  * - .data and .rodata lengths need not be multiples of 8 (the converter pads them, a hand-made
  *   image may not; nothing depends on it);
  * - function names must be ASCII: they come from C identifiers, and this keeps the parser free of
@@ -28,6 +29,12 @@ export const RIOT_MAGIC = 0x46504272;
 export const RIOT_VERSION = 0;
 /** Header flag bit 0: text is in RIOT's compressed instruction encoding. */
 export const FLAG_COMPRESSED = 0x01;
+/**
+ * Header flag 0x0100: RIOT's "no return" configuration (FC_CONFIG_NO_RETURN, same value). RIOT
+ * keeps it in the VM state its host sets up, not in the image; we let the image carry it so a
+ * long-running container says so itself: no final-exit check in riot-2022, no taken-branch budget.
+ */
+export const FLAG_NO_RETURN = 0x0100;
 export const HEADER_SIZE = 28;
 export const FUNCTION_ENTRY_SIZE = 6;
 
@@ -57,6 +64,8 @@ export interface ImageParts {
   rodata?: Uint8Array;
   text: Uint8Array;
   functions?: { name: string; offset: number; flags?: number; nameOffset?: number }[];
+  /** Header flags: 0 (default) or FLAG_NO_RETURN (a parsed image's flags round-trip). */
+  flags?: number;
 }
 
 /** True when the bytes start with the "rBPF" magic (says nothing about validity). */
@@ -91,7 +100,7 @@ export function parseImage(bytes: Uint8Array): RiotImage {
   if (flags & FLAG_COMPRESSED) {
     fail('compressed text (flag bit 0) is not executable; convert the image without compression', 'flags', 8);
   }
-  if (flags !== 0) fail(`unknown flag bits 0x${hex32(flags)}`, 'flags', 8);
+  if ((flags & ~FLAG_NO_RETURN) !== 0) fail(`unknown flag bits 0x${hex32(flags & ~FLAG_NO_RETURN)}`, 'flags', 8);
 
   const dataLen = u32(bytes, 12);
   const rodataLen = u32(bytes, 16);
@@ -166,13 +175,15 @@ export function parseImage(bytes: Uint8Array): RiotImage {
 /**
  * Build image bytes the way RIOT's converter does: .data padded to 8; each exported name appended
  * NUL-terminated right after .rodata (no padding in between), then rodata padded to 8 and counted
- * in rodata_len; header flags 0. Throws FormatError('image') for parts that cannot form a valid
+ * in rodata_len; header flags 0 (or FLAG_NO_RETURN on request). Throws FormatError('image') for parts that cannot form a valid
  * image (empty or unaligned text, names or offsets that do not fit the u16 table fields).
  */
 export function buildImage(parts: ImageParts): Uint8Array {
   const text = parts.text;
   if (!(text instanceof Uint8Array) || text.length === 0) fail('text is empty: an image needs at least one instruction', 'text_len', 20);
   if (text.length % INSN_SIZE !== 0) fail(`text length ${text.length} is not a multiple of ${INSN_SIZE}`, 'text_len', 20);
+  const flags = parts.flags ?? 0;
+  if (flags !== 0 && flags !== FLAG_NO_RETURN) fail(`header flags 0x${hex32(flags)}: only the "no return" flag 0x0100 can be set`, 'flags', 8);
   const data = pad8(parts.data ?? new Uint8Array(0));
   const rodataIn = parts.rodata ?? new Uint8Array(0);
   const funcs = parts.functions ?? [];
@@ -202,13 +213,13 @@ export function buildImage(parts: ImageParts): Uint8Array {
       fail(`offset ${loc} of "${f.name}" is not an instruction boundary inside text (${text.length} bytes)`, `${field}.location_offset`, 0);
     }
     if (loc > 0xffff) fail(`offset ${loc} of "${f.name}" does not fit the u16 location_offset`, `${field}.location_offset`, 0);
-    const flags = f.flags ?? 0;
-    if (!Number.isInteger(flags) || flags < 0 || flags > 0xffff) fail(`flags ${flags} of "${f.name}" do not fit u16`, `${field}.flags`, 0);
+    const fflags = f.flags ?? 0;
+    if (!Number.isInteger(fflags) || fflags < 0 || fflags > 0xffff) fail(`flags ${fflags} of "${f.name}" do not fit u16`, `${field}.flags`, 0);
     const e = i * FUNCTION_ENTRY_SIZE;
     table[e] = nameOffset & 0xff;
     table[e + 1] = nameOffset >>> 8;
-    table[e + 2] = flags & 0xff;
-    table[e + 3] = flags >>> 8;
+    table[e + 2] = fflags & 0xff;
+    table[e + 3] = fflags >>> 8;
     table[e + 4] = loc & 0xff;
     table[e + 5] = loc >>> 8;
   }
@@ -219,7 +230,7 @@ export function buildImage(parts: ImageParts): Uint8Array {
   const dv = new DataView(out.buffer);
   dv.setUint32(0, RIOT_MAGIC, true);
   dv.setUint32(4, RIOT_VERSION, true);
-  dv.setUint32(8, 0, true);
+  dv.setUint32(8, flags, true);
   dv.setUint32(12, data.length, true);
   dv.setUint32(16, rodata.length, true);
   dv.setUint32(20, text.length, true);

@@ -90,7 +90,45 @@ export const OP = {
   EXIT: CLS_JMP | JMP_EXIT, // 0x95
   /** RIOT's library VM encodes NEG as 0x8F (NEG with the X bit): a compatibility warning. */
   RIOT_NEG64_QUIRK: 0x8f,
+  ADD64_IMM: CLS_ALU64 | ALU_ADD | SRC_K, // 0x07
+  SUB64_IMM: CLS_ALU64 | ALU_SUB | SRC_K, // 0x17
+  LDXW: CLS_LDX | MODE_MEM | SIZE_W, // 0x61
+  LDXH: CLS_LDX | MODE_MEM | SIZE_H, // 0x69
+  LDXB: CLS_LDX | MODE_MEM | SIZE_B, // 0x71
+  LDXDW: CLS_LDX | MODE_MEM | SIZE_DW, // 0x79
+  LDXSW: CLS_LDX | MODE_MEMSX | SIZE_W, // 0x81
+  LDXSH: CLS_LDX | MODE_MEMSX | SIZE_H, // 0x89
+  LDXSB: CLS_LDX | MODE_MEMSX | SIZE_B, // 0x91
+  STW: CLS_ST | MODE_MEM | SIZE_W, // 0x62
+  STH: CLS_ST | MODE_MEM | SIZE_H, // 0x6a
+  STB: CLS_ST | MODE_MEM | SIZE_B, // 0x72
+  STDW: CLS_ST | MODE_MEM | SIZE_DW, // 0x7a
+  STXW: CLS_STX | MODE_MEM | SIZE_W, // 0x63
+  STXH: CLS_STX | MODE_MEM | SIZE_H, // 0x6b
+  STXB: CLS_STX | MODE_MEM | SIZE_B, // 0x73
+  STXDW: CLS_STX | MODE_MEM | SIZE_DW, // 0x7b
+  ATOMIC_W: CLS_STX | MODE_ATOMIC | SIZE_W, // 0xc3
+  ATOMIC_DW: CLS_STX | MODE_ATOMIC | SIZE_DW, // 0xdb
 } as const;
+
+/** Bytes read by each load opcode (LDX, zero- and sign-extending), 0 for every other opcode. */
+export const LOAD_SIZE: Readonly<Uint8Array> = new Uint8Array(256);
+/** Bytes written by each store opcode (ST and STX in MEM mode), 0 for every other opcode. */
+export const STORE_SIZE: Readonly<Uint8Array> = new Uint8Array(256);
+for (const size of [SIZE_W, SIZE_H, SIZE_B, SIZE_DW]) {
+  (LOAD_SIZE as Uint8Array)[CLS_LDX | MODE_MEM | size] = sizeBytes(size);
+  if (size !== SIZE_DW) (LOAD_SIZE as Uint8Array)[CLS_LDX | MODE_MEMSX | size] = sizeBytes(size);
+  (STORE_SIZE as Uint8Array)[CLS_ST | MODE_MEM | size] = sizeBytes(size);
+  (STORE_SIZE as Uint8Array)[CLS_STX | MODE_MEM | size] = sizeBytes(size);
+}
+
+/**
+ * Where a jump at `pc` goes when taken: pc + 1 + offset, or pc + 1 + imm for the 32-bit-range
+ * `ja` (JA32). Also the target of a local call (pc + 1 + imm) when given OP.CALL.
+ */
+export function jumpTarget(opcode: number, pc: number, offset: number, imm: number): number {
+  return opcode === OP.JA32 || opcode === OP.CALL ? pc + 1 + imm : pc + 1 + offset;
+}
 
 /** Opcodes whose instruction occupies two 8-byte slots. */
 export function isWide(opcode: number): boolean {

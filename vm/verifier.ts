@@ -6,7 +6,9 @@
  *  - `rfc9669` (default): every non-legacy conformance group, local calls, callx.
  *  - `riot-2022`: exactly what RIOT's 2022 reference VM accepts, so a maker learns whether an
  *    image will run on a real board (ALU64, 64-bit JMP, LDX/ST/STX 1–8 bytes, lddw and RIOT's
- *    0xB8/0xD8, helper calls, exit; division by a zero immediate rejected).
+ *    0xB8/0xD8, helper calls, exit; division by a zero immediate rejected). It ends as RIOT's
+ *    verifier says: the last slot must be `exit` (−7; a final backward `ja` too), unless RIOT's
+ *    "no return" configuration is on (VerifyOptions.noReturn), which skips that check.
  *
  * Linear in program size: one pass marks wide-load halves and collects call targets, one pass
  * checks each instruction, and the call graph (at most one node per local function) is walked
@@ -29,6 +31,12 @@ export interface VerifyOptions {
   maxCallDepth?: number;
   /** Maximum program length in slots. */
   maxSlots?: number;
+  /**
+   * RIOT's "no return" configuration (FC_CONFIG_NO_RETURN, 0x0100): a long-running container
+   * that is not required to end in `exit`. riot-2022 then skips RIOT's last-instruction check, as
+   * RIOT does; rfc9669 keeps its own rule (exit or an unconditional backward jump) either way.
+   */
+  noReturn?: boolean;
 }
 
 export interface VerifyInfo {
@@ -245,12 +253,22 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
     }
   }
 
-  // The last instruction must end the program or jump backwards unconditionally.
+  // How the program must end. riot-2022 mirrors RIOT's verifier (FC-SPEC §3.1 rule 3): unless
+  // the "no return" flag is set, the opcode byte of the last slot must be exit (0x95) — a final
+  // backward `ja` is refused with −7 there — and with the flag nothing is checked (running off
+  // the end is our sentinel's clean fault −1). rfc9669: exit or an unconditional backward jump.
   const last = n - 1;
   const lop = p.opcode[last];
-  const endsOk = !second[last] && (lop === OP.EXIT ||
-    (lop === OP.JA && p.offset[last] < 0) || (lop === OP.JA32 && p.imm[last] < 0));
-  if (!endsOk) throw new Reject(FaultCode.NO_RETURN, 'no-return', 'last instruction is neither exit nor an unconditional backward jump', last);
+  if (riot) {
+    if (!opts.noReturn && (second[last] || lop !== OP.EXIT)) {
+      throw new Reject(FaultCode.NO_RETURN, 'no-return',
+        'last instruction is not exit (RIOT requires exit at the end unless the image sets the "no return" flag 0x0100)', last);
+    }
+  } else {
+    const endsOk = !second[last] && (lop === OP.EXIT ||
+      (lop === OP.JA && p.offset[last] < 0) || (lop === OP.JA32 && p.imm[last] < 0));
+    if (!endsOk) throw new Reject(FaultCode.NO_RETURN, 'no-return', 'last instruction is neither exit nor an unconditional backward jump', last);
+  }
 
   info.helpersUsed = [...helpers].sort((a, b) => a - b);
   info.hasLocalCalls = callTargets.length > 0;

@@ -12,7 +12,11 @@
  *  - The stack is one frame (512 B) unless the program has local calls; then one frame per
  *    allowed call level, each call moving r10 down by a frame.
  *  - Helper results are zero-extended from 32 bits, as RIOT does, unless the helper says it
- *    returns 64 bits (or returns a bigint).
+ *    returns 64 bits (or returns a bigint). In riot-2022 always 32 bits: RIOT's helpers return
+ *    `uint32_t` and the VM assigns that to the 64-bit r0 (Femto-Container `src/jumptable.c`,
+ *    `regmap[0] = call(femtoc, regmap)` with `typedef uint32_t (*f12r_call_t)(f12r_t*, uint64_t*)`;
+ *    RIOT's in-tree VM the same with `uint32_t (*)(bpf_t*, uint32_t × 5)`), so a helper's −1
+ *    reads 0xffffffff and a 64-bit value loses its high half.
  *  - A helper that throws a MemoryAccessError causes fault −2 at the call; any other exception
  *    from a helper is fault −4 with the helper's message. Neither reaches the caller as a throw.
  *  - Preemption (`slicing`): a run may be cut into slices by wall time or by instruction count
@@ -30,7 +34,7 @@ import { MAX_REGION_SIZE, Memory, MemoryAccessError, PERM_READ, PERM_RW, hex32, 
 import { Program } from './program';
 import { isWide } from './opcodes';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
-import type { RiotImage } from './image';
+import { FLAG_NO_RETURN, type RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
 import { CompiledTier } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
@@ -121,6 +125,11 @@ export interface VmOptions {
   budget?: number;
   /** Taken branches per run; defaults to RIOT's 200 in the riot-2022 profile, unlimited otherwise. */
   branchBudget?: number;
+  /**
+   * RIOT's "no return" configuration (FC_CONFIG_NO_RETURN): no final-exit check in riot-2022 and
+   * no taken-branch budget, as in RIOT. Default: the image header's FLAG_NO_RETURN bit.
+   */
+  noReturn?: boolean;
   helpers?: HelperTable;
   /** Helper ids the verifier accepts; defaults to the keys of `helpers`. */
   grants?: ReadonlySet<number>;
@@ -219,6 +228,8 @@ export class Vm {
   readonly info: VerifyInfo;
   readonly profile: Profile;
   readonly functions: readonly { name: string; offset: number }[];
+  /** RIOT's "no return" configuration is on (VmOptions.noReturn). */
+  readonly noReturn: boolean;
   budget: number;
   branchBudget: number;
   private readonly machine: Machine;
@@ -275,13 +286,17 @@ export class Vm {
     for (const [id, h] of opts.helpers ?? []) this.helpers.set(id, typeof h === 'function' ? { fn: h } : h);
     const maxCallDepth = opts.maxCallDepth ?? DEFAULT_MAX_CALL_DEPTH;
     this.grants = opts.grants ?? new Set(this.helpers.keys());
+    this.noReturn = opts.noReturn ?? ((opts.image?.flags ?? 0) & FLAG_NO_RETURN) !== 0;
     this.info = assertVerified(this.program, {
       profile: this.profile,
       helpers: this.grants,
       maxCallDepth,
+      noReturn: this.noReturn,
     });
     this.budget = opts.budget ?? DEFAULT_BUDGET;
-    this.branchBudget = opts.branchBudget ?? (this.profile === 'riot-2022' ? RIOT_BRANCH_BUDGET : Number.MAX_SAFE_INTEGER);
+    // RIOT's "no return" flag also lifts the taken-branch budget (FC-SPEC §3.3).
+    this.branchBudget = this.noReturn ? Number.MAX_SAFE_INTEGER
+      : opts.branchBudget ?? (this.profile === 'riot-2022' ? RIOT_BRANCH_BUDGET : Number.MAX_SAFE_INTEGER);
     this.functions = opts.image?.functions ?? [];
     // Every exported function must start an instruction, so that running one by name is always
     // possible (an offset into the second half of a wide load is a malformed image).
@@ -320,9 +335,7 @@ export class Vm {
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     this.slicing = opts.slice;
     this.now = opts.now ?? now;
-    if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
-    else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
-    else if (opts.branchBudget !== undefined) this.noCompile = 'a taken-branch budget runs on the interpreter';
+    if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
     if (this.tierMode === 'compiled') this.compileNow();
   }
 
@@ -346,6 +359,8 @@ export class Vm {
       frameSize: STACK_FRAME_SIZE,
       maxCallDepth: this.maxCallDepth,
       entries: this.functions.map((f) => f.offset / 8),
+      countBranches: this.branchBudget !== Number.MAX_SAFE_INTEGER,
+      divZeroFaults: this.profile === 'riot-2022',
     };
   }
 
@@ -444,6 +459,8 @@ export class Vm {
    */
   resume(r0: number | bigint = 0, budget = this.budget): RunResult {
     if (this.state !== 'suspended') throw new Error('resume: the container is not suspended');
+    // The suspending helper's result: 32 bits zero-extended in riot-2022, like any helper result.
+    if (typeof r0 === 'bigint' && this.profile === 'riot-2022') r0 = Number(BigInt.asUintN(32, r0));
     this.setR0(r0, typeof r0 === 'bigint');
     return this.segment(checkBudget(budget), this.memory.region('context')?.perm === PERM_RW);
   }
@@ -635,12 +652,15 @@ export class Vm {
       if (c && c.canEnter()) return c.run(budget, branchBudget);
       return execute(m, budget, branchBudget);
     }
-    // Interpret in chunks so that one long run can still move to the compiled tier when hot.
+    // Interpret in chunks so that one long run can still move to the compiled tier when hot
+    // (with the taken branches it has left, where they are limited).
     let left = budget;
     let executed = 0;
+    let br = branchBudget;
     for (;;) {
       const chunk = Math.min(left, this.tierUp.insns);
-      const st = execute(m, chunk, branchBudget);
+      const st = execute(m, chunk, br);
+      if (branchBudget !== Number.MAX_SAFE_INTEGER) br = m.branchBudget;
       executed += m.executed;
       left -= m.executed;
       const chunkEnded = st === STATUS_FAULT && m.faultKind === FaultKind.Budget && left > 0;
@@ -649,7 +669,7 @@ export class Vm {
       const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
       const c = hot && this.compileNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
-        const st2 = c.run(left, branchBudget);
+        const st2 = c.run(left, br);
         m.executed += executed;
         return st2;
       }
@@ -720,12 +740,15 @@ export class Vm {
       m.executed = 0; // set by the interpreter on return
       return STATUS_SUSPEND;
     }
+    // riot-2022: whatever the helper hands back, r0 gets its low 32 bits zero-extended, as RIOT
+    // does (FC-SPEC §2.3: helpers are `uint32_t fn(...)` and `regmap[0] = fn(...)`).
+    const only32 = this.profile === 'riot-2022';
     if (typeof r === 'bigint') {
       fromBig(r);
       m.lo[0] = out[0];
-      m.hi[0] = out[1];
+      m.hi[0] = only32 ? 0 : out[1];
     } else if (typeof r === 'number' && Number.isFinite(r)) {
-      if (h.returns64) {
+      if (h.returns64 && !only32) {
         fromBig(BigInt(Math.trunc(r)));
         m.lo[0] = out[0];
         m.hi[0] = out[1];

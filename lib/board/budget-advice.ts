@@ -14,7 +14,7 @@
  */
 import { DEFAULT_BUDGET, RIOT_BRANCH_BUDGET } from '../../vm/vm';
 import type { Profile } from '../../vm/verifier';
-import { COST_COLUMN_LABEL, COST_TABLE, formatUs } from './cost-model';
+import { COST_COLUMN_LABEL, calibratedFigures, formatUs } from './cost-model';
 import { getProfile } from './profiles';
 
 export const DEFAULT_MAX_SECONDS = 10;
@@ -55,7 +55,7 @@ export function budgetAdvice(opts: { board: string; budget: number; vmProfile?: 
   const { budget } = opts;
   if (!Number.isSafeInteger(budget) || budget < 0) throw new RangeError(`the budget must be a whole number of instructions ≥ 0 (got ${budget})`);
   const vmProfile = opts.vmProfile ?? (p.costColumn === 'native' ? 'rfc9669' : 'riot-2022');
-  const costs = Object.values(COST_TABLE[p.costColumn]);
+  const costs = Object.values(calibratedFigures(p.costColumn));
   const minUs = budget * Math.min(...costs), maxUs = budget * Math.max(...costs);
   const mcu = COST_COLUMN_LABEL[p.costColumn];
   const estimate = `≈${formatDuration(minUs)}${maxUs > minUs ? ` – ${formatDuration(maxUs)}` : ''} on ${mcu} (estimated)`;

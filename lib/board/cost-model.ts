@@ -27,12 +27,28 @@
  *   conditional jumps (64 and 32-bit), taken / not taken     → jcond_taken / jcond_not_taken
  * Any slot the interpreter never decodes (second half of a wide load) has count 0.
  *
- * Calibration check, and a known gap: the Fletcher-32 benchmark over 360 B (test/data/bench, 1,114
- * instructions) comes out at ≈704 µs on the Cortex-M4 column (≈757 µs ESP32, ≈487 µs RISC-V). The
- * paper's whole-program figure, ≈2.13 ms on the same board, is listed in DESIGN §13 as *rBPF* (the
- * older interpreter) and cannot follow from these per-instruction figures: even at the dearest
- * non-division figure (load, 1.149 µs) 1,114 instructions take 1.28 ms. We keep the per-class model
- * honest rather than scale it to that one number; the test pins the 704 µs.
+ * Per-board calibration (DESIGN §10). The per-class figures come from single-instruction loops
+ * and under-predict whole programs (instruction fetch and dispatch, branch refills, helper calls).
+ * So an estimate is
+ *
+ *     factor(board) × Σ count(class) × figure(board, class)  +  run overhead
+ *
+ * where the run overhead is the paper's empty hook, ≈100 cycles at 64 MHz (1.5625 µs, not fitted),
+ * and `factor` is fitted to the paper's three whole-program measurements on Femto-Containers
+ * (Fig. 9, read from the chart): Fletcher-32 over 360 B, the thread-counter hook and the CoAP
+ * response formatter (PAPER_WHOLE_PROGRAM_US), with our own containers for them
+ * (test/c/fletcher32.c, lib/containers/thread_counter.c, lib/containers/coap_formatter.c, clang
+ * -O2, riot-2022). One factor per board, three measurements: the fit cannot hide its error. The
+ * fit minimises the largest relative error (fitFactor); the errors it leaves, per board
+ * (Fletcher-32 / thread counter / CoAP formatter, clang 14):
+ *   Cortex-M4   +1.0 % / −18.9 % / +19.4 %     factor 1.928
+ *   ESP32       +6.7 % / +19.4 % / −21.2 %     factor 1.624
+ *   RISC-V     −24.1 % / −14.6 % / +22.6 %     factor 1.122
+ * test/lib/board/cost-model.test.ts recomputes the counts, refits, checks the factors below are
+ * that fit and that every error stays within ±25 %, and prints the errors. A single factor cannot
+ * do better: the three programs' measured-to-summed ratios differ by that much on each board
+ * (e.g. on RISC-V the CoAP formatter runs faster than its summed figures, Fletcher-32 1.5× slower).
+ * `native` has no whole-program measurement: factor 1, no overhead.
  */
 import {
   ALU_ADD, ALU_AND, ALU_DIV, ALU_END, ALU_LSH, ALU_MOD, ALU_MOV, ALU_MUL, ALU_NEG, ALU_OR, ALU_RSH,
@@ -71,6 +87,49 @@ export const COST_TABLE: Readonly<Record<CostColumn, Readonly<Record<CostClass, 
   },
   native: Object.fromEntries(COST_CLASSES.map((c) => [c, 0.005])) as Record<CostClass, number>,
 };
+
+/** The paper's whole-program measurements on Femto-Containers, µs at 64 MHz (DESIGN §10). */
+export const PAPER_WHOLE_PROGRAM_US: Readonly<Record<Exclude<CostColumn, 'native'>, Readonly<Record<WholeProgram, number>>>> = {
+  'cortex-m4': { fletcher32: 2230, threadCounter: 27, coapFormatter: 50 },
+  esp32: { fletcher32: 2010, threadCounter: 15, coapFormatter: 72 },
+  riscv: { fletcher32: 1350, threadCounter: 10.4, coapFormatter: 23 },
+};
+export type WholeProgram = 'fletcher32' | 'threadCounter' | 'coapFormatter';
+export const WHOLE_PROGRAMS: readonly WholeProgram[] = ['fletcher32', 'threadCounter', 'coapFormatter'];
+
+/** The paper's empty hook, ≈100 cycles at 64 MHz: the fixed cost of one run (µs). */
+export const RUN_OVERHEAD_US = 100 / 64;
+
+export interface Calibration {
+  /** Multiplies the per-class sum (fitted, see the header comment). */
+  factor: number;
+  /** Added once per run that executed anything (µs). */
+  runOverheadUs: number;
+}
+
+/** Per-board calibration (header comment: how it was fitted and the errors it leaves). */
+export const CALIBRATION: Readonly<Record<CostColumn, Calibration>> = {
+  'cortex-m4': { factor: 1.928, runOverheadUs: RUN_OVERHEAD_US },
+  esp32: { factor: 1.624, runOverheadUs: RUN_OVERHEAD_US },
+  riscv: { factor: 1.122, runOverheadUs: RUN_OVERHEAD_US },
+  native: { factor: 1, runOverheadUs: 0 },
+};
+
+/**
+ * The factor that minimises the largest relative error over whole programs, given each one's
+ * per-class sum (µs, uncalibrated) and its measured time: with r = (measured − overhead) / sum per
+ * program, the error of factor k is k / r − 1, and the best k balances the smallest and largest r.
+ */
+export function fitFactor(samples: readonly { sumUs: number; measuredUs: number }[], runOverheadUs = RUN_OVERHEAD_US): number {
+  const r = samples.map((x) => (x.measuredUs - runOverheadUs) / x.sumUs);
+  return 2 / (1 / Math.min(...r) + 1 / Math.max(...r));
+}
+
+/** Per-class µs per instruction with the board's calibration factor applied. */
+export function calibratedFigures(column: CostColumn): Record<CostClass, number> {
+  const k = CALIBRATION[column].factor;
+  return Object.fromEntries(COST_CLASSES.map((c) => [c, COST_TABLE[column][c] * k])) as Record<CostClass, number>;
+}
 
 export const COST_COLUMN_LABEL: Record<CostColumn, string> = {
   'cortex-m4': 'Cortex-M4 @ 64 MHz',
@@ -141,11 +200,20 @@ export interface CostEstimate {
   insns: number;
 }
 
-export function estimateUs(byClass: ClassCounts, column: CostColumn): number {
+/** Σ count × per-class figure, without calibration (what the factor is fitted on). */
+export function sumUs(byClass: ClassCounts, column: CostColumn): number {
   const t = COST_TABLE[column];
   let us = 0;
   for (const c of COST_CLASSES) us += byClass[c] * t[c];
   return us;
+}
+
+/** Estimated µs: calibrated per-class sum plus the run overhead (when anything ran). */
+export function estimateUs(byClass: ClassCounts, column: CostColumn): number {
+  const cal = CALIBRATION[column];
+  const sum = sumUs(byClass, column);
+  const ran = COST_CLASSES.some((c) => byClass[c] > 0);
+  return cal.factor * sum + (ran ? cal.runOverheadUs : 0);
 }
 
 export function estimate(byClass: ClassCounts, column: CostColumn): CostEstimate {

@@ -86,6 +86,9 @@ verifier.
       --profile P     verifier profile for the check: rfc9669 (default) or riot-2022
       --helpers LIST  helper ids granted for the check (default: RIOT's helpers)
       --format F      force the input kind: c, elf, asm, data, raw, hex, image
+      --no-return     set RIOT's "no return" flag (0x0100) in the image: a container that
+                      never exits (riot-2022 then skips the final-exit check and the
+                      200 taken-branch budget, as RIOT does)
   -h, --help          this help`;
 
 const PLUGIN = `usage: femto plugin [MEM] [--profile P] [--budget N]  < program.hex

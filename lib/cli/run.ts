@@ -84,7 +84,7 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     fault = new VmFault(FaultCode.ILLEGAL_CALL, 'the program suspended (a helper paused it); femto run cannot resume runs', -1);
   }
   if (json) {
-    const o: Record<string, unknown> = { r0: hex64(res.r0), insns: res.insns, fault: fault ? fault.toJSON() : null };
+    const o: Record<string, unknown> = { r0: hex64(res.r0), insns: res.insns, fault: fault ? fault.toJSON() : null, ...tierReport(vm, tier as Tier) };
     if (expected !== undefined) {
       o.expected = hex64(expected);
       o.match = match;
@@ -103,6 +103,19 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
   if (fault) return EXIT_REJECTED;
   if (flag(p, 'check') && match === false) return EXIT_REJECTED;
   return EXIT_OK;
+}
+
+/**
+ * The tier the run ended on, and why when it is not the one asked for (`compiled` that stayed
+ * interpreted, or `auto` kept on the interpreter for a reason the Vm records).
+ */
+function tierReport(vm: Vm, asked: Tier): { tier: 'interp' | 'compiled'; tierReason?: string } {
+  const t = vm.tier;
+  if (asked === 'compiled' && t.current !== 'compiled') return { tier: t.current, tierReason: t.reason ?? 'the program could not be compiled' };
+  if (asked === 'auto' && t.current === 'interp') {
+    return { tier: t.current, tierReason: t.reason ?? 'auto: the run ended before the program was hot enough to compile' };
+  }
+  return { tier: t.current };
 }
 
 function hexOption(option: string, text: string): Uint8Array {

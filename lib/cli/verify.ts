@@ -6,6 +6,7 @@
  * helper 5, the suite's identity helper (its environment). JSON: `{"ok":true,"warnings":[…]}` or
  * `{"ok":false,"code":-3,"pc":N,"rule":"…","message":"…","insn":"…","warnings":[…]}`.
  */
+import { FLAG_NO_RETURN } from '../../vm/image';
 import { Program } from '../../vm/program';
 import { verify } from '../../vm/verifier';
 import { loadProgramFile } from '../program-input';
@@ -30,7 +31,8 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const prog = await loadProgramFile(file, { format, compile });
   const grants = parseHelperList('verify', helpersArg, defaultGrants(prog.kind));
   const program = new Program(prog.text);
-  const r = verify(program, { profile, helpers: grants });
+  // An image with RIOT's "no return" flag is verified as RIOT would run it.
+  const r = verify(program, { profile, helpers: grants, noReturn: ((prog.image?.flags ?? 0) & FLAG_NO_RETURN) !== 0 });
   const json = flag(p, 'json');
   if (!json) for (const w of prog.warnings) io.err(`warning: ${w}`);
   if (r.ok) {

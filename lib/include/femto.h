@@ -97,6 +97,22 @@ typedef int                ssize_t;
 #ifndef NULL
 #define NULL ((void *)0)
 #endif
+
+/*
+ * A pointer field of a struct shared between the host and the container: RIOT's
+ * `__bpf_shared_ptr(type, name)` (bpf/shared.h). The pointer sits in a union with an unnamed
+ * 64-bit member and the union is 8-byte aligned, so the field takes 8 bytes and the struct has
+ * one layout on a 32-bit board and in the 64-bit VM. (On the eBPF target a pointer is 8 bytes
+ * already; the union is what makes the host's copy of the struct agree.) `__extension__` keeps
+ * the anonymous union quiet under -std=c99 -pedantic.
+ */
+#ifndef __bpf_shared_ptr
+#define __bpf_shared_ptr(type, name) \
+    __extension__ union {            \
+        type name;                   \
+        uint64_t :64;                \
+    } __attribute__((aligned(8)))
+#endif
 #ifndef offsetof
 #define offsetof(type, member) __builtin_offsetof(type, member)
 #endif
@@ -326,9 +342,9 @@ typedef struct {
  * payload bytes written), or a negative number for "no response".
  */
 typedef struct {
-    void *pkt;              /**< opaque pointer to the packet (coap_pkt_t) */
-    uint8_t *buf;           /**< PDU buffer */
-    size_t buf_len;         /**< PDU buffer length */
+    __bpf_shared_ptr(void *, pkt);      /**< opaque pointer to the packet (coap_pkt_t) */
+    __bpf_shared_ptr(uint8_t *, buf);   /**< PDU buffer */
+    size_t buf_len;                     /**< PDU buffer length */
 } bpf_coap_ctx_t;
 
 /** Most options a request's packet struct records (RIOT's CONFIG_NANOCOAP_NOPTS_MAX). */

@@ -18,7 +18,7 @@ import { verify, type Profile } from '../../vm/verifier';
 import { isWide } from '../../vm/opcodes';
 import { Vm, type RunResult, type VmOptions } from '../../vm/vm';
 import type { RiotImage } from '../../vm/image';
-import { arbProgram, HELPER_IDS, H_MISSING, WALK_HEAVY, makeHelpers, type GenConfig, type GenProgram } from '../util/program-gen';
+import { arbProgram, arbRiotProgram, HELPER_IDS, H_MISSING, WALK_HEAVY, makeHelpers, type GenConfig, type GenProgram } from '../util/program-gen';
 import { Finding, type Counters, type Target } from './engine';
 import { checkRunResult } from './targets-formats';
 import { checkShadow, fillGaps, premapContext, snapshot } from './shadow';
@@ -197,6 +197,8 @@ interface DiffInput {
   count: boolean;
   tierUp: { runs: number; insns: number; minAvgInsns: number };
   how: string;
+  /** riot-2022 programs too (taken-branch budget, division faults) run on both tiers. */
+  profile: Profile;
 }
 
 function genConfig(rng: Rng): GenConfig {
@@ -214,13 +216,13 @@ function genConfig(rng: Rng): GenConfig {
   ]);
 }
 
-function mutatedVerified(rng: Rng, g: GenProgram, canary: number, scratch: number, tries: number): { insns: Insn[]; text: Uint8Array } | undefined {
+function mutatedVerified(rng: Rng, g: GenProgram, canary: number, scratch: number, tries: number, profile: Profile): { insns: Insn[]; text: Uint8Array } | undefined {
   for (let t = 0; t < tries; t++) {
     let insns = g.insns;
     const k = rng.range(1, 3);
     for (let m = 0; m < k; m++) insns = mutateInsns(insns, rng, canary, scratch);
     const text = encodeProgram(insns);
-    if (verify(new Program(text), { helpers: new Set(HELPER_IDS), maxCallDepth: g.sizes.maxCallDepth }).ok) return { insns, text };
+    if (verify(new Program(text), { helpers: new Set(HELPER_IDS), maxCallDepth: g.sizes.maxCallDepth, profile }).ok) return { insns, text };
   }
   return undefined;
 }
@@ -230,7 +232,7 @@ function imageOf(i: DiffInput): RiotImage {
 }
 
 function buildVm(i: DiffInput, opts: Partial<VmOptions>): Vm {
-  const vm = new Vm({ image: imageOf(i), helpers: makeHelpers(), maxCallDepth: i.maxCallDepth, countPerPc: i.count, ...opts });
+  const vm = new Vm({ image: imageOf(i), helpers: makeHelpers(), maxCallDepth: i.maxCallDepth, countPerPc: i.count, profile: i.profile, ...opts });
   vm.mapRegion('canary', i.canary, false);
   vm.mapRegion('scratch', i.scratch, true);
   return vm;
@@ -241,17 +243,18 @@ export const interpTarget: Target<DiffInput> = {
   description: 'interpreter vs compiled tier (and auto with random tier-up points) on generated and mutated verified programs: status, r0, insns, fault, every region after every slice; shadow memory; budgets; verifier soundness',
   allowed: [],
   generate(rng) {
-    const g = sampleArb(arbProgram(genConfig(rng)), rng);
+    const profile: Profile = rng.bool(0.3) ? 'riot-2022' : 'rfc9669';
+    const g = sampleArb(profile === 'riot-2022' ? arbRiotProgram(genConfig(rng)) : arbProgram(genConfig(rng)), rng);
     const canary = rng.bytes(rng.pick([1, 5, 13, 24, 37]));
     const scratch = rng.pick([3, 8, 21, 64]);
     let text = g.text;
-    let how = 'generated';
+    let how = profile === 'riot-2022' ? 'riot-generated' : 'generated';
     if (rng.bool(0.4)) {
-      const m = mutatedVerified(rng, g, canary.length, scratch, 6);
-      if (m) { text = m.text; how = 'mutated'; }
+      const m = mutatedVerified(rng, g, canary.length, scratch, 6, profile);
+      if (m) { text = m.text; how = profile === 'riot-2022' ? 'riot-mutated' : 'mutated'; }
     }
     const starts = [...new Program(text).starts()];
-    const entries = [...new Set([...(how === 'generated' ? g.functions : []), ...Array.from({ length: rng.int(3) }, () => rng.pick(starts))])].filter((s) => s > 0);
+    const entries = [...new Set([...(how.endsWith('generated') ? g.functions : []), ...Array.from({ length: rng.int(3) }, () => rng.pick(starts))])].filter((s) => s > 0);
     return {
       text, data: g.data, rodata: g.rodata, maxCallDepth: g.sizes.maxCallDepth, ctxNominal: g.sizes.ctx, entries, canary, scratch,
       plans: makePlans(rng, g, entries.map((s) => `f${s}`)),
@@ -259,6 +262,7 @@ export const interpTarget: Target<DiffInput> = {
       count: rng.bool(0.3),
       tierUp: { runs: rng.range(0, 3), insns: rng.pick([1, 7, 50, 300, 1e12]), minAvgInsns: 0 },
       how,
+      profile,
     };
   },
   run(input, counters) {

@@ -135,15 +135,20 @@ describe('femto CLI (lib/cli)', function () {
 
     it('--tier: interp, compiled and auto give the same result; unknown tiers are bad input', () => {
       write('inc.s', INCREMENT_S);
-      for (const tier of ['interp', 'compiled', 'auto']) {
-        const r = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', tier, '--json']);
-        assert.equal(r.code, 0, r.stderr);
-        assert.deepEqual(JSON.parse(r.stdout), { r0: '0x2', insns: 3, fault: null });
+      // "tier" is the tier the run actually used; "tierReason" says why when it is not the one asked for.
+      const AUTO_COLD = { tier: 'interp', tierReason: 'auto: the run ended before the program was hot enough to compile' };
+      for (const [tier, used] of [['interp', { tier: 'interp' }], ['compiled', { tier: 'compiled' }], ['auto', AUTO_COLD]] as const) {
+        for (const profile of ['rfc9669', 'riot-2022']) {
+          const r = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', tier, '--profile', profile, '--json']);
+          assert.equal(r.code, 0, r.stderr);
+          assert.deepEqual(JSON.parse(r.stdout), { r0: '0x2', insns: 3, fault: null, ...used }, `${tier} ${profile}`);
+        }
       }
       const c = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled']);
       assert.match(c.stdout, /tier: compiled \(compiled in [0-9.]+ ms\)/);
+      // riot-2022 (taken-branch budget, division faults) runs compiled too (issue 14.5).
       const riot = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled', '--profile', 'riot-2022']);
-      assert.match(riot.stdout, /tier: interp — interpreter because riot-2022 profile/);
+      assert.match(riot.stdout, /tier: compiled \(compiled in/);
       badInput(femto(['run', 'inc.s', '--tier', 'jit']), /unknown tier 'jit'/);
     });
   });
@@ -395,11 +400,11 @@ describe('femto CLI (lib/cli)', function () {
       assert.match(r.stdout, /^instructions: 3$/m);
     });
 
-    it('--json: {"r0":"0x…","insns":N,"fault":null}', () => {
+    it('--json: {"r0":"0x…","insns":N,"fault":null,"tier":…}', () => {
       write('inc.s', INCREMENT_S);
       const r = femto(['run', 'inc.s', '--mem', LE8(0xfe), '--json']);
       assert.equal(r.code, 0);
-      assert.deepEqual(json(r), { r0: '0xff', insns: 3, fault: null });
+      assert.deepEqual(json(r), { r0: '0xff', insns: 3, fault: null, tier: 'interp', tierReason: 'auto: the run ended before the program was hot enough to compile' });
     });
 
     it('a fault: exit 1, code, pc and message (text and JSON)', () => {
@@ -455,8 +460,9 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('a .data vector: its own mem (writable, length in r2) and its expected result', function () {
-      const j = json(femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data'), '--json']));
-      assert.deepEqual(j, { r0: '0x11', insns: 2, fault: null, expected: '0x11', match: true });
+      const { tier, ...j } = json(femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data'), '--json']));
+      assert.deepEqual(j, { r0: '0x11', insns: 2, fault: null, expected: '0x11', match: true, tierReason: 'auto: the run ended before the program was hot enough to compile' });
+      assert.equal(tier, 'interp');
       const t = femto(['run', path.join(CONFORMANCE_DIR, 'ldxb.data')]);
       assert.match(t.stdout, /expected r0 = 0x11: ok/);
       // --mem replaces the vector's memory; --check turns the mismatch into exit 1.
@@ -471,8 +477,10 @@ describe('femto CLI (lib/cli)', function () {
     });
 
     it('the benchmark vector computes Fletcher-32', function () {
-      const o = json(femto(['run', path.join(BENCH_DIR, 'fletcher32-360.data'), '--json']));
-      assert.deepEqual(o, { r0: '0xa4b6d43f', insns: 1114, fault: null, expected: '0xa4b6d43f', match: true });
+      for (const tier of ['interp', 'compiled']) {
+        const o = json(femto(['run', path.join(BENCH_DIR, 'fletcher32-360.data'), '--tier', tier, '--json']));
+        assert.deepEqual(o, { r0: '0xa4b6d43f', insns: 1114, fault: null, expected: '0xa4b6d43f', match: true, tier });
+      }
     });
 
     it('--mem-file: raw bytes, or hex text for .hex', function () {
@@ -517,6 +525,24 @@ describe('femto CLI (lib/cli)', function () {
   });
 
   describe('build', () => {
+    it('--no-return: RIOT\'s "no return" flag in the header; riot-2022 then accepts a container that never exits', () => {
+      write('forever.s', 'mov %r0, 0\nl: add %r0, 1\nja l');
+      const plain = femto(['build', 'forever.s', '-o', 'plain.bin', '--profile', 'riot-2022']);
+      assert.equal(plain.code, 0, plain.stderr);
+      assert.match(plain.stderr, /rejects this image: .*no-return/);
+      assert.equal(json(femto(['verify', 'plain.bin', '--profile', 'riot-2022', '--json'])).code, -7);
+      const r = femto(['build', 'forever.s', '-o', 'forever.bin', '--profile', 'riot-2022', '--no-return']);
+      assert.equal(r.code, 0, r.stderr);
+      assert.doesNotMatch(r.stderr, /rejects/);
+      assert.equal(fs.readFileSync(path.join(tmp, 'forever.bin')).readUInt32LE(8), 0x100, 'header flags');
+      assert.equal(json(femto(['verify', 'forever.bin', '--profile', 'riot-2022', '--json'])).ok, true);
+      // It runs until the instruction budget, not RIOT's 200 taken branches.
+      const o = json(femto(['run', 'forever.bin', '--profile', 'riot-2022', '--budget', '1001', '--json']));
+      assert.equal((o.fault as { code: number }).code, -8);
+      assert.match((o.fault as { message: string }).message, /instruction budget of 1001/);
+      assert.equal(o.r0, '0x1f4');
+    });
+
     it('[clang] C source → the RIOT image of ARCHITECTURE.md § Image format', function () {
       need(this, CLANG);
       write('increment.c', 'typedef unsigned long long u64;\nu64 increment(void *ctx) { return *(u64 *)ctx + 1; }\n');

@@ -620,11 +620,13 @@ export const ASM = {
   printf4: 'ldxdw %r6, [%r1]\nldxdw %r2, [%r6]\nldxdw %r3, [%r6+8]\nldxdw %r4, [%r6+16]\nldxdw %r5, [%r6+24]\nmov %r1, %r6\nadd %r1, 32\ncall 1\nexit',
   // sample val[0] × 2 + k.
   sensor: (k: number): string => `ldxh %r0, [%r1+8]\nmul %r0, 2\nadd %r0, ${k}\nexit`,
-  loop: 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop',
+  // (Each never-ending loop keeps an unreachable exit last: riot-2022, as RIOT, refuses a program
+  // whose last instruction is not exit.)
+  loop: 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop\nexit',
   // printf("%64d%64d%64d%64d") forever, never a newline: the console flood that was once quadratic.
   printfFlood: ['mov %r1, %r10', 'add %r1, -32', 'stdw [%r1], 0', 'stdw [%r1+8], 0', 'stdw [%r1+16], 0', 'stdw [%r1+24], 0',
     'lddw %r6, 0x6434362564343625', 'stxdw [%r1], %r6', 'stxdw [%r1+8], %r6', // "%64d%64d" little-endian
-    'loop:', 'mov %r1, %r10', 'add %r1, -32', 'mov %r2, 1', 'mov %r3, 2', 'mov %r4, 3', 'mov %r5, 4', 'call 1', 'ja loop'].join('\n'),
+    'loop:', 'mov %r1, %r10', 'add %r1, -32', 'mov %r2, 1', 'mov %r3, 2', 'mov %r4, 3', 'mov %r5, 4', 'call 1', 'ja loop', 'exit'].join('\n'),
   // payload = u64 address: an 8-byte write there.
   oob: `${FLOW_PAYLOAD_ADDR}\nldxdw %r3, [%r2]\nstdw [%r3], 1\nmov %r0, 0\nexit`,
   // payload = [u64 selector][u64 pointer][u64 length].
@@ -658,7 +660,7 @@ export const ASM = {
   sensorHostile: [
     'mov %r1, 7', 'mov %r2, %r10', 'add %r2, -8', 'call 0x12', 'ldxw %r7, [%r10-8]', 'add %r7, 1',
     'mov %r1, 7', 'mov %r2, %r7', 'call 0x10', 'and %r7, 1', 'jeq %r7, 1, spin',
-    'lddw %r3, 0xdead0000', 'ldxdw %r0, [%r3]', 'exit', 'spin:', 'ja spin',
+    'lddw %r3, 0xdead0000', 'ldxdw %r0, [%r3]', 'exit', 'spin:', 'ja spin', 'exit',
   ].join('\n'),
   badJump: 'mov %r0, 1\nja +5\nexit',
 };

@@ -698,3 +698,43 @@ export function bigProgram(slots: number, seed = 4096): GenProgram {
     }
   }
 }
+
+// ---------------------------------------------------------------------------------------------
+// riot-2022 programs (issue 14.5): the same trees, lowered slot for slot to what RIOT's 2022 VM
+// runs, so every jump offset stays valid. 32-bit ALU and jumps become their 64-bit forms, signed
+// division and sign-extending moves and loads their plain forms, byte swaps a move, atomics plain
+// stores, `callx` a helper call; local calls are not generated. Division by a zero register stays:
+// it is riot-2022's run-time fault −9. A zero divisor immediate (a verifier rejection there)
+// becomes 1. Many programs hit the 200 taken-branch budget, which is what the tests want.
+
+/** One instruction lowered to the riot-2022 subset, taking as many slots as before. */
+function lowerToRiot(x: Insn): Insn {
+  const op = x.opcode, cls = op & 7, code = op & 0xf0;
+  if (cls === 4 || cls === 7) {
+    if (code === 0xd0) return I(0xbf, x.dst, x.dst); // byte swap → mov dst, dst
+    const op64 = (op & ~7) | 7;
+    const isDiv = code === 0x30 || code === 0x90;
+    const imm = isDiv && (op & 0x08) === 0 && x.imm === 0 ? 1 : x.imm;
+    return I(op64, x.dst, x.src, 0, imm);
+  }
+  if (cls === 6) return op === 0x06 ? I(0x05, 0, 0, x.imm) : I((op & ~7) | 5, x.dst, x.src, x.offset, x.imm);
+  if (op === 0x81 || op === 0x89 || op === 0x91) return I(op - 0x20, x.dst, x.src, x.offset);
+  if (op === 0xc3 || op === 0xdb) return I(op === 0xc3 ? 0x63 : 0x7b, x.dst, x.src, x.offset);
+  if (op === 0x8d) return I(0x85, 0, 0, 0, H_VALUE);
+  return x;
+}
+
+export function verifiesAsRiot(g: GenProgram): boolean {
+  return verify(new Program(g.text), { ...verifyOptions(g), profile: 'riot-2022' }).ok;
+}
+
+/** Random programs that riot-2022 accepts (the generator's trees, lowered; no local calls). */
+export function arbRiotProgram(cfg: GenConfig = {}): fc.Arbitrary<GenProgram> {
+  const weights = { ...cfg.weights, call: 0, rec: 0 };
+  return arbProgramUnfiltered({ ...cfg, maxFuncs: 1, weights })
+    .map((g) => {
+      const insns = g.insns.map(lowerToRiot); // one Insn per instruction (a wide load is one)
+      return { ...g, insns, text: encodeProgram(insns) };
+    })
+    .filter(verifiesAsRiot);
+}

@@ -19,6 +19,7 @@ import { encodeProgram, type Insn } from '../../vm/program';
 import { FaultCode, VerifyError, VmFault } from '../../vm/errors';
 import { BASE } from '../../vm/memory';
 import { disassembleInsn } from '../../vm/disassembler';
+import { FLAG_NO_RETURN, buildImage, parseImage } from '../../vm/image';
 
 const I = (opcode: number, dst = 0, src = 0, offset = 0, imm = 0, imm2 = 0): Insn => ({ opcode, dst, src, offset, imm, imm2 });
 
@@ -250,7 +251,7 @@ for (const tierCfg of TIERS) {
         assert.match(f.message, /taken-branch budget of 200/);
         assert.equal(res.r0, 201n);
         // Unconditional ja counts too.
-        const ja = vmOf('mov %r0, 0\nloop:\nadd %r0, 1\nja loop', { profile: 'riot-2022' });
+        const ja = vmOf('mov %r0, 0\nloop:\nadd %r0, 1\nja loop\nexit', { profile: 'riot-2022' });
         const rj = ja.run();
         faults(ja, rj, FaultCode.OUT_OF_BUDGET, 2);
         assert.equal(rj.r0, 201n);
@@ -261,6 +262,31 @@ for (const tierCfg of TIERS) {
         for (let k = 0; k < 3; k++) exits(vm.run(), 201n);
         const small = vmOf(counter(12), { profile: 'riot-2022', branchBudget: 10 });
         faults(small, small.run(), FaultCode.OUT_OF_BUDGET, 2);
+      });
+
+      it('riot-2022 with RIOT\'s "no return" flag (VmOptions or image header): no final exit needed, no branch budget', () => {
+        const forever = 'mov %r0, 0\nloop:\nadd %r0, 1\nja loop';
+        assert.throws(() => vmOf(forever, { profile: 'riot-2022' }), (e: unknown) => e instanceof VerifyError && e.code === FaultCode.NO_RETURN);
+        const vm = vmOf(forever, { profile: 'riot-2022', noReturn: true, budget: 3001 });
+        assert.equal(vm.noReturn, true);
+        const res = vm.run();
+        const f = faults(vm, res, FaultCode.OUT_OF_BUDGET, 1);
+        assert.match(f.message, /instruction budget of 3001/); // not the 200 taken branches
+        assert.equal(res.r0, 1500n);
+        // An explicit branch budget is lifted too, as RIOT's flag short-circuits its check.
+        exits(vmOf(counter(1000), { profile: 'riot-2022', noReturn: true, branchBudget: 10 }).run(), 1000n);
+        // The image header's flag 0x0100 says the same.
+        const img = parseImage(buildImage({ text: assemble(forever), flags: FLAG_NO_RETURN }));
+        assert.equal(img.flags, FLAG_NO_RETURN);
+        const fromImage = new Vm({ image: img, profile: 'riot-2022', budget: 3001, ...tierOpts });
+        assert.equal(fromImage.noReturn, true);
+        faults(fromImage, fromImage.run(), FaultCode.OUT_OF_BUDGET, 1);
+        // Running off the end (nothing checks the last instruction then) is a clean −1 past the end.
+        const off = vmOf('mov %r0, 7\nadd %r0, 1', { profile: 'riot-2022', noReturn: true });
+        const ro = off.run();
+        assert.equal(faults(off, ro, FaultCode.ILLEGAL_INSTRUCTION, 2).message.includes('past the end'), true);
+        assert.equal(ro.r0, 8n);
+        assert.equal(ro.insns, 3);
       });
 
       it('rfc9669 has no taken-branch limit', () => {
@@ -460,7 +486,7 @@ for (const tierCfg of TIERS) {
       it('riot-2022: the taken-branch budget is fresh per slice', () => {
         const helpers: HelperTable = new Map([[0x61, (c: HelperCall) => c.suspend()]]);
         // 150 taken branches per slice: 300 in total would exceed 200 in a single slice.
-        const vm = vmOf(`mov %r6, 0\nouter:\nmov %r7, 0\ninner:\nadd %r7, 1\njne %r7, 150, inner\ncall 0x61\nja outer`,
+        const vm = vmOf(`mov %r6, 0\nouter:\nmov %r7, 0\ninner:\nadd %r7, 1\njne %r7, 150, inner\ncall 0x61\nja outer\nexit`,
           { helpers, profile: 'riot-2022' });
         let res = vm.run();
         for (let k = 0; k < 3; k++) {
@@ -571,14 +597,14 @@ for (const tierCfg of TIERS) {
         exits(vm.run({ context: new Uint8Array([6]) }), 2n);
       });
 
-      it('runs on the tier it was asked for (rfc9669 programs compile)', function () {
-        const vm = vmOf('mov %r0, 1\nexit');
-        exits(vm.run(), 1n);
-        if (tierOpts.tier === 'compiled') assert.equal(vm.tier.current, 'compiled', vm.tier.reason);
-        else if (tierOpts.tier === 'interp') assert.equal(vm.tier.current, 'interp');
-        const riot = vmOf('mov %r0, 1\nexit', { profile: 'riot-2022' });
-        exits(riot.run(), 1n);
-        assert.equal(riot.tier.current, 'interp');
+      it('runs on the tier it was asked for (rfc9669 and riot-2022 programs compile)', function () {
+        for (const profile of ['rfc9669', 'riot-2022'] as Profile[]) {
+          const vm = vmOf('mov %r0, 1\nexit', { profile });
+          exits(vm.run(), 1n);
+          if (tierOpts.tier === 'compiled') assert.equal(vm.tier.current, 'compiled', vm.tier.reason);
+          else if (tierOpts.tier === 'interp') assert.equal(vm.tier.current, 'interp');
+          assert.equal(vm.tier.reason, undefined);
+        }
       });
 
       it('an invalid program throws VerifyError from the constructor, never from run', () => {

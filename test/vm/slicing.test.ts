@@ -227,7 +227,7 @@ describe('preemption: sliced runs end exactly as unsliced ones', function () {
   });
 
   it('riot-2022: the 200 taken branches count across slices; a helper suspension still restarts them', () => {
-    const spin = new Vm({ text: assemble('l: add %r0, 1\nja l'), profile: 'riot-2022', budget: 1e9, slice: { insns: 3 } });
+    const spin = new Vm({ text: assemble('l: add %r0, 1\nja l\nexit'), profile: 'riot-2022', budget: 1e9, slice: { insns: 3 } });
     let r = spin.run();
     while (r.status === 'preempted') r = spin.continue();
     assert.equal(r.fault?.reason, 'taken-branch budget of 200 exhausted');

@@ -23,7 +23,7 @@ import { FaultCode } from '../../vm/errors';
 import { conformanceHelpers, expectedResult, hexBytes, loadAssembled } from '../util/vectors';
 import { hex, observe } from '../util/observe';
 import {
-  H_SUSPEND, H_VALUE, WALK_HEAVY, arbProgram, arbProgramRaw, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
+  H_SUSPEND, H_VALUE, WALK_HEAVY, arbProgram, arbProgramRaw, arbRiotProgram, bigProgram, isVerified, makeHelpers, type GenConfig, type GenProgram,
 } from '../util/program-gen';
 import { note } from '../util/note';
 
@@ -206,6 +206,62 @@ describe('compiled tier vs interpreter', function () {
           assertSame([fresh(compiled)], [fresh(interp)], `budget ${b}`, g);
         }
       }), params());
+    });
+  });
+
+  describe('differential: riot-2022 (taken-branch budget, division faults, 32-bit helper results)', () => {
+    const riot = { profile: 'riot-2022' as const };
+    const riotPlans = arbRiotProgram().chain((g) => arbPlans(g).map((plans) => ({ g, plans })));
+
+    it('the riot programs reach RIOT\'s run-time faults: 200 taken branches (−8) and division by zero (−9)', () => {
+      const seen = new Map<string, number>();
+      for (const g of fc.sample(arbRiotProgram(), { seed: SEED, numRuns: 400 })) {
+        const r = vmFor(g, { tier: 'interp', ...riot }).run({ budget: 5000, context: new Uint8Array(g.sizes.ctx), contextWritable: true });
+        const why = r.fault ? (/taken-branch/.test(r.fault.reason) ? 'branches' : String(r.fault.code)) : r.status;
+        seen.set(why, (seen.get(why) ?? 0) + 1);
+      }
+      for (const k of ['exit', 'branches', '-9', '-2']) assert.ok((seen.get(k) ?? 0) >= 3, `outcome ${k}: ${JSON.stringify([...seen])}`);
+    });
+
+    it('interp ≡ compiled ≡ auto (eager, mid-run) on every slice, with per-instruction counts', () => {
+      fc.assert(fc.property(riotPlans, fc.integer({ min: 1, max: 60 }), ({ g, plans }, midRun) => {
+        const ref = execPlans(vmFor(g, { tier: 'interp', countPerPc: true, ...riot }), plans);
+        const compiled = vmFor(g, { tier: 'compiled', countPerPc: true, ...riot });
+        assert.equal(compiled.tier.current, 'compiled', compiled.tier.reason);
+        assertSame(execPlans(compiled, plans), ref, 'compiled', g);
+        assertSame(execPlans(vmFor(g, { tier: 'auto', countPerPc: true, tierUp: up(1, 1e12), ...riot }), plans), ref, 'auto (runs: 1)', g);
+        assertSame(execPlans(vmFor(g, { tier: 'auto', countPerPc: true, tierUp: up(1e9, midRun), ...riot }), plans), ref, `auto (insns: ${midRun})`, g);
+      }), params(Math.max(50, RUNS >> 1), SEED + 14));
+    });
+
+    it('every budget and every branch budget around the fault points gives the interpreter\'s outcome', () => {
+      fc.assert(fc.property(arbRiotProgram({ weights: { suspend: 0 } }), (g) => {
+        const runOn = (vm: Vm, budget: number): Record<string, unknown> => {
+          vm.memory.bytes('data').set(g.data);
+          return observe(vm, vm.run({ budget, context: new Uint8Array(g.sizes.ctx), contextWritable: true }));
+        };
+        for (const branchBudget of [0, 1, 3, 200]) {
+          const interp = vmFor(g, { tier: 'interp', branchBudget, ...riot });
+          const compiled = vmFor(g, { tier: 'compiled', branchBudget, ...riot });
+          const top = Math.min(interp.run({ budget: 3000, context: new Uint8Array(g.sizes.ctx) }).totalInsns + 2, 3001);
+          for (let b = 0; b <= top; b += b < 60 ? 1 : Math.ceil(top / 30)) assertSame([runOn(compiled, b)], [runOn(interp, b)], `budget ${b}, ${branchBudget} branches`, g);
+        }
+      }), params(Math.max(30, RUNS >> 3), SEED + 15));
+    });
+
+    it('a "no return" program that runs off its end: fault −1 past the end, same count, every budget', () => {
+      const text = assemble('mov %r0, 0\nl: add %r0, 1\njlt %r0, 300, l\nadd %r0, 5');
+      for (let budget = 0; budget < 620; budget += 7) {
+        const obs = (tier: 'interp' | 'compiled'): Record<string, unknown> => {
+          const vm = new Vm({ text, tier, profile: 'riot-2022', noReturn: true });
+          return observe(vm, vm.run({ budget }));
+        };
+        assertSame([obs('compiled')], [obs('interp')], `budget ${budget}`);
+      }
+      const r = new Vm({ text, tier: 'compiled', profile: 'riot-2022', noReturn: true }).run();
+      assert.equal(r.fault?.code, FaultCode.ILLEGAL_INSTRUCTION);
+      assert.equal(r.fault?.pc, 4);
+      assert.equal(r.r0, 305n);
     });
   });
 
@@ -431,15 +487,14 @@ describe('compiled tier vs interpreter', function () {
       }
     });
 
-    it('riot-2022 stays on the interpreter with the reason recorded', () => {
+    it('riot-2022 compiles like any program (no class of program is interpreter-only)', () => {
       const text = loop(10);
       for (const tier of ['auto', 'compiled'] as const) {
         const vm = new Vm({ text, tier, tierUp: up(1, 1), profile: 'riot-2022' });
         for (let k = 0; k < 4; k++) assert.deepEqual({ r0: vm.run().r0 }, { r0: expected(10).r0 });
-        assert.equal(vm.tier.current, 'interp');
-        assert.match(vm.tier.reason ?? '', /riot-2022/);
-        assert.equal(vm.compileNow(), false);
-        assert.equal(vm.tier.current, 'interp');
+        assert.equal(vm.compileNow(), true);
+        assert.equal(vm.tier.current, 'compiled', vm.tier.reason);
+        assert.equal(vm.tier.reason, undefined);
       }
     });
 
@@ -651,7 +706,7 @@ describe('compiled tier vs interpreter', function () {
     });
 
     it('taken-branch budget on the rfc9669 profile (branchBudget option) is honoured by every tier', () => {
-      // Vm option branchBudget is documented for every profile; only riot-2022 stays interpreted.
+      // Vm option branchBudget is documented for every profile; the compiled tier keeps it too.
       both(`mov %r0, 0
         mov %r1, 100
       l: add %r0, 1

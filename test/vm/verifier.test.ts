@@ -143,12 +143,28 @@ describe('verifier: RIOT rules', () => {
       rejects([MOV0, I(0x85, 0, 0, 0, 1)], FaultCode.NO_RETURN, 'no-return', 1);
       rejects([MOV0, I(0x18, 0, 0, 0, 1, 2)], FaultCode.NO_RETURN, 'no-return', 2); // ends in a wide load's 2nd half
     });
-    it('accepts exit, ja backwards and ja32 backwards as the last instruction', () => {
-      for (const profile of both) {
-        accepts([MOV0, EXIT], { profile });
-        accepts([MOV0, I(0x05, 0, 0, -2)], { profile });
-      }
+    it('accepts exit, ja backwards and ja32 backwards as the last instruction (rfc9669)', () => {
+      for (const profile of both) accepts([MOV0, EXIT], { profile });
+      accepts([MOV0, I(0x05, 0, 0, -2)]);
       accepts([MOV0, I(0x06, 0, 0, 0, -2)]);
+    });
+    it('riot-2022, as RIOT: the last slot must be exit, so a final backward ja is −7 (issue 14.3\'s program)', () => {
+      const hex = 'b700000001000000 0700000001000000 0500feff00000000';
+      const text = Uint8Array.from(Buffer.from(hex.replace(/ /g, ''), 'hex'));
+      const e = rejects(text, FaultCode.NO_RETURN, 'no-return', 2, { profile: 'riot-2022' });
+      assert.match(e.message, /no return/);
+      accepts(text, { profile: 'rfc9669' });
+      rejects([MOV0, I(0x05, 0, 0, -2)], FaultCode.NO_RETURN, 'no-return', 1, { profile: 'riot-2022' });
+    });
+    it('riot-2022 with RIOT\'s "no return" flag: no last-instruction check at all, as RIOT', () => {
+      const opts = { profile: 'riot-2022' as const, noReturn: true };
+      accepts([MOV0, I(0x07, 0, 0, 0, 1), I(0x05, 0, 0, -2)], opts);
+      accepts([MOV0, I(0x07, 0, 0, 0, 1)], opts); // may run off the end: a clean fault at run time
+      accepts([MOV0, I(0x15, 0, 0, -2, 0)], opts);
+      // Every other rule still holds.
+      rejects([MOV0, I(0x05, 0, 0, 5)], FaultCode.ILLEGAL_JUMP, 'jump-target', 1, opts);
+      // rfc9669 keeps its own rule whatever the flag says.
+      rejects([MOV0, I(0x07, 0, 0, 0, 1)], FaultCode.NO_RETURN, 'no-return', 1, { noReturn: true });
     });
   });
 });

@@ -351,7 +351,8 @@ describe('board/board: long-running containers', () => {
     add %r1, -4
     mov %r2, 1000000
     call 0x61
-    ja loop`;
+    ja loop
+    exit`; // never reached: riot-2022, as RIOT, refuses a last instruction other than exit
 
   it('a while(1) loop with periodic wakeup runs for virtual hours, bounded work per slice', () => {
     const { board, clock } = vboard('nrf52840dk');

@@ -6,16 +6,18 @@
  */
 import * as assert from 'node:assert/strict';
 import { budgetAdvice } from '../../../lib/board/budget-advice';
-import { COST_TABLE } from '../../../lib/board/cost-model';
+import { CALIBRATION, COST_TABLE, calibratedFigures } from '../../../lib/board/cost-model';
 import { Board, VirtualClock } from '../../../lib/board/board';
 
 describe('board/budget-advice', () => {
   it('turns a budget into MCU time with the board\'s cost column', () => {
     const a = budgetAdvice({ board: 'nrf52840dk', budget: 1_000_000 });
-    const cm4 = Object.values(COST_TABLE['cortex-m4']);
+    // The calibrated figures: DESIGN §10's per-class table times the board's factor.
+    const cm4 = Object.values(calibratedFigures('cortex-m4'));
+    assert.deepEqual(cm4, Object.values(COST_TABLE['cortex-m4']).map((f) => f * CALIBRATION['cortex-m4'].factor));
     assert.equal(a.minUs, 1e6 * Math.min(...cm4));
     assert.equal(a.maxUs, 1e6 * Math.max(...cm4));
-    assert.match(a.estimate, /^≈446\.0 ms – 2\.1 s on Cortex-M4 @ 64 MHz \(estimated\)$/);
+    assert.match(a.estimate, /^≈859\.9 ms – 4\.0 s on Cortex-M4 @ 64 MHz \(estimated\)$/);
     assert.equal(a.vmProfile, 'riot-2022');
     assert.equal(a.warning, undefined, 'the default budget never warns');
     assert.match(a.note!, /at most 51,456 instructions/); // 201 × 2048 B / 8
@@ -27,7 +29,10 @@ describe('board/budget-advice', () => {
     assert.match(native.warning!, /^a budget of 10,000,000,000 instructions takes ≈50 s on host \(native\) \(estimated\), more than 10 s: no run on native should take that long; up to 2,000,000,000 stays within 10 s$/);
     assert.equal(budgetAdvice({ board: 'native', budget: 2e9 }).warning, undefined);
     const esp = budgetAdvice({ board: 'esp32-wroom-32', budget: 3e9, vmProfile: 'rfc9669' });
-    assert.match(esp.warning!, /takes ≈21\.4 min – 74\.0 min on ESP32 @ 64 MHz \(estimated\), more than 10 s: no run on esp32-wroom-32 should take that long; up to 6,752,194 stays/);
+    const espFig = Object.values(calibratedFigures('esp32'));
+    const fits = Math.floor(10e6 / Math.max(...espFig)).toLocaleString('en-US');
+    assert.match(esp.warning!, /takes ≈34\.7 min – 2\.0 h on ESP32 @ 64 MHz \(estimated\), more than 10 s: no run on esp32-wroom-32 should take that long/);
+    assert.ok(esp.warning!.includes(`up to ${fits} stays`), esp.warning);
     assert.equal(esp.note, undefined);
   });
 
@@ -43,7 +48,8 @@ describe('board/budget-advice', () => {
   it('the riot-2022 bound holds: a worst-case program stops within it', () => {
     // Every instruction on the way back is a taken jump's target: a long straight run, then one jump.
     const n = 50;
-    const asm = ['l:', ...Array.from({ length: n - 1 }, () => 'add %r0, 1'), 'ja l'].join('\n');
+    // (An exit after the jump: riot-2022, as RIOT, refuses a program whose last instruction is not exit.)
+    const asm = ['l:', ...Array.from({ length: n - 1 }, () => 'add %r0, 1'), 'ja l', 'exit'].join('\n');
     const board = new Board({ profile: 'nrf52840dk', clock: new VirtualClock() });
     board.install({ id: 'w', hook: 'flow', image: asm, budget: 1e9 });
     const r = board.runFlow('w', new Uint8Array(0));

@@ -12,7 +12,8 @@ import { Board, BoardError, WallClock, type RunReport } from '../../../lib/board
 import { DEFAULT_SLICE_MS } from '../../../vm/vm';
 import { image, vboard } from './util';
 
-const SPIN = 'mov %r0, 0\nl: add %r0, 1\nja l';
+/** Spins until a budget stops it (the exit is never reached; riot-2022, as RIOT, wants one last). */
+const SPIN = 'mov %r0, 0\nl: add %r0, 1\nja l\nexit';
 /** A flow container: prints "x<i>" per pass and a newline every 4th, stores i → i, n passes. */
 const chatty = (n: number): Uint8Array => image(`
   mov %r6, 0
