@@ -19,7 +19,7 @@ export class Code {
   tee(l: number): this { this.w.byte(W.local_tee).u32(l); return this; }
   /**
    * Constants are exact or the translation fails (and the program stays on the interpreter): a
-   * constant that silently wrapped to 32 bits would move an address by 2^32 (issue 11).
+   * constant that silently wrapped to 32 bits would move an address by 2^32.
    */
   i32(v: number): this {
     if ((v | 0) !== v) throw new Error(`internal: i32 constant ${v} out of range`);

@@ -1,13 +1,13 @@
 /**
- * Estimated run time of a container on the board's real MCU (DESIGN §10): count instructions by
+ * Estimated run time of a container on the board's real MCU (ARCHITECTURE.md § Boards and the cost model): count instructions by
  * class, multiply by the measured µs per instruction of that class, sum. Always an *estimate*:
  * every result carries `estimated: true` and the label says so.
  *
- * Per-class figures (µs per instruction at 64 MHz, Femto-Container interpreter) are the DESIGN §10
+ * Per-class figures (µs per instruction at 64 MHz, Femto-Container interpreter) are the table in ARCHITECTURE.md § Boards and the cost model
  * table: Cortex-M4 from the Middleware 2022 artifact's nRF52840 run, ESP32 and RISC-V from the
  * CertFC artifact's jump-table runs of the same VM. `native` has no such table; it uses one flat
  * figure, 0.005 µs per instruction (≈ 200 M instructions/s: the uBPF C interpreter on a host like
- * ours, DESIGN §13), because RIOT native runs the same C interpreter on the host CPU.
+ * ours, ARCHITECTURE.md § Reference numbers), because RIOT native runs the same C interpreter on the host CPU.
  *
  * Mapping of every opcode onto the 11 measured classes (the table has no row for most opcodes, so
  * each takes the row whose interpreter work is closest):
@@ -27,7 +27,7 @@
  *   conditional jumps (64 and 32-bit), taken / not taken     → jcond_taken / jcond_not_taken
  * Any slot the interpreter never decodes (second half of a wide load) has count 0.
  *
- * Per-board calibration (DESIGN §10). The per-class figures come from single-instruction loops
+ * Per-board calibration (ARCHITECTURE.md § Boards and the cost model). The per-class figures come from single-instruction loops
  * and under-predict whole programs (instruction fetch and dispatch, branch refills, helper calls).
  * So an estimate is
  *
@@ -64,14 +64,14 @@ export const COST_CLASSES = [
 ] as const;
 export type CostClass = (typeof COST_CLASSES)[number];
 
-/** DESIGN §10 row labels, for display. */
+/** Per-class row labels (ARCHITECTURE.md § Boards and the cost model), for display. */
 export const COST_CLASS_LABEL: Record<CostClass, string> = {
   alu_reg: 'ALU add (reg)', alu_imm: 'ALU add imm', mul_imm: 'mul imm', shift_imm: 'shift imm',
   div_imm: 'div imm', load_dw: 'load dw', store_imm: 'store dw imm', store_reg: 'store dw reg',
   ja: 'ja', jcond_taken: 'jeq taken', jcond_not_taken: 'jeq not taken',
 };
 
-/** µs per instruction at 64 MHz (DESIGN §10). */
+/** µs per instruction at 64 MHz (ARCHITECTURE.md § Boards and the cost model). */
 export const COST_TABLE: Readonly<Record<CostColumn, Readonly<Record<CostClass, number>>>> = {
   'cortex-m4': {
     alu_reg: 0.446, alu_imm: 0.524, mul_imm: 0.571, shift_imm: 0.603, div_imm: 2.056, load_dw: 1.149,
@@ -88,7 +88,7 @@ export const COST_TABLE: Readonly<Record<CostColumn, Readonly<Record<CostClass, 
   native: Object.fromEntries(COST_CLASSES.map((c) => [c, 0.005])) as Record<CostClass, number>,
 };
 
-/** The paper's whole-program measurements on Femto-Containers, µs at 64 MHz (DESIGN §10). */
+/** The paper's whole-program measurements on Femto-Containers, µs at 64 MHz (ARCHITECTURE.md § Boards and the cost model). */
 export const PAPER_WHOLE_PROGRAM_US: Readonly<Record<Exclude<CostColumn, 'native'>, Readonly<Record<WholeProgram, number>>>> = {
   'cortex-m4': { fletcher32: 2230, threadCounter: 27, coapFormatter: 50 },
   esp32: { fletcher32: 2010, threadCounter: 15, coapFormatter: 72 },

@@ -5,7 +5,7 @@
  * code without `node:` modules: the VM, the board's real helpers (printf, stores, clock, SAUL),
  * the hook contexts and the payload conversion. A test checks that closure.
  *
- * What the page gets: the hook's context exactly as the board lays it out (DESIGN §8; flow: the
+ * What the page gets: the hook's context exactly as the board lays it out (ARCHITECTURE.md § Hooks and contexts; flow: the
  * payload bytes in a read-only region "flow_payload"; sensor/button: the chosen device's reading
  * of the sample value as a phydat; timer, sched and coap: a first tick, a switch, a GET), fresh
  * local and global stores, a clock standing at 0, the board profile's SAUL devices with the sample

@@ -146,7 +146,7 @@ describe('femto CLI (lib/cli)', function () {
       }
       const c = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled']);
       assert.match(c.stdout, /tier: compiled \(compiled in [0-9.]+ ms\)/);
-      // riot-2022 (taken-branch budget, division faults) runs compiled too (issue 14.5).
+      // riot-2022 (taken-branch budget, division faults) runs compiled too.
       const riot = femto(['run', 'inc.s', '--mem', LE8(1), '--tier', 'compiled', '--profile', 'riot-2022']);
       assert.match(riot.stdout, /tier: compiled \(compiled in/);
       badInput(femto(['run', 'inc.s', '--tier', 'jit']), /unknown tier 'jit'/);

@@ -140,7 +140,7 @@ function fletcherOver(image: Uint8Array, profile: 'rfc9669' | 'riot-2022'): bigi
   return res.r0;
 }
 
-describe('RIOT header shims (issue 14.2)', function () {
+describe('RIOT header shims', function () {
   this.timeout(60_000);
   beforeEach(function () { need(this, CLANG); });
 

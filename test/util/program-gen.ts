@@ -700,7 +700,7 @@ export function bigProgram(slots: number, seed = 4096): GenProgram {
 }
 
 // ---------------------------------------------------------------------------------------------
-// riot-2022 programs (issue 14.5): the same trees, lowered slot for slot to what RIOT's 2022 VM
+// riot-2022 programs: the same trees, lowered slot for slot to what RIOT's 2022 VM
 // runs, so every jump offset stays valid. 32-bit ALU and jumps become their 64-bit forms, signed
 // division and sign-extending moves and loads their plain forms, byte swaps a move, atomics plain
 // stores, `callx` a helper call; local calls are not generated. Division by a zero register stays:

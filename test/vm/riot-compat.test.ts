@@ -1,5 +1,5 @@
 /**
- * riot-2022 against RIOT's 2022 VM, the parts issue 14 pins: how a helper's result reaches r0
+ * riot-2022 against RIOT's 2022 VM, the parts pinned here: how a helper's result reaches r0
  * (14.4: the low 32 bits zero-extended, whatever the helper returns, because RIOT's helpers are
  * `uint32_t` functions), on every tier, and through a suspension's resume value as well. The
  * rfc9669 profile keeps the 64-bit results a helper asks for.
@@ -22,7 +22,7 @@ function r0After(ret: number | bigint, opts: { profile: Profile; tier: Tier; ret
   return res.r0;
 }
 
-describe('riot-2022: helper results are 32 bits zero-extended, as RIOT (issue 14.4)', () => {
+describe('riot-2022: helper results are 32 bits zero-extended, as RIOT', () => {
   for (const tier of TIERS) {
     describe(`[${tier}]`, () => {
       it('a negative number reads 0xffffffff in both profiles (RIOT\'s default width)', () => {

@@ -148,7 +148,7 @@ describe('verifier: RIOT rules', () => {
       accepts([MOV0, I(0x05, 0, 0, -2)]);
       accepts([MOV0, I(0x06, 0, 0, 0, -2)]);
     });
-    it('riot-2022, as RIOT: the last slot must be exit, so a final backward ja is −7 (issue 14.3\'s program)', () => {
+    it('riot-2022, as RIOT: the last slot must be exit, so a final backward ja is −7 (a never-ending program)', () => {
       const hex = 'b700000001000000 0700000001000000 0500feff00000000';
       const text = Uint8Array.from(Buffer.from(hex.replace(/ /g, ''), 'hex'));
       const e = rejects(text, FaultCode.NO_RETURN, 'no-return', 2, { profile: 'riot-2022' });

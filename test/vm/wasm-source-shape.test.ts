@@ -12,7 +12,7 @@ import { ROOT } from '../util/paths';
 const FILES = ['wasm-compiler.ts', 'wasm-state.ts', 'wasm-code.ts', 'wasm-loop-plans.ts', 'wasm-emit-insn.ts'];
 const text = (f: string): string => fs.readFileSync(path.join(ROOT, 'vm', f), 'utf8');
 
-describe('compiled tier translator: source shape (issue 16)', () => {
+describe('compiled tier translator: source shape', () => {
   for (const f of FILES) {
     it(`${f}: at most 650 lines, no bare opcode in a case label or an opcode compare`, () => {
       const src = text(f);

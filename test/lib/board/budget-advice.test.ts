@@ -12,7 +12,7 @@ import { Board, VirtualClock } from '../../../lib/board/board';
 describe('board/budget-advice', () => {
   it('turns a budget into MCU time with the board\'s cost column', () => {
     const a = budgetAdvice({ board: 'nrf52840dk', budget: 1_000_000 });
-    // The calibrated figures: DESIGN §10's per-class table times the board's factor.
+    // The calibrated figures: the per-class table (ARCHITECTURE.md § Boards and the cost model) times the board's factor.
     const cm4 = Object.values(calibratedFigures('cortex-m4'));
     assert.deepEqual(cm4, Object.values(COST_TABLE['cortex-m4']).map((f) => f * CALIBRATION['cortex-m4'].factor));
     assert.equal(a.minUs, 1e6 * Math.min(...cm4));
