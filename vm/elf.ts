@@ -22,6 +22,13 @@
  * do not sit on the instruction kind they belong to, unknown relocation types. Relocations inside
  * sections that are not loaded (.BTF, .BTF.ext, debug info) are ignored with those sections.
  *
+ * Metadata that is never part of an image — unwind tables (`.eh_frame`, which LLVM marks
+ * allocated: RIOT's own build, host-clang IR through `llc -march=bpf`, emits it with an
+ * R_BPF_64_ABS64 against .text), debug info, BTF, address-significance tables, notes, comments —
+ * is ignored by name whatever its flags (isMetadataSection), with its relocations, so that such an
+ * object builds the very image the same object stripped of those sections builds; RIOT's
+ * converter does the same (it only reads .text, .data and .rodata).
+ *
  * Robustness: every read is bounds-checked, every loop is bounded by a count already checked
  * against the buffer length, and sizes are capped before anything is allocated, so garbage or
  * truncated input gives a FormatError and nothing else.
@@ -82,6 +89,19 @@ const RELOC_NAMES: Record<number, string> = {
 
 export function relocationName(type: number): string {
   return RELOC_NAMES[type] ?? `unknown relocation type ${type}`;
+}
+
+/**
+ * Sections that describe the code rather than belong to it: never loaded, whatever their flags.
+ * `.eh_frame` is SHF_ALLOC in LLVM's output (a host toolchain would map it), but nothing in a
+ * femto-container reads unwind tables.
+ */
+const METADATA_SECTION =
+  /^(?:\.eh_frame(?:_hdr)?|\.gcc_except_table|\.debug_.*|\.zdebug_.*|\.BTF(?:\..*)?|\.llvm_addrsig|\.llvm\..*|\.comment|\.note(?:\..*)?|\.stack_sizes|\.ARM\.(?:exidx|extab).*)$/;
+
+/** True for unwind, debug and other metadata sections that an image never holds. */
+export function isMetadataSection(name: string): boolean {
+  return METADATA_SECTION.test(name);
 }
 
 /** Largest merged section we accept: far beyond any microcontroller, small enough to allocate. */
@@ -312,6 +332,7 @@ export function loadElf(bytes: Uint8Array): ElfLoad {
   const bssSecs: Shdr[] = [];
   for (const s of shdrs) {
     if (!(s.flags & SHF_ALLOC)) continue; // .BTF, debug info, symbol tables: not part of the image
+    if (isMetadataSection(s.name)) continue; // .eh_frame (allocated, but only unwind metadata)
     if (isMaps(s)) fail(`BPF maps (section "${s.name}") are not supported by femto-containers: use the key-value store helpers`, s.name, s.offset);
     if (s.type === SHT_NOBITS) {
       if (s.flags & SHF_EXECINSTR) fail('executable NOBITS section', s.name, s.offset);
