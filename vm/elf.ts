@@ -36,6 +36,7 @@
 import { FormatError } from './errors';
 import { OP, INSN_SIZE } from './opcodes';
 import type { RiotImage } from './image';
+import { sourceMapFromDwarf, type SourceMap } from './source-map';
 
 export const EM_BPF = 247;
 const ET_REL = 1;
@@ -150,6 +151,10 @@ export interface ElfLoad {
   symbols: ElfSymbol[];
   relocations: ElfRelocation[];
   sections: ElfSection[];
+  /** Objects built with -g: file and line of every slot of the merged text (vm/source-map). */
+  sourceMap?: SourceMap;
+  /** Why the object's line information could not be read (the image is built all the same). */
+  sourceMapError?: string;
 }
 
 /** True when the bytes start with the ELF magic (says nothing about the kind of ELF). */
@@ -492,7 +497,48 @@ export function loadElf(bytes: Uint8Array): ElfLoad {
     .filter((s) => s.kind === 'func' && s.global && s.region === 'text')
     .map((s) => ({ name: s.name, flags: 0, offset: s.offset }));
 
-  return { image: { flags: 0, data, rodata, text, functions }, symbols, relocations, sections };
+  const load: ElfLoad = { image: { flags: 0, data, rodata, text, functions }, symbols, relocations, sections };
+  const lines = shdrs.find((s) => s.name === '.debug_line' && s.type === SHT_PROGBITS);
+  if (lines) {
+    try {
+      load.sourceMap = lineInfo(r, lines, shdrs, syms, placement, textLen / INSN_SIZE);
+    } catch (e) {
+      load.sourceMapError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return load;
+}
+
+/**
+ * The source map of an object built with -g. DW_LNE_set_address operands are section-relative;
+ * the R_BPF_64_ABS64 at each of them in `.rel.debug_line` names the code section (addend in
+ * place), whose base in the merged text is added. A sequence of a section not in the image is
+ * dropped; without relocations the addresses are taken as offsets of the merged text.
+ */
+function lineInfo(r: Reader, lines: Shdr, shdrs: Shdr[], syms: Sym[], placement: Map<number, Placement>, slots: number): SourceMap {
+  const bytesOf = (name: string): Uint8Array | undefined => {
+    const s = shdrs.find((h) => h.name === name && h.type === SHT_PROGBITS);
+    return s && r.b.subarray(s.offset, s.offset + s.size);
+  };
+  const symAt = new Map<number, Sym | undefined>();
+  for (const rs of shdrs) {
+    if (rs.type !== SHT_REL || rs.info !== lines.index || rs.entsize !== 16) continue;
+    for (let i = 0; i < Math.floor(rs.size / 16); i++) {
+      const e = rs.offset + i * 16;
+      symAt.set(r.u64(e, rs.name), syms[r.u32(e + 12, rs.name)]);
+    }
+  }
+  return sourceMapFromDwarf({
+    debugLine: r.b.subarray(lines.offset, lines.offset + lines.size),
+    debugLineStr: bytesOf('.debug_line_str'),
+    debugStr: bytesOf('.debug_str'),
+    resolveAddress: (at, value) => {
+      if (!symAt.has(at)) return value;
+      const sym = symAt.get(at);
+      const p = sym && placement.get(sym.shndx);
+      return p && p.region === 'text' ? p.base + sym.value + value : undefined;
+    },
+  }, slots);
 }
 
 function readI32(b: Uint8Array, o: number): number {
