@@ -175,7 +175,7 @@ describe('editor in a real browser (chromium)', function () {
     await page.locator(`g.red-ui-flow-node-group[id="${inject}"] .red-ui-flow-node-button`).click();
     await waitFor('the container to show its result', 8000, async () => {
       const t = await node.locator('.red-ui-flow-node-status-label').textContent();
-      return t && /r0=42 · \d+ insns · ≈/.test(t) ? t : undefined;
+      return t && /^42 · \d+ instr · ≈/.test(t) ? t : undefined;
     });
     assert.equal(await node.locator('.red-ui-flow-node-status-dot-green').count(), 1);
   });
