@@ -4,13 +4,17 @@
  *
  * Grants: RIOT's helper ids unless --helpers narrows them; a conformance `.data` vector also gets
  * helper 5, the suite's identity helper (its environment). JSON: `{"ok":true,"warnings":[…]}` or
- * `{"ok":false,"code":-3,"pc":N,"rule":"…","message":"…","insn":"…","warnings":[…]}`.
+ * `{"ok":false,"code":-3,"pc":N,"rule":"…","message":"…","insn":"…","warnings":[…]}`, with
+ * `"source":{"file","line"}` when the program carries line information; the text output then
+ * shows that source line (`at oob.c:9:  *p = 1;`) when the file is readable.
  */
 import { Program } from '../../vm/program';
 import { verify } from '../../vm/verifier';
+import { sourceAt } from '../../vm/source-map';
 import { loadProgramFile } from '../program-input';
 import { compileOptionSpec, compileOptionsFrom, defaultGrants, flag, helperLabel, parseCommand, parseFormat, parseHelperList, parseProfile, requireFile, str } from './args';
 import { EXIT_OK, EXIT_REJECTED, type Io } from './io';
+import { sourceLines } from './source-text';
 
 
 export async function verifyCommand(argv: string[], io: Io): Promise<number> {
@@ -47,10 +51,15 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
     return EXIT_OK;
   }
   const e = r.error;
+  const source = sourceAt(prog.sourceMap, e.pc);
   if (json) {
-    io.out(JSON.stringify({ ok: false, code: e.code, pc: e.pc, rule: e.rule, message: e.reason, insn: e.insn ?? null, warnings: r.warnings }));
+    io.out(JSON.stringify({ ok: false, code: e.code, pc: e.pc, rule: e.rule, message: e.reason, insn: e.insn ?? null, ...(source ? { source } : {}), warnings: r.warnings }));
   } else {
     io.out(`${file}: ${e.message}`);
+    if (source) {
+      const text = sourceLines(prog.sourceMap, file)(source.file)?.[source.line - 1];
+      io.out(`at ${source.file}:${source.line}${text !== undefined ? `:  ${text.trim()}` : ''}`);
+    }
     for (const w of r.warnings) io.out(`warning: ${w}`);
   }
   return EXIT_REJECTED;
