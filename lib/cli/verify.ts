@@ -11,6 +11,8 @@
 import { Program } from '../../vm/program';
 import { verify } from '../../vm/verifier';
 import { sourceAt } from '../../vm/source-map';
+import { branchBudgetWarnings } from '../../vm/branch-budget';
+import { RIOT_BRANCH_BUDGET } from '../../vm/vm';
 import { loadProgramFile } from '../program-input';
 import { compileOptionSpec, compileOptionsFrom, defaultGrants, flag, helperLabel, parseCommand, parseFormat, parseHelperList, parseProfile, requireFile, str } from './args';
 import { EXIT_OK, EXIT_REJECTED, type Io } from './io';
@@ -35,6 +37,13 @@ export async function verifyCommand(argv: string[], io: Io): Promise<number> {
   const grants = parseHelperList('verify', helpersArg, defaultGrants(prog.kind));
   const program = new Program(prog.text);
   const r = verify(program, { profile, helpers: grants });
+  if (profile === 'riot-2022') {
+    // Loops that may outrun RIOT's taken-branch budget (issue 13.4), named by their source line.
+    r.warnings.push(...branchBudgetWarnings(program, RIOT_BRANCH_BUDGET, (pc) => {
+      const s = sourceAt(prog.sourceMap, pc);
+      return s && `${s.file}:${s.line}`;
+    }));
+  }
   const json = flag(p, 'json');
   if (!json) for (const w of prog.warnings) io.err(`warning: ${w}`);
   if (r.ok) {

@@ -19,6 +19,8 @@ import { FaultCode, FormatError, VerifyError } from '../../vm/errors';
 import { isElf, loadElf } from '../../vm/elf';
 import { buildImage, isImage, parseImage } from '../../vm/image';
 import { Program } from '../../vm/program';
+import { branchBudgetWarnings } from '../../vm/branch-budget';
+import { RIOT_BRANCH_BUDGET } from '../../vm/vm';
 import { interleaveSource, sourceAt, sourceMapFromLines, type SourceLocation, type SourceMap } from '../../vm/source-map';
 import { verify, type Profile, PROFILES } from '../../vm/verifier';
 import { ClangNotFoundError } from '../compiler';
@@ -263,6 +265,12 @@ export async function verifyRequest(req: VerifyRequest, lookup?: BoardLookup, sa
   const v = verify(program, { profile, helpers: grants });
   res.helpersUsed = v.helpersUsed.map((id) => HELPER_NAME_BY_ID[id] ?? `0x${id.toString(16)}`);
   res.warnings.push(...v.warnings);
+  if (profile === 'riot-2022') {
+    res.warnings.push(...branchBudgetWarnings(program, RIOT_BRANCH_BUDGET, (pc) => {
+      const s = sourceAt(map, pc);
+      return s && `line ${s.line}`;
+    }));
+  }
   if (!v.ok) {
     const err: VerifyError = v.error;
     res.rule = err.rule;

@@ -97,6 +97,14 @@ describe('femto CLI: source lines (issue 13.1)', function () {
     assert.ok(!femto(['disasm', 'w.s']).stdout.split('\n').some((l) => l.startsWith(';')));
   });
 
+  it('verify --profile riot-2022 warns about a loop that can outrun the branch budget, naming its line', () => {
+    fs.writeFileSync(path.join(tmp, 'sum.s'), 'mov %r0, 0\nmov %r1, 300\nloop:\nadd %r0, %r1\nsub %r1, 1\njne %r1, 0, loop\nexit\n');
+    const riot = femto(['verify', 'sum.s', '--profile', 'riot-2022']);
+    assert.equal(riot.code, 0);
+    assert.match(riot.stdout, /^warning: riot-2022 allows 200 taken branches per run and the loop at sum\.s:6 \(pc 4\) may need more .*rfc9669/m);
+    assert.doesNotMatch(femto(['verify', 'sum.s', '--profile', 'rfc9669']).stdout, /taken branches/);
+  });
+
   itNeeds(CLANG, 'verify names the C line of a rejection (JSON "source", text with the line)', () => {
     fs.writeFileSync(path.join(tmp, 'say.c'), '#include "femto.h"\nint say(void *ctx)\n{\n    bpf_printf("hi\\n");\n    return 0;\n}\n');
     clang('say.c', 'say.o', ['-g']);

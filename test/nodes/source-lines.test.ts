@@ -70,6 +70,21 @@ describe('source lines in the container node and Verify', function () {
     assert.deepEqual(r.listing.filter((l: string) => l.startsWith(';')), []);
   });
 
+  it('Verify warns when a loop can outrun the riot-2022 branch budget, naming its line and rfc9669; not under rfc9669', async () => {
+    await helper.load(ALL_NODES, flow(boardNode()));
+    const riot = await verify({ source: SUM_300, language: 'asm', board: 'nrf52840dk' });
+    assert.equal(riot.ok, true);
+    assert.equal(riot.profile, 'riot-2022');
+    const w = riot.warnings.filter((x: string) => /taken branches/.test(x));
+    assert.equal(w.length, 1, riot.warnings.join('\n'));
+    assert.match(w[0], /allows 200 taken branches per run and the loop at line 6 \(pc 4\)/);
+    assert.match(w[0], /rfc9669/);
+    const rfc = await verify({ source: SUM_300, language: 'asm', profile: 'rfc9669' });
+    assert.deepEqual(rfc.warnings.filter((x: string) => /taken branches/.test(x)), []);
+    const small = await verify({ source: SUM_300.replace('300', '150'), language: 'asm', board: 'nrf52840dk' });
+    assert.deepEqual(small.warnings.filter((x: string) => /taken branches/.test(x)), []);
+  });
+
   itNeeds(CLANG, 'Verify of C: sourceLines name the C file, the listing interleaves the C lines (objdump -S)', async () => {
     await helper.load(ALL_NODES, flow(boardNode()));
     const r = await verify({ source: OOB_C, language: 'c', name: 'oob', hook: 'flow' });
