@@ -307,6 +307,7 @@ export = function (RED: RED): void {
           return;
         }
         const r = showRejected(err, p);
+        if (!installed) rejectedWith = r;
         msg.femto = { rejected: true, rule: r.rule, code: r.code, pc: r.pc, line: r.line, instruction: r.instruction, message: r.message, stillRunning: installed };
         done(Object.assign(new Error(t('errors.swapRejected', 'new image rejected (__message__); the previous program keeps running', { message: r.message })), { name: 'FemtoRejected' }));
         return;
