@@ -29,6 +29,11 @@ import { withCompileSlot } from './compile-queue';
 export interface CompileOptions {
   /** Extra include directories (-I); `<repo>/lib/include` is always added when it exists. */
   includeDirs?: string[];
+  /**
+   * Keep clang's line table (`-g`, default true): faults and listings then name the C line. It
+   * changes no instruction of the image (the loader ignores debug sections).
+   */
+  debug?: boolean;
   /** Optimisation level: 'O0' | 'O1' | 'O2' | 'O3' | 'Os' | 'Oz' (a leading '-' is accepted). Default O2. */
   optimize?: string;
   /** Kill clang after this many ms (default 30 000). */
@@ -341,7 +346,7 @@ export function clangBinary(clang?: string): string {
  * the caller's own files and flags. Source from a flow goes through lib/node-support/sandbox
  * instead. Waits for its turn in the process-wide compile queue (lib/compile-queue).
  */
-export async function compileC(input: CInput, opts: CompileOptions = {}): Promise<{ object: Uint8Array; warnings: Diagnostic[] }> {
+export async function compileC(input: CInput, opts: CompileOptions = {}): Promise<{ object: Uint8Array; warnings: Diagnostic[]; compiledAs: string }> {
   const clang = clangBinary(opts.clang);
   const optimize = normaliseOptimize(opts.optimize);
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
@@ -371,7 +376,7 @@ export async function compileC(input: CInput, opts: CompileOptions = {}): Promis
       }
       const outFile = path.join(tmp, 'out.o');
       const args = [
-        '-target', 'bpf', optimize, '-nostdinc', '-ffreestanding', '-fno-common', '-fno-color-diagnostics',
+        '-target', 'bpf', optimize, ...(opts.debug === false ? [] : ['-g']), '-nostdinc', '-ffreestanding', '-fno-common', '-fno-color-diagnostics',
         // No reproducer files left in the system temp folder when the back end crashes, and no
         // source excerpts in messages.
         '-fno-crash-diagnostics', '-fno-caret-diagnostics',
@@ -386,7 +391,8 @@ export async function compileC(input: CInput, opts: CompileOptions = {}): Promis
       if (failed) throw failed;
       const diagnostics = parseDiagnostics(output);
       if (!fs.existsSync(outFile)) throw new CompileError('clang reported success but wrote no object file', diagnostics, output);
-      return { object: new Uint8Array(fs.readFileSync(outFile)), warnings: diagnostics.filter((d) => d.severity === 'warning') };
+      // compiledAs: the name clang recorded for the source (its line table names it so).
+      return { object: new Uint8Array(fs.readFileSync(outFile)), warnings: diagnostics.filter((d) => d.severity === 'warning'), compiledAs: srcFile };
     } finally {
       fs.rmSync(tmp, { recursive: true, force: true });
     }

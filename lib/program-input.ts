@@ -32,6 +32,7 @@ import { assembleWithLines } from '../vm/assembler';
 import { parseDataFile } from '../vm/conformance-data';
 import { isElf, loadElf } from '../vm/elf';
 import { buildImage, isImage, parseImage, type RiotImage } from '../vm/image';
+import { renameFiles, sourceMapFromLines, type SourceMap } from '../vm/source-map';
 import type { CompileOptions } from './compiler';
 import { PROGRAM_KINDS, ProgramFileError, type ProgramKind } from './program-kinds';
 
@@ -62,6 +63,11 @@ export interface LoadedProgram {
   labels?: Record<string, number>;
   /** Assembly inputs: source line of each slot (1-based, in the file). */
   lines?: number[];
+  /**
+   * File and line of each slot: assembly (the file itself), an ELF object built with -g, C (always
+   * compiled with -g; the source named as given).
+   */
+  sourceMap?: SourceMap;
   /** Non-fatal notes (clang warnings, …). */
   warnings: string[];
 }
@@ -221,14 +227,18 @@ async function loadAs(kind: ProgramKind, bytes: Uint8Array, file: string, opts: 
       return fromImage(file, kind, parseImage(bytes));
     case 'elf': {
       if (!isElf(bytes)) throw new FormatError('elf', 'not an ELF file (no \\x7fELF magic)', { offset: 0 });
-      return fromImage(file, kind, parseImage(buildImage(loadElf(bytes).image)));
+      const load = loadElf(bytes);
+      return withMap(fromImage(file, kind, parseImage(buildImage(load.image))), load.sourceMap);
     }
     case 'c': {
       const input = opts.sourcePath !== undefined ? { path: opts.sourcePath } : { source: decodeText(bytes), fileName: file };
       const { compileC } = await import('./compiler');
-      const { object, warnings } = await compileC(input, opts.compile);
+      const { object, warnings, compiledAs } = await compileC(input, opts.compile);
       const w = warnings.map((d) => `${d.file}:${d.line}:${d.column}: warning: ${d.message}`);
-      return fromImage(file, kind, parseImage(buildImage(loadElf(object).image)), w);
+      const load = loadElf(object);
+      // clang saw a temporary copy or an absolute path: the map names the file as the user gave it.
+      const map = load.sourceMap && renameFiles(load.sourceMap, (f) => (f === compiledAs ? file : f));
+      return withMap(fromImage(file, kind, parseImage(buildImage(load.image)), w), map);
     }
     case 'data': {
       if (isBinary(bytes)) throw new FormatError('data', 'binary content: a .data vector is text');
@@ -239,7 +249,8 @@ async function loadAs(kind: ProgramKind, bytes: Uint8Array, file: string, opts: 
       const first = d.asmLine ?? 1;
       try {
         const a = assembleWithLines(d.asm);
-        return plain(file, kind, bytecode(a.text, 'data'), { ...extra, labels: a.labels, lines: a.lines.map((l) => l + first - 1) });
+        const lines = a.lines.map((l) => l + first - 1);
+        return plain(file, kind, bytecode(a.text, 'data'), { ...extra, labels: a.labels, lines, sourceMap: sourceMapFromLines(file, lines) });
       } catch (e) {
         if (e instanceof FormatError && e.where.line !== undefined) {
           throw new FormatError(e.format, e.reason, { ...e.where, line: e.where.line + first - 1 });
@@ -251,7 +262,7 @@ async function loadAs(kind: ProgramKind, bytes: Uint8Array, file: string, opts: 
       if (isBinary(bytes)) throw new FormatError('asm', 'binary content: assembly is text (use --format raw for bytecode)');
       const a = assembleWithLines(decodeText(bytes));
       if (a.text.length === 0) throw new FormatError('asm', 'no instructions');
-      return plain(file, kind, a.text, { labels: a.labels, lines: a.lines });
+      return plain(file, kind, a.text, { labels: a.labels, lines: a.lines, sourceMap: sourceMapFromLines(file, a.lines) });
     }
     case 'hex':
       return plain(file, kind, bytecode(parseHexBytes(decodeText(bytes), 'hex'), 'hex'));
@@ -260,6 +271,11 @@ async function loadAs(kind: ProgramKind, bytes: Uint8Array, file: string, opts: 
     default:
       throw new FormatError('bytecode', `unknown format '${String(kind)}' (one of ${PROGRAM_KINDS.join(', ')})`);
   }
+}
+
+function withMap(p: LoadedProgram, map: SourceMap | undefined): LoadedProgram {
+  if (map) p.sourceMap = map;
+  return p;
 }
 
 /** Image bytes for any loaded program (an assembly or bytecode program gets one function). */

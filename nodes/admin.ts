@@ -4,9 +4,9 @@
  * loads first. Not a node file itself.
  *
  *   POST femto/verify   (femto-container.write)  { source, language: c|asm|image, image (base64),
- *                       profile, board, hook, helpers } → { ok, rule, code, pc, line, column,
- *                       message, instruction, listing, warnings, profile, insns, imageBytes,
- *                       helpersUsed, diagnostics? } (lib/node-support/program.ts, verifyRequest)
+ *                       profile, board, hook, helpers, name } → { ok, rule, code, pc, line, column,
+ *                       message, instruction, listing, sourceLines, warnings, profile, insns,
+ *                       imageBytes, helpersUsed, diagnostics? } (lib/node-support/program.ts, verifyRequest)
  *   GET  femto/state    (femto-container.read)   → { boards: […] } (lib/node-support/registry.ts)
  *   GET  femto/budget   (femto-container.read)   ?board=<profile>&budget=N[&profile=riot-2022|rfc9669]
  *                       [&insns=N] → { ok, estimate, note?, warning?, maxRunInsns? } or { ok: false,
@@ -46,6 +46,7 @@ export function registerAdmin(RED: RED): void {
         board: typeof body.board === 'string' ? body.board : undefined,
         hook: typeof body.hook === 'string' ? body.hook : undefined,
         helpers: Array.isArray(body.helpers) || typeof body.helpers === 'string' ? body.helpers : undefined,
+        name: typeof body.name === 'string' ? body.name : undefined,
       },
       lookup,
     ).then(

@@ -34,7 +34,7 @@ import { isHook } from '../lib/board/hooks';
 import { VerifyError, FormatError } from '../vm/errors';
 import { ClangNotFoundError } from '../lib/compiler';
 import { faultError, femtoInfo, inputValue, isResultType, payloadToBytes, r0Value, type ResultType } from '../lib/node-support/message';
-import { buildProgram, DEPLOY_COMPILE_WAIT_MS, imageInsns, programFromMessage, type BuiltProgram } from '../lib/node-support/program';
+import { buildProgram, DEPLOY_COMPILE_WAIT_MS, fromAsm, imageInsns, programFromMessage, sourceFileName, sourceOf, type BuiltProgram } from '../lib/node-support/program';
 import { registry } from '../lib/node-support/registry';
 import { SandboxCompileError, SandboxError } from '../lib/node-support/sandbox';
 import * as status from '../lib/node-support/status';
@@ -63,9 +63,14 @@ interface ContainerConfig extends NodeConfig {
   inputType?: string;
 }
 
-/** "rule" and location of anything that keeps a program off the board, for status and msg.femto. */
-function rejection(e: unknown): { rule: string; pc?: number; line?: number; code?: number; instruction?: string; message: string } {
-  if (e instanceof VerifyError) return { rule: e.rule, pc: e.pc, code: e.code, instruction: e.insn, message: e.message };
+type Rejection = { rule: string; pc?: number; line?: number; code?: number; instruction?: string; message: string };
+
+/**
+ * "rule" and location of anything that keeps a program off the board, for status and msg.femto;
+ * a verifier rejection of a program with line information also names its source line.
+ */
+function rejection(e: unknown, p?: BuiltProgram): Rejection {
+  if (e instanceof VerifyError) return { rule: e.rule, pc: e.pc, line: sourceOf(p, e.pc)?.line, code: e.code, instruction: e.insn, message: e.message };
   if (e instanceof SandboxError) return { rule: 'sandbox', line: e.line, message: e.message };
   if (e instanceof SandboxCompileError) return { rule: 'compile error', line: e.line, message: e.message };
   if (e instanceof ClangNotFoundError) return { rule: 'clang not found', message: e.message };
@@ -101,7 +106,12 @@ export = function (RED: RED): void {
     const profile = config.profile === 'riot-2022' || config.profile === 'rfc9669' ? config.profile : undefined;
     const device = config.device === undefined || config.device === '' ? undefined : /^\d+$/.test(config.device) ? Number(config.device) : config.device;
     const name = config.name || node.id;
+    const fileName = sourceFileName(config.name, config.language);
     let installed = false;
+    /** The installed program (its source map names fault lines). */
+    let program: BuiltProgram | undefined;
+    /** Why the configured program never got onto the board: each input is answered with it. */
+    let rejectedWith: Rejection | undefined;
     let closed = false;
     let firing = false;
     let ownReport: RunReport | undefined;
@@ -131,11 +141,19 @@ export = function (RED: RED): void {
         return 'interp';
       }
     };
-    const info = (r: RunReport) => femtoInfo(r, { name: boardName, profile: liveBoard.profile.name }, tier(), resultType);
+    const vmProfile = (): string | undefined => {
+      try {
+        return liveBoard.vmOf(node.id).profile;
+      } catch {
+        return undefined;
+      }
+    };
+    const faultSource = (r: RunReport) => sourceOf(program, r.fault?.pc);
+    const info = (r: RunReport) => femtoInfo(r, { name: boardName, profile: liveBoard.profile.name }, tier(), resultType, faultSource(r));
 
-    function showRejected(e: unknown): ReturnType<typeof rejection> {
-      const r = rejection(e);
-      node.status(status.rejected(r.rule, r.pc !== undefined ? { pc: r.pc } : { line: r.line }));
+    function showRejected(e: unknown, p?: BuiltProgram): Rejection {
+      const r = rejection(e, p);
+      node.status(status.rejected(r.rule, { pc: r.pc, line: r.line }));
       if (!installed) registry.updateContainer(boardId, node.id, { pending: 'rejected' });
       return r;
     }
@@ -155,6 +173,8 @@ export = function (RED: RED): void {
           });
           installed = true;
         }
+        program = p;
+        rejectedWith = undefined;
         registry.updateContainer(boardId, node.id, { pending: undefined, image: p.image });
         node.status(status.attached(hook, imageInsns(p.image)));
         for (const w of p.warnings) node.warn(w);
@@ -167,7 +187,7 @@ export = function (RED: RED): void {
     function onResult(r: RunReport): void {
       if (r.container !== node.id || closed) return;
       registry.updateContainer(boardId, node.id, { lastResult: { r0: r0Value(r.r0, resultType), insns: r.insns, estimatedUs: Math.round(r.estimatedUs * 1000) / 1000 } });
-      node.status(status.afterRun(r, boardName, resultType));
+      node.status(status.afterRun(r, resultType, { source: faultSource(r), profile: vmProfile() }));
       if (firing) {
         ownReport = r;
         return;
@@ -182,7 +202,7 @@ export = function (RED: RED): void {
       }
       if (pending?.coap) return; // the CoAP request's own runs: its answer carries them
       const msg: Msg = { topic: r.hook, payload: r0Value(r.r0, resultType), femto: info(r) };
-      if (r.status === 'fault') node.error(faultError(r), msg);
+      if (r.status === 'fault') node.error(faultError(r, faultSource(r)), msg);
       else node.send(msg);
       drain();
     }
@@ -218,7 +238,7 @@ export = function (RED: RED): void {
       }
       job.msg.femto = info(r);
       if (r.status === 'fault') {
-        job.done(faultError(r));
+        job.done(faultError(r, faultSource(r)));
         return;
       }
       if (!job.coap) job.msg.payload = r0Value(r.r0, resultType);
@@ -250,7 +270,8 @@ export = function (RED: RED): void {
         if (closed) return;
         if (err === undefined && p) err = put(p);
         if (err !== undefined) {
-          const r = showRejected(err);
+          const r = showRejected(err, p);
+          if (!installed) rejectedWith = r;
           node.error(t('errors.rejected', { message: r.message }));
         } else if (!p) {
           node.status(status.noImage());
@@ -258,7 +279,7 @@ export = function (RED: RED): void {
         }
       };
       if (config.language === 'c') {
-        buildProgram({ language: 'c', source: config.source, image: config.image }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
+        buildProgram({ language: 'c', source: config.source, image: config.image, fileName }, { queueWaitMs: DEPLOY_COMPILE_WAIT_MS }).then((p) => finish(p), (e: unknown) => finish(undefined, e));
       } else {
         try {
           finish(buildProgramSync(config));
@@ -273,8 +294,9 @@ export = function (RED: RED): void {
       if (msg.image !== undefined) {
         node.status(status.verifying());
         let err: unknown;
+        let p: BuiltProgram | undefined;
         try {
-          const p = programFromMessage(msg.image);
+          p = programFromMessage(msg.image);
           err = put(p);
         } catch (e) {
           err = e;
@@ -284,7 +306,8 @@ export = function (RED: RED): void {
           done();
           return;
         }
-        const r = showRejected(err);
+        const r = showRejected(err, p);
+        if (!installed) rejectedWith = r;
         msg.femto = { rejected: true, rule: r.rule, code: r.code, pc: r.pc, line: r.line, instruction: r.instruction, message: r.message, stillRunning: installed };
         done(Object.assign(new Error(t('errors.swapRejected', { message: r.message })), { name: 'FemtoRejected' }));
         return;
@@ -296,6 +319,13 @@ export = function (RED: RED): void {
           msg.femto = { reset: true, container: ci.id };
         }
         done();
+        return;
+      }
+      if (!installed && rejectedWith) {
+        // The configured program was refused: say so to every message, with where and why.
+        const r = rejectedWith;
+        msg.femto = { rejected: true, container: node.id, rule: r.rule, code: r.code, pc: r.pc, line: r.line, instruction: r.instruction, message: r.message };
+        done(Object.assign(new Error(t('errors.rejectedInput', { name, message: r.message })), { name: 'FemtoRejected' }));
         return;
       }
       if (!installed) {
@@ -435,7 +465,7 @@ export = function (RED: RED): void {
   /** The configured program for assembly and images (synchronous; C goes through buildProgram). */
   function buildProgramSync(config: ContainerConfig): BuiltProgram | undefined {
     if (config.language === 'image') return config.image ? programFromMessage({ base64: config.image }) : undefined;
-    return config.source && config.source.trim() ? programFromMessage({ asm: config.source }) : undefined;
+    return config.source && config.source.trim() ? fromAsm(config.source, sourceFileName(config.name, 'asm')) : undefined;
   }
 
   RED.nodes.registerType('femto-container', FemtoContainer as (this: Node, c: NodeConfig) => void);

@@ -22,6 +22,13 @@
  * do not sit on the instruction kind they belong to, unknown relocation types. Relocations inside
  * sections that are not loaded (.BTF, .BTF.ext, debug info) are ignored with those sections.
  *
+ * Metadata that is never part of an image — unwind tables (`.eh_frame`, which LLVM marks
+ * allocated: RIOT's own build, host-clang IR through `llc -march=bpf`, emits it with an
+ * R_BPF_64_ABS64 against .text), debug info, BTF, address-significance tables, notes, comments —
+ * is ignored by name whatever its flags (isMetadataSection), with its relocations, so that such an
+ * object builds the very image the same object stripped of those sections builds; RIOT's
+ * converter does the same (it only reads .text, .data and .rodata).
+ *
  * Robustness: every read is bounds-checked, every loop is bounded by a count already checked
  * against the buffer length, and sizes are capped before anything is allocated, so garbage or
  * truncated input gives a FormatError and nothing else.
@@ -29,6 +36,7 @@
 import { FormatError } from './errors';
 import { OP, INSN_SIZE } from './opcodes';
 import type { RiotImage } from './image';
+import { sourceMapFromDwarf, type SourceMap } from './source-map';
 
 export const EM_BPF = 247;
 const ET_REL = 1;
@@ -84,6 +92,19 @@ export function relocationName(type: number): string {
   return RELOC_NAMES[type] ?? `unknown relocation type ${type}`;
 }
 
+/**
+ * Sections that describe the code rather than belong to it: never loaded, whatever their flags.
+ * `.eh_frame` is SHF_ALLOC in LLVM's output (a host toolchain would map it), but nothing in a
+ * femto-container reads unwind tables.
+ */
+const METADATA_SECTION =
+  /^(?:\.eh_frame(?:_hdr)?|\.gcc_except_table|\.debug_.*|\.zdebug_.*|\.BTF(?:\..*)?|\.llvm_addrsig|\.llvm\..*|\.comment|\.note(?:\..*)?|\.stack_sizes|\.ARM\.(?:exidx|extab).*)$/;
+
+/** True for unwind, debug and other metadata sections that an image never holds. */
+export function isMetadataSection(name: string): boolean {
+  return METADATA_SECTION.test(name);
+}
+
 /** Largest merged section we accept: far beyond any microcontroller, small enough to allocate. */
 const MAX_SECTION_BYTES = 16 * 1024 * 1024;
 
@@ -130,6 +151,10 @@ export interface ElfLoad {
   symbols: ElfSymbol[];
   relocations: ElfRelocation[];
   sections: ElfSection[];
+  /** Objects built with -g: file and line of every slot of the merged text (vm/source-map). */
+  sourceMap?: SourceMap;
+  /** Why the object's line information could not be read (the image is built all the same). */
+  sourceMapError?: string;
 }
 
 /** True when the bytes start with the ELF magic (says nothing about the kind of ELF). */
@@ -312,6 +337,7 @@ export function loadElf(bytes: Uint8Array): ElfLoad {
   const bssSecs: Shdr[] = [];
   for (const s of shdrs) {
     if (!(s.flags & SHF_ALLOC)) continue; // .BTF, debug info, symbol tables: not part of the image
+    if (isMetadataSection(s.name)) continue; // .eh_frame (allocated, but only unwind metadata)
     if (isMaps(s)) fail(`BPF maps (section "${s.name}") are not supported by femto-containers: use the key-value store helpers`, s.name, s.offset);
     if (s.type === SHT_NOBITS) {
       if (s.flags & SHF_EXECINSTR) fail('executable NOBITS section', s.name, s.offset);
@@ -471,7 +497,48 @@ export function loadElf(bytes: Uint8Array): ElfLoad {
     .filter((s) => s.kind === 'func' && s.global && s.region === 'text')
     .map((s) => ({ name: s.name, flags: 0, offset: s.offset }));
 
-  return { image: { flags: 0, data, rodata, text, functions }, symbols, relocations, sections };
+  const load: ElfLoad = { image: { flags: 0, data, rodata, text, functions }, symbols, relocations, sections };
+  const lines = shdrs.find((s) => s.name === '.debug_line' && s.type === SHT_PROGBITS);
+  if (lines) {
+    try {
+      load.sourceMap = lineInfo(r, lines, shdrs, syms, placement, textLen / INSN_SIZE);
+    } catch (e) {
+      load.sourceMapError = e instanceof Error ? e.message : String(e);
+    }
+  }
+  return load;
+}
+
+/**
+ * The source map of an object built with -g. DW_LNE_set_address operands are section-relative;
+ * the R_BPF_64_ABS64 at each of them in `.rel.debug_line` names the code section (addend in
+ * place), whose base in the merged text is added. A sequence of a section not in the image is
+ * dropped; without relocations the addresses are taken as offsets of the merged text.
+ */
+function lineInfo(r: Reader, lines: Shdr, shdrs: Shdr[], syms: Sym[], placement: Map<number, Placement>, slots: number): SourceMap {
+  const bytesOf = (name: string): Uint8Array | undefined => {
+    const s = shdrs.find((h) => h.name === name && h.type === SHT_PROGBITS);
+    return s && r.b.subarray(s.offset, s.offset + s.size);
+  };
+  const symAt = new Map<number, Sym | undefined>();
+  for (const rs of shdrs) {
+    if (rs.type !== SHT_REL || rs.info !== lines.index || rs.entsize !== 16) continue;
+    for (let i = 0; i < Math.floor(rs.size / 16); i++) {
+      const e = rs.offset + i * 16;
+      symAt.set(r.u64(e, rs.name), syms[r.u32(e + 12, rs.name)]);
+    }
+  }
+  return sourceMapFromDwarf({
+    debugLine: r.b.subarray(lines.offset, lines.offset + lines.size),
+    debugLineStr: bytesOf('.debug_line_str'),
+    debugStr: bytesOf('.debug_str'),
+    resolveAddress: (at, value) => {
+      if (!symAt.has(at)) return value;
+      const sym = symAt.get(at);
+      const p = sym && placement.get(sym.shndx);
+      return p && p.region === 'text' ? p.base + sym.value + value : undefined;
+    },
+  }, slots);
 }
 
 function readI32(b: Uint8Array, o: number): number {

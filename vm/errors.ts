@@ -55,7 +55,8 @@ export class VmFault extends FemtoError {
     readonly reason: string,
     readonly pc: number,
     readonly insn?: string,
-    readonly detail: { address?: string; size?: number; access?: AccessKind; helper?: number } = {},
+    /** `budget`: which budget an out-of-budget fault (−8) exhausted, and its `limit`. */
+    readonly detail: { address?: string; size?: number; access?: AccessKind; helper?: number; budget?: 'instructions' | 'taken branches'; limit?: number } = {},
   ) {
     super(`fault ${code} (${faultCodeName(code)}) at pc ${pc}: ${reason}${insn ? ` [${insn}]` : ''}`);
     this.name = 'VmFault';

@@ -690,9 +690,9 @@ export class Vm {
           { address: addrText, size: m.faultSize, access });
       }
       case FaultKind.Budget:
-        return new VmFault(FaultCode.OUT_OF_BUDGET, `instruction budget of ${budget} exhausted`, pc, text);
+        return new VmFault(FaultCode.OUT_OF_BUDGET, `instruction budget of ${budget} exhausted`, pc, text, { budget: 'instructions', limit: budget });
       case FaultKind.BranchBudget:
-        return new VmFault(FaultCode.OUT_OF_BUDGET, `taken-branch budget of ${this.branchBudget} exhausted`, pc, text);
+        return new VmFault(FaultCode.OUT_OF_BUDGET, `taken-branch budget of ${this.branchBudget} exhausted`, pc, text, { budget: 'taken branches', limit: this.branchBudget });
       case FaultKind.DivZero:
         return new VmFault(FaultCode.ILLEGAL_DIV, 'division by zero', pc, text);
       case FaultKind.CallDepth:

@@ -2,13 +2,17 @@
  * `femto disasm FILE [--bytes] [--asm]`: a listing of any program file. Images (and ELF objects
  * and C, through the same image) first show their sections and exported functions, and the
  * listing marks where each function starts. `--asm` prints plain assembly with labels instead,
- * which `femto asm` turns back into the identical bytecode.
+ * which `femto asm` turns back into the identical bytecode. An ELF object built with -g (and C,
+ * compiled with -g) has its C lines interleaved as `objdump -S` does, with their text when the
+ * source file is readable where it was compiled or next to the object.
  */
 import { Program } from '../../vm/program';
 import { disassemble, disassembleListing } from '../../vm/disassembler';
+import { interleaveSource } from '../../vm/source-map';
 import { loadProgramFile, type LoadedProgram } from '../program-input';
 import { compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseFormat, requireFile, str } from './args';
 import { describeKind } from './asm';
+import { sourceLines } from './source-text';
 import { EXIT_OK, hex64, type Io } from './io';
 
 
@@ -36,12 +40,16 @@ export async function disasmCommand(argv: string[], io: Io): Promise<number> {
     starts.set(pc, [...(starts.get(pc) ?? []), `<${f.name}>:`]);
   }
   for (const [label, pc] of Object.entries(prog.labels ?? {})) starts.set(pc, [...(starts.get(pc) ?? []), `${label}:`]);
+  const listing: string[] = [];
   for (const line of disassembleListing(program, { bytes: flag(p, 'bytes') })) {
     const m = /^\s*(\d+):/.exec(line);
     const names = m ? starts.get(Number(m[1])) : undefined;
-    if (names) for (const n of names) io.out(n);
-    io.out(line);
+    if (names) listing.push(...names);
+    listing.push(line);
   }
+  // Assembly is its own source: only compiled programs get their lines interleaved.
+  const compiled = prog.kind === 'elf' || prog.kind === 'c';
+  for (const line of compiled ? interleaveSource(listing, prog.sourceMap, sourceLines(prog.sourceMap, file)) : listing) io.out(line);
   return EXIT_OK;
 }
 

@@ -13,11 +13,14 @@
  * --check, a result other than the vector expects), 2 bad input. JSON: one object
  * `{"r0":"0x…","insns":N,"fault":null}`, or `"fault":{"code":…,"pc":…,"message":…}`; a verifier
  * rejection has `"r0":null` and a fault with `"stage":"verify"` and the `rule`; a vector adds
- * `"expected"` and `"match"`.
+ * `"expected"` and `"match"`. When the program carries line information (assembly, C, an ELF
+ * object built with -g) the fault (or rejection) also has `"source":{"file":"oob.c","line":9}`,
+ * and the text output a line `at oob.c:9`.
  */
 import * as path from 'node:path';
 import { FaultCode, FormatError, VerifyError, VmFault } from '../../vm/errors';
 import { Vm, DEFAULT_BUDGET, type Tier } from '../../vm/vm';
+import { sourceAt } from '../../vm/source-map';
 import { loadProgramFile, parseHexBytes, readInputFile, type LoadedProgram } from '../program-input';
 import {
   compileOptionSpec, compileOptionsFrom, flag, parseCommand, parseCount, parseFormat, parseHelperList, parseProfile,
@@ -68,9 +71,13 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     vm = new Vm({ image: prog.image, text: prog.text, data: prog.data, rodata: prog.rodata, profile, budget, helpers: table, grants, tier: tier as Tier });
   } catch (e) {
     if (!(e instanceof VerifyError)) throw e;
+    const source = sourceAt(prog.sourceMap, e.pc);
     if (json) {
-      io.out(JSON.stringify({ r0: null, insns: 0, fault: { stage: 'verify', code: e.code, pc: e.pc, rule: e.rule, message: e.reason, insn: e.insn ?? null } }));
-    } else io.out(`${file}: ${e.message}`);
+      io.out(JSON.stringify({ r0: null, insns: 0, fault: { stage: 'verify', code: e.code, pc: e.pc, rule: e.rule, message: e.reason, insn: e.insn ?? null, ...(source ? { source } : {}) } }));
+    } else {
+      io.out(`${file}: ${e.message}`);
+      if (source) io.out(`at ${source.file}:${source.line}`);
+    }
     return EXIT_REJECTED;
   }
   const entry = entrySlot(prog, str(p, 'entry'), vm.program.length);
@@ -83,16 +90,19 @@ export async function runCommand(argv: string[], io: Io): Promise<number> {
     // No CLI helper suspends yet; should one do so, a single run cannot resume it.
     fault = new VmFault(FaultCode.ILLEGAL_CALL, 'the program suspended (a helper paused it); femto run cannot resume runs', -1);
   }
+  const source = fault ? sourceAt(prog.sourceMap, fault.pc) : undefined;
   if (json) {
-    const o: Record<string, unknown> = { r0: hex64(res.r0), insns: res.insns, fault: fault ? fault.toJSON() : null, ...tierReport(vm, tier as Tier) };
+    const o: Record<string, unknown> = { r0: hex64(res.r0), insns: res.insns, fault: fault ? { ...fault.toJSON(), ...(source ? { source } : {}) } : null, ...tierReport(vm, tier as Tier) };
     if (expected !== undefined) {
       o.expected = hex64(expected);
       o.match = match;
     }
     io.out(JSON.stringify(o));
   } else {
-    if (fault) io.out(fault.message);
-    else io.out(`r0 = ${hex64(res.r0)} (${BigInt.asIntN(64, res.r0)})`);
+    if (fault) {
+      io.out(fault.message);
+      if (source) io.out(`at ${source.file}:${source.line}`);
+    } else io.out(`r0 = ${hex64(res.r0)} (${BigInt.asIntN(64, res.r0)})`);
     io.out(`instructions: ${res.insns}`);
     if (expected !== undefined) io.out(`expected r0 = ${hex64(expected)}: ${match ? 'ok' : 'MISMATCH'}`);
     const t = vm.tier;

@@ -23,8 +23,13 @@
  *     them — that is what could `.incbin` a file;
  *  3. the checked IR file itself is compiled to the object (`-x ir`, the -O2 pipeline once, so the
  *     object is the one a one-step compile makes), and every section the image will hold must be
- *     one clang's code generation makes by itself or one the IR names: nothing an assembler
- *     directive could have added.
+ *     one clang's code generation makes by itself or one the IR names in its code (not in its
+ *     debug metadata, which spells every identifier): nothing an assembler directive could have
+ *     added.
+ *
+ * Step 2 compiles with `-g` (issue 13.1): the object keeps clang's line table (`.debug_line`), so
+ * faults and listings name the C line. The file it names is the one the preprocessed text's own
+ * line markers name (container.c); -g changes no instruction of the image.
  *
  * Diagnostics of a run are passed on only after its checks passed, so they can only quote the
  * user's source and the shipped headers. The whole compile holds one turn of the process-wide
@@ -89,7 +94,7 @@ export function guardArgs(includeDir: string): { preprocess: string[]; compile: 
       SOURCE_NAME, '-o', PREPROCESSED,
     ],
     compile: [
-      ...TARGET, ...QUIET, '-nostdinc', '-Xclang', '-disable-llvm-passes', '-S', '-emit-llvm', '-H',
+      ...TARGET, ...QUIET, '-nostdinc', '-g', '-Xclang', '-disable-llvm-passes', '-S', '-emit-llvm', '-H',
       '-Xclang', '-dependency-file', '-Xclang', DEPS_IR, '-Xclang', '-MT', '-Xclang', DEP_TARGET,
       '-x', 'cpp-output', PREPROCESSED, '-o', IR_FILE,
     ],
@@ -312,10 +317,15 @@ export function findAssembly(ir: string): AssemblyFound | undefined {
   return undefined;
 }
 
-/** Every string literal of the IR, unescaped (section names among them). */
+/**
+ * Every string literal of the IR's code, unescaped (section names among them). Metadata lines
+ * (`!0 = …`, debug information) are left out: they spell every identifier and file name, and a
+ * section is named by a `section "…"` of a global or function, never there.
+ */
 function irStrings(ir: string): Set<string> {
   const out = new Set<string>();
-  for (const m of ir.matchAll(/"([^"]*)"/g)) {
+  const code = ir.split('\n').filter((l) => !l.startsWith('!')).join('\n');
+  for (const m of code.matchAll(/"([^"]*)"/g)) {
     out.add(m[1].replace(/\\([0-9A-Fa-f]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))));
   }
   return out;

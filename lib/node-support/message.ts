@@ -85,8 +85,11 @@ export interface FemtoRunInfo {
   fault?: Record<string, unknown>;
 }
 
-/** msg.femto for a run report. */
-export function femtoInfo(r: RunReport, board: { name: string; profile: string }, tier: string, type: ResultType = 'int64'): FemtoRunInfo {
+/**
+ * msg.femto for a run report. `source`: the fault's source line (the program's source map),
+ * carried as msg.femto.fault.source = { file, line }.
+ */
+export function femtoInfo(r: RunReport, board: { name: string; profile: string }, tier: string, type: ResultType = 'int64', source?: { file: string; line: number }): FemtoRunInfo {
   const info: FemtoRunInfo = {
     container: r.container,
     name: r.name,
@@ -116,15 +119,16 @@ export function femtoInfo(r: RunReport, board: { name: string; profile: string }
     info.instruction = r.fault.insn;
     info.message = r.fault.message;
     info.fault = { ...r.fault };
+    if (source) info.fault.source = { file: source.file, line: source.line };
   }
   return info;
 }
 
-/** The Error given to done(err) / node.error for a faulted run (Catch nodes see its message). */
-export function faultError(r: RunReport): Error & { code?: number; pc?: number } {
+/** The Error given to done(err) / node.error for a faulted run (Catch nodes see its message), naming the source line when known. */
+export function faultError(r: RunReport, source?: { file: string; line: number }): Error & { code?: number; pc?: number } {
   const f = r.fault;
   const text = f ? String(f.text ?? f.message) : 'fault';
-  const e = new Error(`${r.name}: ${text}`) as Error & { code?: number; pc?: number };
+  const e = new Error(`${r.name}: ${text}${source ? ` (${source.file}:${source.line})` : ''}`) as Error & { code?: number; pc?: number };
   e.name = 'FemtoFault';
   if (f) {
     e.code = f.code;

@@ -19,6 +19,9 @@ import { FaultCode, FormatError, VerifyError } from '../../vm/errors';
 import { isElf, loadElf } from '../../vm/elf';
 import { buildImage, isImage, parseImage } from '../../vm/image';
 import { Program } from '../../vm/program';
+import { branchBudgetWarnings } from '../../vm/branch-budget';
+import { RIOT_BRANCH_BUDGET } from '../../vm/vm';
+import { interleaveSource, sourceAt, sourceMapFromLines, type SourceLocation, type SourceMap } from '../../vm/source-map';
 import { verify, type Profile, PROFILES } from '../../vm/verifier';
 import { ClangNotFoundError } from '../compiler';
 import { CompilerBusyError } from '../compile-queue';
@@ -36,6 +39,8 @@ export interface BuiltProgram {
   kind: 'asm' | 'c' | 'image' | 'elf' | 'raw';
   /** Assembly: the source line of every instruction slot. */
   lines?: number[];
+  /** File and line of every instruction slot: assembly, C (clang -g), an ELF object built with -g. */
+  sourceMap?: SourceMap;
   warnings: string[];
 }
 
@@ -44,6 +49,16 @@ export interface ProgramConfig {
   source?: string;
   /** Uploaded file as base64; for C, an image prebuilt from the source (used without clang). */
   image?: string;
+  /** What the source map calls the source: the node's name + ".c" / ".s" (default container.c / program.s). */
+  fileName?: string;
+}
+
+/** The file name a container's source goes by in source maps: its name + the language's extension. */
+export function sourceFileName(name: string | undefined, language: string | undefined): string {
+  const ext = language === 'c' ? '.c' : '.s';
+  const stem = (name ?? '').trim().replace(/[\\/\0-\x1f]+/g, '_').slice(0, 64);
+  if (stem === '') return language === 'c' ? 'container.c' : 'program.s';
+  return stem.toLowerCase().endsWith(ext) ? stem : stem + ext;
 }
 
 /** Said (a node warning, a Verify warning) when a C container runs its prebuilt image. */
@@ -68,7 +83,7 @@ export async function buildProgram(cfg: ProgramConfig, sandbox: SandboxOptions =
   if (lang === 'c') {
     let r: Awaited<ReturnType<typeof compileSandboxed>>;
     try {
-      r = await compileSandboxed(src, sandbox);
+      r = await compileSandboxed(src, { fileName: cfg.fileName ?? sourceFileName(undefined, 'c'), ...sandbox });
     } catch (e) {
       // A C container may carry an image prebuilt from this same source (the examples do; the
       // editor drops it when the source is edited): it runs where the server has no clang.
@@ -77,16 +92,26 @@ export async function buildProgram(cfg: ProgramConfig, sandbox: SandboxOptions =
       }
       throw e;
     }
-    return { image: r.image, kind: 'c', warnings: r.warnings.map((d) => `${d.file}:${d.line}:${d.column}: warning: ${d.message}`) };
+    const built: BuiltProgram = { image: r.image, kind: 'c', warnings: r.warnings.map((d) => `${d.file}:${d.line}:${d.column}: warning: ${d.message}`) };
+    if (r.sourceMap) built.sourceMap = r.sourceMap;
+    return built;
   }
   if (lang !== 'asm') throw new FormatError('asm', `unknown language "${String(cfg.language)}" (asm, c or image)`);
-  return fromAsm(src);
+  return fromAsm(src, cfg.fileName);
 }
 
-export function fromAsm(src: string): BuiltProgram {
+export function fromAsm(src: string, fileName = sourceFileName(undefined, 'asm')): BuiltProgram {
   const a = assembleWithLines(src);
   if (a.text.length === 0) throw new FormatError('asm', 'no instructions');
-  return { image: buildImage({ text: a.text, functions: [{ name: 'main', offset: 0 }] }), kind: 'asm', lines: a.lines, warnings: [] };
+  return {
+    image: buildImage({ text: a.text, functions: [{ name: 'main', offset: 0 }] }), kind: 'asm', lines: a.lines,
+    sourceMap: sourceMapFromLines(fileName, a.lines), warnings: [],
+  };
+}
+
+/** Where the program's slot `pc` came from, when it carries line information. */
+export function sourceOf(p: Pick<BuiltProgram, 'sourceMap'> | undefined, pc: number | undefined): SourceLocation | undefined {
+  return pc === undefined ? undefined : sourceAt(p?.sourceMap, pc);
 }
 
 /** Bytes of an image, an ELF object or raw bytecode. */
@@ -96,7 +121,12 @@ export function fromBytes(bytes: Uint8Array): BuiltProgram {
     parseImage(bytes);
     return { image: bytes, kind: 'image', warnings: [] };
   }
-  if (isElf(bytes)) return { image: buildImage(loadElf(bytes).image), kind: 'elf', warnings: [] };
+  if (isElf(bytes)) {
+    const load = loadElf(bytes);
+    const built: BuiltProgram = { image: buildImage(load.image), kind: 'elf', warnings: [] };
+    if (load.sourceMap) built.sourceMap = load.sourceMap;
+    return built;
+  }
   if (bytes.length % 8 !== 0) {
     throw new FormatError('bytecode', `${bytes.length} bytes is neither a RIOT image (no rBPF magic), an ELF object nor whole 8-byte instructions`);
   }
@@ -145,6 +175,8 @@ export interface VerifyRequest {
   board?: string;
   hook?: string;
   helpers?: string[] | string;
+  /** The node's name: the source is called name + ".c" / ".s" in source lines (default container.c / program.s). */
+  name?: string;
 }
 
 export interface VerifyResponse {
@@ -159,8 +191,14 @@ export interface VerifyResponse {
   column: number | null;
   message: string;
   instruction: string | null;
-  /** Disassembly, one line per instruction ("   pc: text"), also for rejected programs when decodable. */
+  /**
+   * Disassembly, one line per instruction ("   pc: text"), also for rejected programs when
+   * decodable. For C (and ELF objects built with -g) the source lines are interleaved as objdump -S
+   * does: a line "; file:line  text" before the instructions it became.
+   */
   listing: string[];
+  /** The source location of every instruction slot (index = pc), null where unknown; [] when the program carries none. */
+  sourceLines: ({ file: string; line: number } | null)[];
   warnings: string[];
   profile: Profile;
   insns: number;
@@ -194,12 +232,13 @@ export async function verifyRequest(req: VerifyRequest, lookup?: BoardLookup, sa
   const profile: Profile = req.profile && (PROFILES as readonly string[]).includes(req.profile) ? (req.profile as Profile) : facts.vmProfile;
   const res: VerifyResponse = {
     ok: false, rule: null, code: null, pc: null, line: null, column: null, message: '', instruction: null,
-    listing: [], warnings: [], profile, insns: 0, imageBytes: 0, helpersUsed: [],
+    listing: [], sourceLines: [], warnings: [], profile, insns: 0, imageBytes: 0, helpersUsed: [],
   };
   const language = req.language || 'asm';
   let built: BuiltProgram | undefined;
+  const fileName = sourceFileName(typeof req.name === 'string' ? req.name : undefined, language);
   try {
-    built = await buildProgram({ language, source: req.source, image: req.image }, sandbox);
+    built = await buildProgram({ language, source: req.source, image: req.image, fileName }, sandbox);
   } catch (e) {
     return describeBuildError(e, res);
   }
@@ -219,6 +258,15 @@ export async function verifyRequest(req: VerifyRequest, lookup?: BoardLookup, sa
   const program = new Program(text);
   res.insns = program.length;
   res.listing = disassembleListing(program);
+  const map = built.sourceMap;
+  if (map) {
+    res.sourceLines = Array.from({ length: program.length }, (_, pc) => sourceAt(map, pc) ?? null);
+    if (built.kind !== 'asm') {
+      // The user's own text is at hand for C; an uploaded object's lines are named without text.
+      const own = language === 'c' && req.source !== undefined ? req.source.split(/\r\n?|\n/) : undefined;
+      res.listing = interleaveSource(res.listing, map, (f) => (f === fileName ? own : undefined));
+    }
+  }
   const hook = req.hook && isHook(req.hook) ? req.hook : undefined;
   let grants: Set<number>;
   try {
@@ -232,13 +280,19 @@ export async function verifyRequest(req: VerifyRequest, lookup?: BoardLookup, sa
   const v = verify(program, { profile, helpers: grants });
   res.helpersUsed = v.helpersUsed.map((id) => HELPER_NAME_BY_ID[id] ?? `0x${id.toString(16)}`);
   res.warnings.push(...v.warnings);
+  if (profile === 'riot-2022') {
+    res.warnings.push(...branchBudgetWarnings(program, RIOT_BRANCH_BUDGET, (pc) => {
+      const s = sourceAt(map, pc);
+      return s && `line ${s.line}`;
+    }));
+  }
   if (!v.ok) {
     const err: VerifyError = v.error;
     res.rule = err.rule;
     res.code = err.code;
     res.pc = err.pc;
     res.instruction = err.insn ?? null;
-    res.line = built.lines?.[err.pc] ?? null;
+    res.line = built.lines?.[err.pc] ?? (built.kind === 'c' ? sourceOf(built, err.pc)?.line ?? null : null);
     res.message = err.message + (err.code === FaultCode.ILLEGAL_CALL && hook ? ` (granted on the ${hook} hook: ${[...grants].map((g) => HELPER_NAME_BY_ID[g] ?? g).join(', ') || 'none'})` : '');
     return res;
   }

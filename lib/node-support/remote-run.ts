@@ -26,14 +26,13 @@ export function slotNodeStatus(snap: DeviceSnapshot, slot: number): NodeStatus {
 /** Status after a run on the device (ran, faulted or quarantined). */
 export function remoteRunStatus(run: RemoteRun, board: string, type: ResultType = 'int64'): NodeStatus {
   if (run.riotText !== undefined) return { fill: 'green', shape: 'dot', text: `${run.riotText} on ${board}` };
-  const faults = (run as RemoteRun & { faults?: { total: number } }).faults;
   const quarantined = (run as RemoteRun & { quarantined?: boolean }).quarantined;
   if (run.status === 'fault' && run.fault) {
     if (quarantined) return status.quarantined();
     const m = /^(read|write) (0x[0-9a-f]+)/i.exec(run.fault.message ?? '');
-    return status.faulted({ code: run.fault.code, pc: run.fault.pc, message: run.fault.message, access: m?.[1], address: m?.[2] }, faults?.total ?? 1);
+    return status.faulted({ code: run.fault.code, pc: run.fault.pc, message: run.fault.message, access: m?.[1], address: m?.[2] });
   }
-  return status.ran({ status: run.status === 'suspended' ? 'suspended' : 'exit', r0: toBig(run.r0), insns: run.insns ?? 0, estimatedUs: run.estimatedUs ?? 0 }, board, type);
+  return status.ran({ status: run.status === 'suspended' ? 'suspended' : 'exit', r0: toBig(run.r0), insns: run.insns ?? 0, estimatedUs: run.estimatedUs ?? 0 }, type);
 }
 
 function toBig(v: number | string): bigint {

@@ -28,6 +28,7 @@ import * as path from 'node:path';
 import { FormatError } from '../../vm/errors';
 import { buildImage } from '../../vm/image';
 import { loadElf } from '../../vm/elf';
+import { renameFiles, type SourceMap } from '../../vm/source-map';
 import { ClangNotFoundError, CompileError, defaultIncludeDir, type Diagnostic } from '../compiler';
 import { CompilerBusyError } from '../compile-queue';
 import { allowedHeadersText, compileGuarded, shippedHeaders, SOURCE_NAME } from './compile-guard';
@@ -216,6 +217,21 @@ export function sanitizeDiagnostics(diags: readonly Diagnostic[], includeDir?: s
   return out;
 }
 
+/**
+ * A source map of the sandbox's object as the user may see it: the compile folder's source is
+ * `fileName`, a shipped header its name in the header folder (femto.h, bpf/shared.h), anything
+ * else its base name; and no path of the server (the map's `paths` are dropped).
+ */
+export function userFileNames(map: SourceMap, includeDir: string, fileName = SOURCE_NAME): SourceMap {
+  const rename = (f: string): string => {
+    if (f === SOURCE_NAME || path.basename(f) === SOURCE_NAME) return fileName;
+    const rel = path.relative(includeDir, f);
+    if (path.isAbsolute(f) && rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel)) return rel.split(path.sep).join('/');
+    return path.basename(f);
+  };
+  return { ...renameFiles(map, rename), paths: {} };
+}
+
 /** Replace absolute paths in a message by their base name (never show the server's folders). */
 export function scrubPaths(text: string, includeDir?: string): string {
   let t = text;
@@ -226,6 +242,8 @@ export function scrubPaths(text: string, includeDir?: string): string {
 export interface SandboxResult {
   image: Uint8Array;
   warnings: Diagnostic[];
+  /** The C line of every instruction slot (clang's -g line table), files named as the user knows them. */
+  sourceMap?: SourceMap;
 }
 
 export interface SandboxOptions {
@@ -239,6 +257,8 @@ export interface SandboxOptions {
   clang?: string;
   /** How long to wait for a turn in the compile queue (default: the queue's, 15 s). */
   queueWaitMs?: number;
+  /** What the source map calls the user's file (the node's name + ".c"; default container.c). */
+  fileName?: string;
   /**
    * false skips the friendly early scan (checkSource), leaving the guard alone: for the tests
    * and the fuzzer, which show that the guard holds without it. Never from a flow.
@@ -444,7 +464,10 @@ export async function compileSandboxed(source: string, opts: SandboxOptions = {}
     const { object, warnings } = await compileGuarded(source, {
       includeDir, timeoutMs, maxOutputBytes: opts.maxOutputBytes ?? SANDBOX_MAX_OUTPUT, clang: opts.clang, queueWaitMs: opts.queueWaitMs,
     });
-    return { image: buildImage(loadElf(object).image), warnings: sanitizeDiagnostics(warnings, includeDir) };
+    const load = loadElf(object);
+    const result: SandboxResult = { image: buildImage(load.image), warnings: sanitizeDiagnostics(warnings, includeDir) };
+    if (load.sourceMap) result.sourceMap = userFileNames(load.sourceMap, includeDir, opts.fileName);
+    return result;
   } catch (e) {
     // A refusal wins over everything: clang read (or was about to read) what it must not.
     if (e instanceof SandboxError || e instanceof ClangNotFoundError || e instanceof CompilerBusyError) throw e;

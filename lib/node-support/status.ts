@@ -1,24 +1,24 @@
 /**
- * Node status of a container node, exactly DESIGN §12's vocabulary:
+ * Node status of a container node: short and plain, in the states of ARCHITECTURE.md § The Node-RED face.
  *
- * | state        | status                                                           |
- * |--------------|------------------------------------------------------------------|
- * | no image     | grey ring "no image"                                             |
- * | verifying    | yellow ring "verifying"                                          |
- * | rejected     | red dot "rejected: <rule> at pc N"                               |
- * | attached     | green dot "<hook> · N insns"                                     |
- * | ran          | green dot "r0=… · N insns · ≈X µs on <board>"                    |
- * | faulted      | red ring "fault −2: write 0x… at pc N (k faults)"                |
- * | quarantined  | red ring "quarantined"                                           |
- * | running      | blue ring "running… N instr" (a run sliced over turns; issue 11) |
- * | queue full   | yellow ring "busy: N messages dropped"                           |
+ * | state        | status                                                                  |
+ * |--------------|-------------------------------------------------------------------------|
+ * | no image     | grey ring "no image"                                                    |
+ * | verifying    | yellow ring "verifying"                                                 |
+ * | rejected     | red dot "rejected: compile error line 5" / "rejected: jump-target at pc 3" |
+ * | attached     | green dot "<hook> · N instr"                                            |
+ * | ran          | green dot "42 · 61 instr · ≈37 µs"                                      |
+ * | faulted      | red ring "fault: write out of bounds (line 23)" / "… at pc 7"           |
+ * | quarantined  | red ring "quarantined"                                                  |
+ * | running      | blue ring "running… N instr" (a run sliced over turns)                  |
+ * | queue full   | yellow ring "busy: N messages dropped"                                  |
  *
- * Choices where the table is silent: a rejection without a pc (a format, compile or board
- * refusal) reads "rejected: <rule>" (with "at line N" for source errors); a run that suspended
- * (ztimer_periodic_wakeup) is shown like a run with "suspended" in place of "r0=…"; fault codes
- * other than −2 use their RIOT name ("fault −8: out of budget at pc N (k faults)"). The minus sign
- * is U+2212 as in the design; X is the cost model's estimate (lib/board/cost-model formatUs), which
- * switches to ms above 1,000 µs; the fault count is always "(k faults)", as the template has it.
+ * Choices: the result is r0 as the node's result type, nothing else ("suspended" in its place for
+ * a run that suspended); the board's name and the fault count live in msg.femto, not here. A
+ * fault names what went wrong in words — "write out of bounds", "division by zero", and for −8
+ * which budget ran out ("out of budget: 200 taken branches (riot-2022)" or "out of budget:
+ * 1,000,000 instructions") — then the C or assembly line when the program carries line
+ * information, else the pc. X is the cost model's estimate (lib/board/cost-model formatUs).
  * Long texts are cut at 64 characters.
  */
 import type { FaultInfo, RunReport } from '../board/board';
@@ -34,36 +34,48 @@ export interface NodeStatus {
 
 const MAX = 64;
 const cut = (s: string): string => (s.length > MAX ? s.slice(0, MAX - 1) + '…' : s);
-/** RIOT codes are negative: show them with a real minus sign (−2), as DESIGN §12 does. */
+/** RIOT codes are negative: show them with a real minus sign (−2), as the status vocabulary does. */
 export const code = (n: number): string => (n < 0 ? `\u2212${-n}` : String(n));
 
 export const noImage = (): NodeStatus => ({ fill: 'grey', shape: 'ring', text: 'no image' });
 export const verifying = (): NodeStatus => ({ fill: 'yellow', shape: 'ring', text: 'verifying' });
 export const quarantined = (): NodeStatus => ({ fill: 'red', shape: 'ring', text: 'quarantined' });
 
+/** "rejected: compile error line 5", "rejected: jump-target at pc 3" (a line wins over a pc). */
 export function rejected(rule: string, where?: { pc?: number; line?: number }): NodeStatus {
-  const at = where?.pc !== undefined ? ` at pc ${where.pc}` : where?.line !== undefined ? ` at line ${where.line}` : '';
+  const at = where?.line !== undefined ? ` line ${where.line}` : where?.pc !== undefined ? ` at pc ${where.pc}` : '';
   return { fill: 'red', shape: 'dot', text: cut(`rejected: ${rule}${at}`) };
 }
 
 export function attached(hook: string, insns: number): NodeStatus {
-  return { fill: 'green', shape: 'dot', text: cut(`${hook} · ${insns} insns`) };
+  return { fill: 'green', shape: 'dot', text: cut(`${hook} · ${insns} instr`) };
 }
 
-export function ran(r: Pick<RunReport, 'status' | 'r0' | 'insns' | 'estimatedUs'>, board: string, type: ResultType = 'int64'): NodeStatus {
-  const head = r.status === 'suspended' ? 'suspended' : `r0=${r0Value(r.r0, type)}`;
-  return { fill: 'green', shape: 'dot', text: cut(`${head} · ${r.insns} insns · ≈${formatUs(r.estimatedUs)} on ${board}`) };
+/** "42 · 61 instr · ≈37 µs". */
+export function ran(r: Pick<RunReport, 'status' | 'r0' | 'insns' | 'estimatedUs'>, type: ResultType = 'int64'): NodeStatus {
+  const head = r.status === 'suspended' ? 'suspended' : String(r0Value(r.r0, type));
+  return { fill: 'green', shape: 'dot', text: cut(`${head} · ${r.insns.toLocaleString('en-US')} instr · ≈${formatUs(r.estimatedUs)}`) };
 }
 
-/** "fault −2: write 0x40000010 at pc 3 (2 faults)". */
-export function faulted(f: FaultInfo, totalFaults: number): NodeStatus {
-  let what: string;
-  if (f.code === -2 && typeof f.access === 'string' && typeof f.address === 'string') what = `${f.access} ${f.address}`;
-  else if (f.code === -8) what = 'out of budget';
-  else if (f.code === -9) what = 'division by zero';
-  else what = faultCodeName(f.code);
-  const k = `${totalFaults} faults`; // DESIGN §12's template, literally (also "1 faults")
-  return { fill: 'red', shape: 'ring', text: cut(`fault ${code(f.code)}: ${what} at pc ${f.pc} (${k})`) };
+/** What a fault was, in words: "write out of bounds", "out of budget: 200 taken branches (riot-2022)". */
+export function faultWhat(f: FaultInfo, profile?: string): string {
+  if (f.code === -2) return typeof f.access === 'string' ? `${f.access} out of bounds` : 'memory access out of bounds';
+  if (f.code === -8) {
+    const limit = typeof f.limit === 'number' ? f.limit : Number(/budget of (\d+)/.exec(String(f.message))?.[1] ?? NaN);
+    const branches = f.budget === 'taken branches' || /taken-branch/.test(String(f.message));
+    if (!Number.isFinite(limit)) return 'out of budget';
+    return branches
+      ? `out of budget: ${limit.toLocaleString('en-US')} taken branches${profile ? ` (${profile})` : ''}`
+      : `out of budget: ${limit.toLocaleString('en-US')} instructions`;
+  }
+  if (f.code === -9) return 'division by zero';
+  return faultCodeName(f.code);
+}
+
+/** "fault: write out of bounds (line 23)", or "… at pc 7" when the program has no line information. */
+export function faulted(f: FaultInfo, opts: { source?: { line: number }; profile?: string } = {}): NodeStatus {
+  const where = opts.source ? ` (line ${opts.source.line})` : ` at pc ${f.pc}`;
+  return { fill: 'red', shape: 'ring', text: cut(`fault: ${faultWhat(f, opts.profile)}${where}`) };
 }
 
 /** A run in flight over several turns: how far, of its budget, and what waits behind it. */
@@ -76,7 +88,7 @@ export function running(insns: number, budget: number, queued = 0): NodeStatus {
 export const queueFull = (dropped: number): NodeStatus => ({ fill: 'yellow', shape: 'ring', text: `busy: ${dropped} message${dropped === 1 ? '' : 's'} dropped` });
 
 /** The status after a run report: ran, faulted or quarantined. */
-export function afterRun(r: RunReport, board: string, type: ResultType = 'int64'): NodeStatus {
-  if (r.status === 'fault' && r.fault) return r.quarantined ? quarantined() : faulted(r.fault, r.faults.total);
-  return ran(r, board, type);
+export function afterRun(r: RunReport, type: ResultType = 'int64', fault: { source?: { line: number }; profile?: string } = {}): NodeStatus {
+  if (r.status === 'fault' && r.fault) return r.quarantined ? quarantined() : faulted(r.fault, fault);
+  return ran(r, type);
 }

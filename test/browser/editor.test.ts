@@ -257,7 +257,7 @@ describe('editor in a real browser (chromium)', function () {
     const node = page.locator(`g.red-ui-flow-node-group[id="${containerId}"]`);
     await node.locator('.red-ui-flow-node-status-dot-green').waitFor({ state: 'attached', timeout: 10000 });
     const idle = await node.locator('.red-ui-flow-node-status-label').textContent();
-    assert.match(idle ?? '', /flow · \d+ insns/, `status after deploy: ${idle}`);
+    assert.match(idle ?? '', /flow · \d+ instr/, `status after deploy: ${idle}`);
 
     // Press the inject node's button: the container runs (41 + 1) and shows it.
     const inject = await page.evaluate(() => {
@@ -269,7 +269,7 @@ describe('editor in a real browser (chromium)', function () {
     await page.locator(`g.red-ui-flow-node-group[id="${inject}"] .red-ui-flow-node-button`).click();
     await waitFor('the container to show its result', 8000, async () => {
       const t = await node.locator('.red-ui-flow-node-status-label').textContent();
-      return t && /r0=42 · \d+ insns · ≈/.test(t) ? t : undefined;
+      return t && /^42 · \d+ instr · ≈/.test(t) ? t : undefined;
     });
     assert.equal(await node.locator('.red-ui-flow-node-status-dot-green').count(), 1);
   });

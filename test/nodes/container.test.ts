@@ -26,14 +26,14 @@ describe('femto-container node', function () {
     await helper.unload();
   });
 
-  it('loads with a board and shows "<hook> · N insns" once attached', async () => {
+  it('loads with a board and shows "<hook> · N instr" once attached', async () => {
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c1', INCREMENT_ASM), { id: 'out', type: 'helper' }));
     const c = getNode('c1');
     assert.equal(c.type, 'femto-container');
-    assert.deepEqual(lastStatus(c), { fill: 'green', shape: 'dot', text: 'flow · 4 insns' });
+    assert.deepEqual(lastStatus(c), { fill: 'green', shape: 'dot', text: 'flow · 4 instr' });
   });
 
-  it('runs on a flow message: payload = r0, msg.femto, status "r0=… · N insns · ≈X µs on <board>"', async () => {
+  it('runs on a flow message: payload = r0, msg.femto, status "r0 · N instr · ≈X µs"', async () => {
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c1', INCREMENT_ASM), { id: 'out', type: 'helper' }));
     const c = getNode('c1');
     const p = nextMessage(getNode('out'));
@@ -48,7 +48,7 @@ describe('femto-container node', function () {
     assert.ok(msg.femto.estimatedUs > 0);
     assert.ok(msg.femto.byClass.load_dw === 2);
     assert.deepEqual(msg.femto.console, []);
-    assert.match(lastStatus(c)!.text!, /^r0=42 · 4 insns · ≈\d+\.\d\d µs on board-b1$/);
+    assert.match(lastStatus(c)!.text!, /^42 · 4 instr · ≈\d+\.\d\d µs$/);
   });
 
   it('the input property: a message path or a flow variable instead of msg.payload', async () => {
@@ -96,18 +96,36 @@ describe('femto-container node', function () {
     c.receive({ image: Buffer.from(fromAsm(INCREMENT_ASM).image) });
     await until(() => statuses(seen).length >= 2, 2000, 'two statuses');
     assert.deepEqual(seen[0], { fill: 'yellow', shape: 'ring', text: 'verifying' });
-    assert.deepEqual(seen[1], { fill: 'green', shape: 'dot', text: 'flow · 4 insns' });
+    assert.deepEqual(seen[1], { fill: 'green', shape: 'dot', text: 'flow · 4 instr' });
     const p = nextMessage(getNode('out'));
     c.receive({ payload: 1 });
     assert.equal((await p).payload, 2);
   });
 
-  it('a rejected program shows red dot "rejected: <rule> at pc N"', async () => {
+  it('a rejected program shows red dot "rejected: <rule> line N" (its source line)', async () => {
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c1', 'mov %r0, 1\nja +5\nexit')));
-    assert.deepEqual(lastStatus(getNode('c1')), { fill: 'red', shape: 'dot', text: 'rejected: jump-target at pc 1' });
+    assert.deepEqual(lastStatus(getNode('c1')), { fill: 'red', shape: 'dot', text: 'rejected: jump-target line 2' });
     await helper.unload();
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c2', 'mov %r0, 1\nbogus %r1\nexit')));
-    assert.deepEqual(lastStatus(getNode('c2')), { fill: 'red', shape: 'dot', text: 'rejected: syntax at line 2' });
+    assert.deepEqual(lastStatus(getNode('c2')), { fill: 'red', shape: 'dot', text: 'rejected: syntax line 2' });
+  });
+
+  it('a rejected container answers each input with its rejection, not "no program installed"', async () => {
+    await helper.load(ALL_NODES, flow(
+      boardNode(), asmContainer('c1', 'mov %r0, 1\nja +5\nexit'),
+      { id: 'catch', type: 'catch', scope: ['c1'], uncaught: false, wires: [['caught']] }, { id: 'caught', type: 'helper' },
+    ));
+    for (let k = 0; k < 2; k++) {
+      const p = nextMessage(getNode('caught'));
+      getNode('c1').receive({ payload: k });
+      const m = await p;
+      assert.equal(m.femto.rejected, true);
+      assert.equal(m.femto.rule, 'jump-target');
+      assert.equal(m.femto.line, 2);
+      assert.equal(m.femto.pc, 1);
+      assert.match(m.error.message, /c1: program rejected \(.*jump target/);
+      assert.doesNotMatch(m.error.message, /no program installed/);
+    }
   });
 
   it('a helper that is not granted, or unknown, keeps the program off the board', async () => {
@@ -116,7 +134,7 @@ describe('femto-container node', function () {
       asmContainer('c1', 'mov %r1, 1\nmov %r2, 2\ncall 0x11\nexit', { helpers: 'store_local' }),
       asmContainer('c2', 'exit', { helpers: 'prinf' }),
     ));
-    assert.deepEqual(lastStatus(getNode('c1')), { fill: 'red', shape: 'dot', text: 'rejected: helper at pc 2' });
+    assert.deepEqual(lastStatus(getNode('c1')), { fill: 'red', shape: 'dot', text: 'rejected: helper line 3' });
     assert.deepEqual(lastStatus(getNode('c2')), { fill: 'red', shape: 'dot', text: 'rejected: helpers' });
     assert.equal(registry.get('b1')!.board.containers().length, 0);
   });
@@ -176,11 +194,14 @@ describe('femto-container node', function () {
     assert.equal(m.femto.status, 'fault');
     assert.match(m.error.message, /fault -2/);
     assert.equal(m.error.source.id, 'bad');
-    assert.deepEqual(lastStatus(bad), { fill: 'red', shape: 'ring', text: 'fault \u22122: write 0x10 at pc 1 (1 faults)' });
+    // The assembly's own line: "stw [%r2], 42" is line 2 of the source.
+    assert.deepEqual(m.femto.fault.source, { file: 'bad.s', line: 2 });
+    assert.match(m.error.message, /\(bad\.s:2\)$/);
+    assert.deepEqual(lastStatus(bad), { fill: 'red', shape: 'ring', text: 'fault: write out of bounds (line 2)' });
     const p2 = nextMessage(getNode('caught'));
     bad.receive({ payload: 1 });
-    await p2;
-    assert.deepEqual(lastStatus(bad), { fill: 'red', shape: 'ring', text: 'fault \u22122: write 0x10 at pc 1 (2 faults)' });
+    assert.deepEqual((await p2).femto.faults, { consecutive: 2, total: 2 });
+    assert.deepEqual(lastStatus(bad), { fill: 'red', shape: 'ring', text: 'fault: write out of bounds (line 2)' });
     const p3 = nextMessage(getNode('caught'));
     bad.receive({ payload: 1 });
     assert.equal((await p3).femto.quarantined, true);
@@ -195,7 +216,7 @@ describe('femto-container node', function () {
     // msg.reset lifts the quarantine.
     bad.receive({ reset: true });
     await until(() => lastStatus(bad)?.fill === 'green', 1000, 'reset status');
-    assert.equal(lastStatus(bad)?.text, 'flow · 4 insns');
+    assert.equal(lastStatus(bad)?.text, 'flow · 4 instr');
   });
 
   it('division by zero is fault −9 under riot-2022 and returns 0 under rfc9669', async () => {
@@ -207,7 +228,7 @@ describe('femto-container node', function () {
     const p = nextMessage(getNode('caught'));
     getNode('riot').receive({ payload: 1 });
     assert.equal((await p).femto.code, -9);
-    assert.equal(lastStatus(getNode('riot'))?.text, 'fault \u22129: division by zero at pc 2 (1 faults)');
+    assert.equal(lastStatus(getNode('riot'))?.text, 'fault: division by zero (line 3)');
     const q = nextMessage(getNode('out'));
     getNode('rfc').receive({ payload: 1 });
     assert.equal((await q).payload, 0);
@@ -276,7 +297,7 @@ describe('femto-container node', function () {
     assert.deepEqual(oks.map((m) => m.payload), [1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
     assert.ok(maxMs < 250, `event loop blocked for ${maxMs.toFixed(1)} ms`);
     assert.ok(ticks >= (Date.now() - t0) / 5 / 4, `timers kept firing (${ticks})`);
-    assert.equal(lastStatus(getNode('loop'))?.text?.startsWith('fault \u22128: out of budget at pc'), true);
+    assert.match(lastStatus(getNode('loop'))!.text!, /^fault: out of budget: 1,000,000 instructions \(line [34]\)$/);
     // The runtime still answers an admin request.
     const res = await helper.request().get('/femto/state').expect(200);
     assert.equal(res.body.boards.length, 1);
@@ -355,7 +376,7 @@ describe('femto-container node', function () {
     await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c', src, { language: 'c' })));
     const c = getNode('c');
     await until(() => lastStatus(c)?.fill === 'red', 5000, 'refused');
-    assert.deepEqual(lastStatus(c), { fill: 'red', shape: 'dot', text: 'rejected: sandbox at line 2' });
+    assert.deepEqual(lastStatus(c), { fill: 'red', shape: 'dot', text: 'rejected: sandbox line 2' });
   });
 
   it('close removes the container from its board and releases the board', async () => {

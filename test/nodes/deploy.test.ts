@@ -252,7 +252,7 @@ describe('femto-deploy and remote femto-boards', function () {
     assert.equal(msg.femto.url, d.url);
     assert.equal(msg.femto.status, 'exit');
     assert.ok(msg.femto.insns >= 2);
-    assert.match(lastStatus(c)!.text!, /^r0=42 · 2 insns · ≈.* on remote-rb$/);
+    assert.match(lastStatus(c)!.text!, /^42 · 2 instr · ≈.* µs$/);
 
     // femto/state lists the remote board.
     const state = registry.state();
@@ -278,7 +278,7 @@ describe('femto-deploy and remote femto-boards', function () {
     assert.equal(err.femto.code, -2);
     assert.equal(err.femto.pc, 1);
     assert.match(err.error.message, /fault -2 at pc 1 on the device: write 0x10/);
-    assert.equal(lastStatus(c)!.text, 'fault \u22122: write 0x10 at pc 1 (1 faults)');
+    assert.equal(lastStatus(c)!.text, 'fault: write out of bounds at pc 1');
     // femto/state carries that fault for the sidebar: code, reason, pc.
     const lf = registry.state().boards.find((b) => b.id === 'rb')!.containers[0].lastFault!;
     assert.deepEqual([lf.code, lf.pc], [-2, 1]);
@@ -365,7 +365,7 @@ describe('femto-deploy and remote femto-boards', function () {
         press('run on the device');
         await until(() => runs.length === 1, 5000, 'run');
         assert.equal(runs[0].payload, 4200);
-        assert.match(lastStatus(container)!.text!, /^r0=4200 · 2 insns · ≈.* on local device$/);
+        assert.match(lastStatus(container)!.text!, /^4200 · 2 instr · ≈.* µs$/);
         press('deploy v2 (r0 = 2225)');
         await until(() => outcomes.length === 2, 15_000, 'v2 installed');
         assert.equal(outcomes[1].payload[0].seq, 2);

@@ -118,7 +118,7 @@ describe('example flows', function () {
     getNode(byName(nodes, 'inject', '41')).receive({});
     await until(() => out.length === 1, 2000, 'r0');
     assert.equal(out[0].payload, 42);
-    assert.match(lastStatus(getNode(byName(nodes, 'femto-container', 'increment')))!.text!, /^r0=42 · 4 insns · ≈.* on hello board$/);
+    assert.match(lastStatus(getNode(byName(nodes, 'femto-container', 'increment')))!.text!, /^42 · 4 instr · ≈.* µs$/);
   });
 
   it('02 Sensor threshold alarm: 26.5 °C lights LED 1, 21 °C switches it off', async () => {

@@ -106,17 +106,33 @@ describe('compile sandbox', () => {
   });
 });
 
-describe('status texts (ARCHITECTURE.md § The Node-RED face)', () => {
+describe('status texts (ARCHITECTURE.md § The Node-RED face: short and plain)', () => {
   it('has the exact vocabulary', () => {
     assert.deepEqual(status.noImage(), { fill: 'grey', shape: 'ring', text: 'no image' });
     assert.deepEqual(status.verifying(), { fill: 'yellow', shape: 'ring', text: 'verifying' });
     assert.deepEqual(status.rejected('jump-target', { pc: 3 }), { fill: 'red', shape: 'dot', text: 'rejected: jump-target at pc 3' });
-    assert.deepEqual(status.attached('sensor', 12), { fill: 'green', shape: 'dot', text: 'sensor · 12 insns' });
-    assert.deepEqual(status.ran({ status: 'exit', r0: 42n, insns: 4, estimatedUs: 2.1 }, 'nrf52840dk'),
-      { fill: 'green', shape: 'dot', text: 'r0=42 · 4 insns · ≈2.10 µs on nrf52840dk' });
-    assert.deepEqual(status.faulted({ code: -2, pc: 5, message: 'x', access: 'write', address: '0x40000010' }, 3),
-      { fill: 'red', shape: 'ring', text: 'fault \u22122: write 0x40000010 at pc 5 (3 faults)' });
+    assert.deepEqual(status.rejected('compile error', { line: 5 }), { fill: 'red', shape: 'dot', text: 'rejected: compile error line 5' });
+    assert.deepEqual(status.rejected('jump-target', { pc: 3, line: 7 }), { fill: 'red', shape: 'dot', text: 'rejected: jump-target line 7' });
+    assert.deepEqual(status.attached('sensor', 12), { fill: 'green', shape: 'dot', text: 'sensor · 12 instr' });
+    assert.deepEqual(status.ran({ status: 'exit', r0: 42n, insns: 61, estimatedUs: 37 }), { fill: 'green', shape: 'dot', text: '42 · 61 instr · ≈37 µs' });
+    assert.deepEqual(status.ran({ status: 'exit', r0: (1n << 64n) - 1n, insns: 1500, estimatedUs: 2.1 }, 'uint64'),
+      { fill: 'green', shape: 'dot', text: '18446744073709551615 · 1,500 instr · ≈2.10 µs' });
+    assert.deepEqual(status.ran({ status: 'suspended', r0: 0n, insns: 4, estimatedUs: 2.1 }).text, 'suspended · 4 instr · ≈2.10 µs');
+    assert.deepEqual(status.faulted({ code: -2, pc: 5, message: 'x', access: 'write', address: '0x40000010' }),
+      { fill: 'red', shape: 'ring', text: 'fault: write out of bounds at pc 5' });
+    assert.deepEqual(status.faulted({ code: -2, pc: 5, message: 'x', access: 'write', address: '0x40000010' }, { source: { line: 23 } }),
+      { fill: 'red', shape: 'ring', text: 'fault: write out of bounds (line 23)' });
     assert.deepEqual(status.quarantined(), { fill: 'red', shape: 'ring', text: 'quarantined' });
+  });
+
+  it('an out-of-budget fault says which budget ran out', () => {
+    const branches = { code: -8, pc: 9, message: 'taken-branch budget of 200 exhausted', budget: 'taken branches', limit: 200 };
+    assert.equal(status.faulted(branches, { profile: 'riot-2022', source: { line: 12 } }).text, 'fault: out of budget: 200 taken branches (riot-2022) (line 12)');
+    const insns = { code: -8, pc: 9, message: 'instruction budget of 1000000 exhausted', budget: 'instructions', limit: 1_000_000 };
+    assert.equal(status.faulted(insns).text, 'fault: out of budget: 1,000,000 instructions at pc 9');
+    // A fault report without the structured fields (a remote device's): read from its message.
+    assert.equal(status.faultWhat({ code: -8, pc: 0, message: 'taken-branch budget of 200 exhausted' }, 'riot-2022'), 'out of budget: 200 taken branches (riot-2022)');
+    assert.equal(status.faultWhat({ code: -9, pc: 0, message: 'division by zero' }), 'division by zero');
   });
 });
 
