@@ -27,7 +27,7 @@
  *     debug metadata, which spells every identifier): nothing an assembler directive could have
  *     added.
  *
- * Step 2 compiles with `-g` (issue 13.1): the object keeps clang's line table (`.debug_line`), so
+ * Step 2 compiles with `-g`: the object keeps clang's line table (`.debug_line`), so
  * faults and listings name the C line. The file it names is the one the preprocessed text's own
  * line markers name (container.c); -g changes no instruction of the image.
  *

@@ -1,5 +1,5 @@
 /**
- * Source lines in the `femto` CLI (issue 13.1), run as a child process in a temporary folder:
+ * Source lines in the `femto` CLI, run as a child process in a temporary folder:
  * `femto run --json`'s fault has `"source":{"file","line"}` for programs that carry line
  * information (an ELF object built with -g, C, assembly) and none otherwise; `femto disasm`
  * interleaves the C lines (objdump -S), with their text when the source is readable;
@@ -40,7 +40,7 @@ function clang(src: string, out: string, flags: string[]): void {
   execFileSync('clang', ['-target', 'bpf', '-O2', '-nostdinc', `-I${INCLUDE}`, ...flags, '-c', src, '-o', out], { cwd: tmp, stdio: 'pipe' });
 }
 
-describe('femto CLI: source lines (issue 13.1)', function () {
+describe('femto CLI: source lines', function () {
   this.timeout(60_000);
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'femto-cli-src-'));

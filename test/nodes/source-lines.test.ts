@@ -1,5 +1,5 @@
 /**
- * Source lines in the container node and the editor's Verify (issue 13.1, 13.4, 13.7): a C
+ * Source lines in the container node and the editor's Verify: a C
  * fault names its C line in the status and in msg.femto.fault.source, the riot-2022 branch
  * budget names itself when it runs out, and POST femto/verify returns `sourceLines` (one entry
  * per slot) and, for C, a listing with the source interleaved as objdump -S does.

@@ -1,5 +1,5 @@
 /**
- * The riot-2022 taken-branch budget check (vm/branch-budget, issue 13.4): loops whose trip count
+ * The riot-2022 taken-branch budget check (vm/branch-budget): loops whose trip count
  * is proven within 200 pass, others are named. The oracle is the VM itself under riot-2022: a
  * program the check passes must never fault −8 on its branch budget, and counted loops it flags
  * as over the budget must fault.

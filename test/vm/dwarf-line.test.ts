@@ -93,7 +93,7 @@ function objdumpLines(obj: string, l: ElfLoad): (string | null)[] {
 
 const mapped = (m: SourceMap | undefined): (string | null)[] => (m?.slots ?? []).map((s) => (s ? `${path.basename(s.file)}:${s.line}` : null));
 
-describe('vm/dwarf-line and vm/source-map: C lines of every pc (issue 13.1)', () => {
+describe('vm/dwarf-line and vm/source-map: C lines of every pc', () => {
   let sources: string[] = [];
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'femto-dwarf-'));

@@ -1,5 +1,5 @@
 /**
- * Unwind and debug sections in ELF objects (issue 14 item 1): objects from RIOT's own build
+ * Unwind and debug sections in ELF objects: objects from RIOT's own build
  * pipeline (host-target IR, then `llc -march=bpf -mcpu=v2`) carry an allocated `.eh_frame` with
  * R_BPF_64_ABS64 relocations, objects built with `clang -target bpf -g` carry `.debug_*`, `.BTF*`
  * and `.llvm_addrsig`. Each test/c program is built both ways and must give exactly the image
@@ -53,7 +53,7 @@ function stripped(obj: string, sections: string[]): Uint8Array {
   return read(out);
 }
 
-describe('vm/elf: unwind and debug sections are not part of the image (issue 14.1)', () => {
+describe('vm/elf: unwind and debug sections are not part of the image', () => {
   before(() => {
     tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'femto-elfmeta-'));
   });

@@ -1,5 +1,5 @@
 /**
- * Line information through the editor's C compile (issue 13.1): the guarded compile keeps
+ * Line information through the editor's C compile: the guarded compile keeps
  * clang's line table, names the user's file as the node calls it and the shipped headers by their
  * own names, never a folder of the server, and -g changes no byte of the image.
  */
@@ -17,7 +17,7 @@ import { CLANG, itNeeds } from '../../util/needs';
 
 const CONTAINERS = path.join(ROOT, 'lib', 'containers');
 
-describe('source maps of the guarded C compile (issue 13.1)', function () {
+describe('source maps of the guarded C compile', function () {
   this.timeout(60_000);
 
   itNeeds(CLANG, 'every lib/containers program: the map names only the user\'s file, no server path; the image is the one without -g', async () => {
