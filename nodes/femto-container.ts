@@ -175,7 +175,7 @@ export = function (RED: RED): void {
         }
         program = p;
         rejectedWith = undefined;
-        registry.updateContainer(boardId, node.id, { pending: undefined, image: p.image });
+        registry.updateContainer(boardId, node.id, { pending: undefined, image: p.image, sourceMap: p.sourceMap });
         node.status(status.attached(hook, imageInsns(p.image)));
         for (const w of p.warnings) node.warn(w);
         return undefined;

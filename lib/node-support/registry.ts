@@ -27,6 +27,7 @@
  */
 import type { Board, FaultInfo } from '../board/board';
 import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
+import { sourceAt, type SourceLocation, type SourceMap } from '../../vm/source-map';
 
 /** A container's last fault as the sidebar shows it ("fault −2: <reason> at pc N"). */
 export interface LastFault {
@@ -34,6 +35,8 @@ export interface LastFault {
   reason: string;
   pc: number;
   instruction: string | null;
+  /** The C or assembly line of pc, when the program carries line information. */
+  source?: SourceLocation;
   /** ISO time the fault was seen. */
   at: string;
 }
@@ -53,6 +56,8 @@ export interface ContainerEntry {
   lastResult?: { r0: number | string; insns: number; estimatedUs: number };
   /** The image installed from this node (femto-deploy can deploy a container node's program). */
   image?: Uint8Array;
+  /** Its line information, so a fault names its source line. */
+  sourceMap?: SourceMap;
 }
 
 /** A remote board: its state is computed by its owner (the femto-board node's link). */
@@ -130,7 +135,11 @@ export class BoardRegistry {
     for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button', 'progress']) board.on(ev, changed);
     // Every run, hook-fired or from a flow, passes here: the one place that sees every fault.
     board.on('result', (r: { container: string; fault?: FaultInfo }) => {
-      if (r.fault) entry.lastFault.set(r.container, lastFaultOf(r.fault));
+      if (r.fault) {
+        const f = lastFaultOf(r.fault);
+        const source = sourceAt(entry.containers.get(r.container)?.sourceMap, f.pc);
+        entry.lastFault.set(r.container, source ? { ...f, source } : f);
+      }
       this.changed();
     });
     board.on('sample', (s: { device: number; values: number[] }) => {

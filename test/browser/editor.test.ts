@@ -524,7 +524,7 @@ describe('editor in a real browser (chromium)', function () {
       const t = await faulty.locator('.femto-sb-last-fault').textContent().catch(() => null);
       return t || undefined;
     });
-    assert.match(lastFault, /^fault \u22122: write 0x10\b.* at pc 1$/);
+    assert.match(lastFault, /^fault \u22122: write 0x10\b.* at writes 0x10\.s:2$/);
     await dismissNotifications(page);
     await page.screenshot({ path: path.join(artifacts, 'sidebar-remote.png') });
     assert.deepEqual(pageErrors, [], 'uncaught errors in the editor page');

@@ -143,13 +143,15 @@ describe('admin endpoints', function () {
     assert.ok(b.devices.some((d: any) => d.name === 'NRF_TEMP' && d.kind === 'sensor' && d.unit === '°C'));
   });
 
-  it('state gives each container its last fault (code, reason, pc), kept after a good run', async () => {
+  it('state gives each container its last fault (code, reason, pc, source line), kept after a good run', async () => {
     const c3 = getNode('c3');
     c3.receive({ payload: 0 });
     await until(() => registry.state().boards[0].containers.some((c) => c.id === 'c3' && c.lastFault), 2000, 'the fault');
     const before = Date.now();
     let c = (await helper.request().get('/femto/state').expect(200)).body.boards[0].containers.find((x: any) => x.id === 'c3');
     assert.deepEqual([c.lastFault.code, c.lastFault.pc, c.lastFault.instruction], [-2, 6, 'stw [%r4], 42']);
+    // The assembly's line 7 is pc 6: the sidebar says "at c3.s:7" rather than "at pc 6".
+    assert.deepEqual(c.lastFault.source, { file: 'c3.s', line: 7 });
     assert.match(c.lastFault.reason, /^write 0x10\b/);
     assert.ok(Math.abs(Date.parse(c.lastFault.at) - before) < 5000, c.lastFault.at);
     assert.deepEqual([c.faults, c.consecutiveFaults], [1, 1]);
