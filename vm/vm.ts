@@ -143,6 +143,11 @@ export interface VmOptions {
   slice?: SliceOptions;
   /** Milliseconds from some epoch, for time slicing; default performance.now (tests inject one). */
   now?: () => number;
+  /**
+   * One RunResult object, rewritten by every run, resume and continue: for hosts that read each
+   * result before the next call (a board, once per sensor event) and want no allocation per run.
+   */
+  reuseResult?: boolean;
 }
 
 export type Tier = 'interp' | 'compiled' | 'auto';
@@ -265,6 +270,19 @@ export class Vm {
   private hotRuns = 0;
   private hotInsns = 0;
   private readonly maxCallDepth: number;
+  /** The stack region (mapped once; relayouts move its offset, not the object). */
+  private readonly stackRegion: Region;
+  /** The context region of the last run and the layout it was mapped in (run() reuses it). */
+  private contextRegion: Region | undefined;
+  private contextLayout = -1;
+  /** Views of the per-pc counters handed out in every result (made once, never reallocated). */
+  private countsView: Int32Array | undefined;
+  private takenView: Int32Array | undefined;
+  /** The reused result (VmOptions.reuseResult), and the last r0 as halves and as a BigInt. */
+  private readonly reused: RunResult | undefined;
+  private r0Lo = 0;
+  private r0Hi = 0;
+  private r0Big = 0n;
 
   /** Verifies the program (throws VerifyError) and lays out memory. */
   constructor(opts: VmOptions) {
@@ -302,7 +320,7 @@ export class Vm {
     this.memory.map('rodata', rodata, PERM_READ);
     this.memory.map('data', data, PERM_RW);
     this.stackSize = STACK_FRAME_SIZE * (this.info.hasLocalCalls ? maxCallDepth + 1 : 1);
-    this.memory.map('stack', this.stackSize, PERM_RW);
+    this.stackRegion = this.memory.map('stack', this.stackSize, PERM_RW);
     this.machine = new Machine(this.program, this.memory, this.dispatch, {
       divZeroFaults: this.profile === 'riot-2022',
       frameSize: STACK_FRAME_SIZE,
@@ -311,6 +329,8 @@ export class Vm {
     if (opts.countPerPc) {
       this.machine.counts = new Int32Array(this.program.length + 1);
       this.machine.taken = new Int32Array(this.program.length + 1);
+      this.countsView = this.machine.counts.subarray(0, this.program.length);
+      this.takenView = this.machine.taken.subarray(0, this.program.length);
     }
     this.machine.dataBase = this.memory.region('data')!.base;
     this.machine.rodataBase = this.memory.region('rodata')!.base;
@@ -320,6 +340,7 @@ export class Vm {
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     this.slicing = opts.slice;
     this.now = opts.now ?? now;
+    this.reused = opts.reuseResult ? { status: 'exit', r0: 0n, insns: 0, totalInsns: 0, fault: undefined, context: undefined } : undefined;
     if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
     else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
     else if (opts.branchBudget !== undefined) this.noCompile = 'a taken-branch budget runs on the interpreter';
@@ -411,18 +432,30 @@ export class Vm {
   /** Start a run from the entry point. A suspended or preempted run is abandoned. */
   run(opts: RunOptions = {}): RunResult {
     const m = this.machine;
-    m.lo.fill(0);
-    m.hi.fill(0);
+    const lo = m.lo, hi = m.hi;
+    for (let r = 0; r < lo.length; r++) { lo[r] = 0; hi[r] = 0; }
     m.depth = 0;
-    this.memory.bytes('stack').fill(0);
-    if (opts.context) {
-      const r = this.memory.map('context', opts.context, opts.contextWritable ? PERM_RW : PERM_READ);
-      m.lo[1] = r.base;
-      if (opts.lengthInR2) m.lo[2] = opts.context.length;
-    } else this.memory.unmap('context');
-    const top = this.memory.region('stack')!.base + this.stackSize;
-    m.lo[10] = top;
-    m.pc = this.entrySlot(opts.entry);
+    const mem = this.memory;
+    const stack = this.stackRegion;
+    mem.u8.fill(0, stack.offset, stack.offset + this.stackSize);
+    const ctx = opts.context;
+    if (ctx) {
+      const perm = opts.contextWritable ? PERM_RW : PERM_READ;
+      // The same context shape as the last run (every hook run): copy in place, no remapping.
+      const r = this.contextRegion;
+      if (r && r.size === ctx.length && r.perm === perm && this.contextLayout === mem.layoutVersion) mem.u8.set(ctx, r.offset);
+      else {
+        this.contextRegion = mem.map('context', ctx, perm);
+        this.contextLayout = mem.layoutVersion;
+      }
+      m.lo[1] = this.contextRegion!.base;
+      if (opts.lengthInR2) m.lo[2] = ctx.length;
+    } else if (this.contextRegion || mem.region('context')) {
+      mem.unmap('context');
+      this.contextRegion = undefined;
+    }
+    m.lo[10] = stack.base + this.stackSize;
+    m.pc = opts.entry === undefined ? 0 : this.entrySlot(opts.entry);
     this.runInsns = 0;
     return this.segment(checkBudget(opts.budget ?? this.budget), opts.contextWritable === true);
   }
@@ -494,17 +527,29 @@ export class Vm {
     if (this.branchBudget !== Number.MAX_SAFE_INTEGER) this.segBranches = m.branchBudget;
     if (status !== STATUS_PREEMPT) this.hotRuns++;
     this.hotInsns += m.executed;
-    const res: RunResult = {
-      status: status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : status === STATUS_SUSPEND ? 'suspended' : 'preempted',
-      r0: toBigU64(m.lo[0], m.hi[0]),
-      insns: this.segDone,
-      totalInsns: this.runInsns,
-    };
-    if (m.counts && m.taken) {
+    const runStatus: RunStatus = status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : status === STATUS_SUSPEND ? 'suspended' : 'preempted';
+    // r0 as a BigInt, made again only when it changed (a hook's steady result costs nothing).
+    if (m.lo[0] !== this.r0Lo || m.hi[0] !== this.r0Hi) {
+      this.r0Lo = m.lo[0];
+      this.r0Hi = m.hi[0];
+      this.r0Big = toBigU64(this.r0Lo, this.r0Hi);
+    }
+    let res: RunResult;
+    const reused = this.reused;
+    if (reused) {
+      res = reused;
+      res.status = runStatus;
+      res.r0 = this.r0Big;
+      res.insns = this.segDone;
+      res.totalInsns = this.runInsns;
+      res.fault = undefined;
+      res.context = undefined;
+    } else res = { status: runStatus, r0: this.r0Big, insns: this.segDone, totalInsns: this.runInsns };
+    if (this.countsView) {
       // Views, not copies: valid until the next run or resume of this Vm (hosts fold them into
       // their cost model right away; copying them on every short hook run was measurable).
-      res.pcCounts = m.counts.subarray(0, this.program.length);
-      res.pcTaken = m.taken.subarray(0, this.program.length);
+      res.pcCounts = this.countsView;
+      res.pcTaken = this.takenView;
     }
     if (status === STATUS_SUSPEND) this.state = 'suspended';
     else if (status === STATUS_PREEMPT) this.state = 'preempted';
