@@ -33,6 +33,38 @@ export type Status = typeof STATUS_EXIT | typeof STATUS_FAULT | typeof STATUS_SU
 /** Budgets above this are handed to the loop in chunks of it (the largest V8 small integer). */
 export const BUDGET_CHUNK = 0x3fffffff;
 
+/**
+ * Fused pairs: a loop's counter update and its conditional jump run as one dispatch. The first
+ * slot of the pair gets one of these codes (bytes of class LD that no verified program contains);
+ * the jump keeps its own slot, so a jump into the middle of the pair still runs the jump alone.
+ * Both instructions count against the budgets and profiles exactly as when run one by one.
+ */
+const enum Fused {
+  ADD64_K_JNE_K = 0x60,
+  ADD64_K_JLT_K = 0x68,
+  ADD64_K_JGT_K = 0x70,
+  SUB64_K_JNE_K = 0x78,
+  SUB64_K_JLT_K = 0x80,
+  SUB64_K_JGT_K = 0x88,
+  ADD64_X_JNE_K = 0x90,
+  ADD64_X_JLT_K = 0x98,
+  ADD64_X_JGT_K = 0xa0,
+}
+
+/** [first, second, fused] for every fused pair. */
+const FUSED_PAIRS: readonly (readonly [Op, Op, Fused])[] = [
+  [Op.ADD64_K, Op.JNE_K, Fused.ADD64_K_JNE_K],
+  [Op.ADD64_K, Op.JLT_K, Fused.ADD64_K_JLT_K],
+  [Op.ADD64_K, Op.JGT_K, Fused.ADD64_K_JGT_K],
+  [Op.SUB64_K, Op.JNE_K, Fused.SUB64_K_JNE_K],
+  [Op.SUB64_K, Op.JLT_K, Fused.SUB64_K_JLT_K],
+  [Op.SUB64_K, Op.JGT_K, Fused.SUB64_K_JGT_K],
+  [Op.ADD64_X, Op.JNE_K, Fused.ADD64_X_JNE_K],
+  [Op.ADD64_X, Op.JLT_K, Fused.ADD64_X_JLT_K],
+  [Op.ADD64_X, Op.JGT_K, Fused.ADD64_X_JGT_K],
+];
+const FUSE = new Map(FUSED_PAIRS.map(([a, b, f]) => [(a << 8) | b, f]));
+
 /** Opcode used for the sentinel slot after the program: not a valid instruction. */
 const SENTINEL = 0x00;
 
@@ -61,6 +93,8 @@ export interface MachineOptions {
   frameSize: number;
   /** Maximum depth of program-local calls. */
   maxCallDepth: number;
+  /** Run fused pairs (see Fused) as one dispatch; default true (false: tests compare both). */
+  fuse?: boolean;
 }
 
 /** The complete run state of one container instance: registers, pc, memory, call frames. */
@@ -122,6 +156,10 @@ export class Machine {
       this.code[2 * i + 1] = program.imm[i];
     }
     this.code[2 * n] = SENTINEL;
+    for (let i = 0; opts.fuse !== false && i + 1 < n; i++) {
+      const f = FUSE.get((program.opcode[i] << 8) | program.opcode[i + 1]);
+      if (f !== undefined) this.code[2 * i] = (this.code[2 * i] & ~0xff) | f;
+    }
     this.framePc = new Int32Array(opts.maxCallDepth);
     this.frameRegs = new Int32Array(opts.maxCallDepth * 10);
   }
@@ -571,6 +609,143 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       case Op.JSLT32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a < b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
       case Op.JSLE32_K: { const a = lo[d], b = code[j + 1]; if (a <= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
       case Op.JSLE32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a <= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+
+      // ---------------- fused pairs (see Fused): the ALU part, then the jump at i + 1 ----------------
+      case Fused.ADD64_K_JNE_K: {
+        { const k = code[j + 1]; const s = (lo[d] >>> 0) + (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (al !== bl || ah !== bh) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.ADD64_K_JLT_K: {
+        { const k = code[j + 1]; const s = (lo[d] >>> 0) + (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.ADD64_K_JGT_K: {
+        { const k = code[j + 1]; const s = (lo[d] >>> 0) + (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.SUB64_K_JNE_K: {
+        { const k = code[j + 1]; const s = (lo[d] >>> 0) - (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (al !== bl || ah !== bh) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.SUB64_K_JLT_K: {
+        { const k = code[j + 1]; const s = (lo[d] >>> 0) - (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.SUB64_K_JGT_K: {
+        { const k = code[j + 1]; const s = (lo[d] >>> 0) - (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.ADD64_X_JNE_K: {
+        { const s2 = (w >> 12) & 15; const s = (lo[d] >>> 0) + (lo[s2] >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (al !== bl || ah !== bh) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.ADD64_X_JLT_K: {
+        { const s2 = (w >> 12) & 15; const s = (lo[d] >>> 0) + (lo[s2] >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
+      case Fused.ADD64_X_JGT_K: {
+        { const s2 = (w >> 12) & 15; const s = (lo[d] >>> 0) + (lo[s2] >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0; }
+        if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
+        left--;
+        if (counts !== null) counts[i + 1]++;
+        const w2 = code[j + 2], d2 = (w2 >> 8) & 15;
+        const al = lo[d2], ah = hi[d2], bl = code[j + 3], bh = bl >> 31;
+        pc = i + 2;
+        if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) {
+          pc = i + 2 + (w2 >> 16);
+          if (taken !== null) taken[i + 1]++;
+          if (--br < 0 && (br = moreBranches(m)) < 0) { i++; status = branchFault(m); break run; }
+        }
+        break;
+      }
 
       // ---------------- calls and exit ----------------
       case Op.CALL: case Op.CALLX: {
