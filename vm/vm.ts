@@ -409,6 +409,11 @@ export class Vm {
     return this.compiling;
   }
 
+  /** r0's low 32 bits as a signed number, after the last run, resume or continue. */
+  get r0Low32(): number {
+    return this.machine.lo[0];
+  }
+
   get suspended(): boolean {
     return this.state === 'suspended';
   }

@@ -682,7 +682,7 @@ export class Board extends EventEmitter {
       hook,
       status: res.status,
       r0,
-      r0Signed: r0 < 0x80000000n ? r0 : BigInt.asIntN(32, r0),
+      r0Signed: c.r0Signed(c.vm.r0Low32),
       insns: res.insns,
       totalInsns: res.totalInsns,
       slice: c.slice,
@@ -694,7 +694,7 @@ export class Board extends EventEmitter {
       console: cap.console ?? NO_LINES,
       storeWrites: cap.storeWrites ?? NO_WRITES,
       fault: res.fault ? faultInfo(res.fault) : undefined,
-      faults: { ...c.faults },
+      faults: { consecutive: c.faults.consecutive, total: c.faults.total },
       quarantined: c.quarantined,
       atUs: this.clock.nowUs(),
     };

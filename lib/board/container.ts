@@ -203,6 +203,9 @@ export class Container {
   /** The last estimate's label, kept while the estimate does not change (steady runs). */
   private labelUs = NaN;
   private label = '';
+  /** The last result's low 32 bits as a signed BigInt (RunReport.r0Signed), made when it changes. */
+  private signedLow = 0;
+  private signedBig = 0n;
 
   constructor(
     readonly id: string,
@@ -257,6 +260,15 @@ export class Container {
       alu_reg: sums[0], alu_imm: sums[1], mul_imm: sums[2], shift_imm: sums[3], div_imm: sums[4], load_dw: sums[5],
       store_imm: sums[6], store_reg: sums[7], ja: sums[8], jcond_taken: sums[9], jcond_not_taken: sums[10],
     };
+  }
+
+  /** r0's low 32 bits, signed, as a BigInt: reused while a hook keeps returning the same value. */
+  r0Signed(low32: number): bigint {
+    if (low32 !== this.signedLow) {
+      this.signedLow = low32;
+      this.signedBig = BigInt(low32);
+    }
+    return this.signedBig;
   }
 
   /** cost-model.ts's estimateUs of the counts last returned by countByClass. */
