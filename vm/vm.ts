@@ -32,7 +32,7 @@ import { isWide } from './opcodes';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
 import type { RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
-import { CompiledTier } from './compiled-tier';
+import { CompiledTier, type Translator } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
 import { DEFAULT_BUDGET } from './limits';
 
@@ -148,6 +148,12 @@ export interface VmOptions {
    * result before the next call (a board, once per sensor event) and want no allocation per run.
    */
   reuseResult?: boolean;
+  /**
+   * Where `auto` translates a hot program: with a translator (a host's worker thread) the tier-up
+   * happens in the background and runs stay interpreted until the module is ready; without one,
+   * synchronously in the run that found the program hot.
+   */
+  translate?: Translator;
 }
 
 export type Tier = 'interp' | 'compiled' | 'auto';
@@ -270,6 +276,7 @@ export class Vm {
   private hotRuns = 0;
   private hotInsns = 0;
   private readonly maxCallDepth: number;
+  private readonly translate: Translator | undefined;
   /** The stack region (mapped once; relayouts move its offset, not the object). */
   private readonly stackRegion: Region;
   /** The context region of the last run and the layout it was mapped in (run() reuses it). */
@@ -340,6 +347,7 @@ export class Vm {
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     this.slicing = opts.slice;
     this.now = opts.now ?? now;
+    this.translate = opts.translate;
     this.reused = opts.reuseResult ? { status: 'exit', r0: 0n, insns: 0, totalInsns: 0, fault: undefined, context: undefined } : undefined;
     if (this.profile === 'riot-2022') this.noCompile = 'riot-2022 profile (taken-branch budget, division faults) runs on the interpreter';
     else if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
@@ -387,6 +395,13 @@ export class Vm {
     return this.compiled !== null;
   }
 
+  /** `auto`'s tier-up: in the background when a translator was given (false until it is ready). */
+  private tierUpNow(): boolean {
+    if (!this.translate || this.compiled) return this.compileNow();
+    if (!this.noCompile && !this.compiling) void this.compileAsync();
+    return false;
+  }
+
   /**
    * Compile without blocking (the way to tier up on a browser's main thread); later runs use the
    * compiled tier once it resolves true. A suspended run continues on whichever tier fits.
@@ -395,7 +410,7 @@ export class Vm {
     if (this.compiled) return Promise.resolve(true);
     if (this.noCompile) return Promise.resolve(false);
     if (!this.compiling) {
-      this.compiling = CompiledTier.compileAsync(this.program, this.machine.counts !== null, this.compileOptions())
+      this.compiling = CompiledTier.compileAsync(this.program, this.machine.counts !== null, this.compileOptions(), this.translate)
         .then((pre) => {
           this.compiled = new CompiledTier(this.program, this.memory, this.machine, this.dispatch, this.compileOptions(), pre);
           return true;
@@ -670,7 +685,7 @@ export class Vm {
     if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, branchBudget);
     const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
     if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
-      const c = this.compileNow() ? this.compiled as CompiledTier | null : null;
+      const c = this.tierUpNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) return c.run(budget, branchBudget);
       return execute(m, budget, branchBudget);
     }
@@ -686,7 +701,7 @@ export class Vm {
       if (!chunkEnded) { m.executed = executed; return st; }
       m.faultKind = FaultKind.None;
       const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
-      const c = hot && this.compileNow() ? this.compiled as CompiledTier | null : null;
+      const c = hot && this.tierUpNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
         const st2 = c.run(left, branchBudget);
         m.executed += executed;

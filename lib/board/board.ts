@@ -105,6 +105,8 @@ import { getProfile, INSTANCE_RAM, type BoardProfile } from './profiles';
 import { fromPhydat, isSensor, SAUL, SaulRegistry, type Phydat, type SaulDevice, type SaulDeviceSpec } from './saul';
 import { external, makeSource, type Source, type SourceSpec } from './sources';
 import { DEFAULT_STORE_CAPACITY, KvStore, type StoreChange, type StoreScope } from './stores';
+import { workerTranslator } from '../tier-worker/translator';
+import type { Translator } from '../../vm/compiled-tier';
 
 export { VirtualClock, WallClock } from './clock';
 export type { ContainerSpec } from './container';
@@ -131,6 +133,11 @@ export interface BoardOptions {
   slice?: SliceOptions;
   /** Flow messages that may wait behind a busy container (default 32). */
   queueLimit?: number;
+  /**
+   * Translate hot programs to WebAssembly on a worker thread (tier-up in the background). Default:
+   * on with a wall clock (Node-RED), off with a VirtualClock (deterministic tier-up for tests).
+   */
+  offThreadCompile?: boolean;
 }
 
 export const DEFAULT_QUEUE_LIMIT = 32;
@@ -263,6 +270,7 @@ export class Board extends EventEmitter {
   readonly consoleLimits: ConsoleLimits;
   readonly sliceOptions: SliceOptions | undefined;
   readonly queueLimit: number;
+  private readonly translate: Translator | undefined;
   readonly threads = DEFAULT_THREADS.map((t) => ({ ...t }));
 
   private readonly globalStore: KvStore;
@@ -306,6 +314,7 @@ export class Board extends EventEmitter {
     this.consoleLimits = consoleLimits(opts.console);
     this.sliceOptions = opts.slice;
     this.queueLimit = opts.queueLimit ?? DEFAULT_QUEUE_LIMIT;
+    this.translate = (opts.offThreadCompile ?? !(this.clock instanceof VirtualClock)) ? workerTranslator : undefined;
     this.globalStore = this.watch(new KvStore('global', this.name, this.storeCapacity));
     this.saul = new SaulRegistry((dev, value, previous) => this.onActuator(dev, value, previous));
     for (const spec of this.profile.devices()) this.saul.add(spec);
@@ -450,6 +459,7 @@ export class Board extends EventEmitter {
       grants,
       countPerPc: true,
       reuseResult: true, // each result is read into the report before the next run
+      translate: this.translate,
       tier: this.tier,
     });
     try {

@@ -19,6 +19,7 @@ import { benchDeploy } from './deploy';
 import { benchStartup } from './startup';
 import { benchSlicingOverhead, benchSpinLatency } from './slicing';
 import { timeNativeFletcher, type NativeFletcher } from './native';
+import { benchTierUp, bigProgram } from './tier-up';
 
 const quick = process.argv.includes('--quick');
 const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy', 'startup', 'slicing'] as const;
@@ -115,23 +116,6 @@ const mips = (insns: number, s: number): string => fmt(insns / s / 1e6);
 
 function line(label: string, seconds: number, insns: number, extra = ''): void {
   console.log(`  ${label.padEnd(18)} ${fmt(seconds, 3).padStart(7)} s  ${mips(insns, seconds).padStart(8)} M insns/s${extra}`);
-}
-
-/**
- * A 4,096-instruction program with branches every few instructions, for compile time. `variant`
- * changes one constant: V8 caches modules by their bytes, so each timed compilation gets
- * different bytes or it would time a cache hit.
- */
-function bigProgram(variant = 0): string {
-  const lines: string[] = ['mov %r0, 0', 'mov %r1, 1'];
-  let k = 0;
-  while (lines.length < 4094) {
-    lines.push(`add %r0, ${k % 100}`, `xor %r1, %r0`, `jgt %r1, ${k}, +1`, `lsh %r1, 1`, `stxdw [%r10-8], %r1`, `ldxdw %r2, [%r10-8]`);
-    k++;
-  }
-  while (lines.length < 4095) lines.push(`mov %r3, ${variant}`);
-  lines.push('exit');
-  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -266,6 +250,7 @@ async function main(): Promise<void> {
     console.log(`compile time, ${prog.length}-instruction program (${ct.bytes} bytes of wasm), 100 compilations: best ${fmt(ct.seconds * 1e3, 2)} ms ` +
       `(translate ${fmt(ct.translate, 2)} + WebAssembly.Module ${fmt(ct.engine, 2)}), median ${fmt(median.seconds * 1e3, 2)} ms, ` +
       `first ${fmt(compiles[0].seconds * 1e3, 2)} ms (the translator not yet optimised by V8, as in a fresh runtime); Fletcher-32: ${fmt(load('fletcher32-360.data', 'compiled').vm.tier.compileMs ?? 0, 2)} ms`);
+    for (const l of benchTierUp()) console.log(l);
     console.log('');
 
   }
