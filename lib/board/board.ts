@@ -134,8 +134,9 @@ export interface BoardOptions {
   /** Flow messages that may wait behind a busy container (default 32). */
   queueLimit?: number;
   /**
-   * Translate hot programs to WebAssembly on a worker thread (tier-up in the background). Default:
-   * on with a wall clock (Node-RED), off with a VirtualClock (deterministic tier-up for tests).
+   * Translate hot programs to WebAssembly on a worker thread (tier-up in the background, runs
+   * interpreted until the module is ready). Default: on with a wall clock (Node-RED), off with a
+   * VirtualClock (deterministic tier-up for tests).
    */
   offThreadCompile?: boolean;
 }
