@@ -20,6 +20,12 @@ const TWO32 = 4294967296;
  */
 const CHUNK = 1 << 24;
 
+/**
+ * Translates a program's text to a module somewhere else (a host's worker thread: vm/ itself has
+ * no threads), so that a cold translation never holds the caller's event loop.
+ */
+export type Translator = (text: Uint8Array, opts: CompileOptions) => Promise<CompiledModule>;
+
 /** A module translated and compiled ahead of instantiation (see compileAsync). */
 export interface Precompiled { mod: CompiledModule; module: WebAssembly.Module; ms: number }
 
@@ -43,9 +49,10 @@ export class CompiledTier {
    * Translate and compile off the calling thread's critical path (browsers refuse synchronous
    * compilation of modules over 4 KB on their main thread); pass the result to the constructor.
    */
-  static async compileAsync(program: Program, counting: boolean, opts: CompileOptions): Promise<Precompiled> {
+  static async compileAsync(program: Program, counting: boolean, opts: CompileOptions, translate?: Translator): Promise<Precompiled> {
     const t0 = now();
-    const mod = compileToWasm(program, { ...opts, countsOffset: counting ? stateBytes(opts.maxCallDepth) : undefined });
+    const o = { ...opts, countsOffset: counting ? stateBytes(opts.maxCallDepth) : undefined };
+    const mod = translate ? await translate(program.text, o) : compileToWasm(program, o);
     const module = await WebAssembly.compile(mod.bytes);
     return { mod, module, ms: now() - t0 };
   }

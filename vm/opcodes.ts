@@ -158,3 +158,40 @@ export const REG_FP = 10;
 
 /** Bytes in one eBPF instruction slot. */
 export const INSN_SIZE = 8;
+
+/**
+ * Every opcode the VM executes, by name: the interpreter switches over these (a const enum, so
+ * each case is a literal and the switch stays one jump table). The values are the compositions
+ * above (class | operation | source or size | mode); _K = immediate source, _X = register.
+ */
+export const enum Op {
+  // ALU64 (CLS_ALU64): 64-bit results.
+  ADD64_K = 0x07, ADD64_X = 0x0f, SUB64_K = 0x17, SUB64_X = 0x1f, MUL64_K = 0x27, MUL64_X = 0x2f,
+  DIV64_K = 0x37, DIV64_X = 0x3f, OR64_K = 0x47, OR64_X = 0x4f, AND64_K = 0x57, AND64_X = 0x5f,
+  LSH64_K = 0x67, LSH64_X = 0x6f, RSH64_K = 0x77, RSH64_X = 0x7f, NEG64 = 0x87, MOD64_K = 0x97,
+  MOD64_X = 0x9f, XOR64_K = 0xa7, XOR64_X = 0xaf, MOV64_K = 0xb7, MOV64_X = 0xbf, ARSH64_K = 0xc7,
+  ARSH64_X = 0xcf, BSWAP = 0xd7,
+  // ALU (CLS_ALU): 32-bit results, zero-extended.
+  ADD32_K = 0x04, ADD32_X = 0x0c, SUB32_K = 0x14, SUB32_X = 0x1c, MUL32_K = 0x24, MUL32_X = 0x2c,
+  DIV32_K = 0x34, DIV32_X = 0x3c, OR32_K = 0x44, OR32_X = 0x4c, AND32_K = 0x54, AND32_X = 0x5c,
+  LSH32_K = 0x64, LSH32_X = 0x6c, RSH32_K = 0x74, RSH32_X = 0x7c, NEG32 = 0x84, MOD32_K = 0x94,
+  MOD32_X = 0x9c, XOR32_K = 0xa4, XOR32_X = 0xac, MOV32_K = 0xb4, MOV32_X = 0xbc, ARSH32_K = 0xc4,
+  ARSH32_X = 0xcc, LE = 0xd4, BE = 0xdc,
+  // Wide loads (CLS_LD | SIZE_DW | MODE_IMM, and RIOT's section-relative forms).
+  LDDW = 0x18, LDDWD = 0xb8, LDDWR = 0xd8,
+  // Loads (CLS_LDX | size | MODE_MEM or MODE_MEMSX).
+  LDXW = 0x61, LDXH = 0x69, LDXB = 0x71, LDXDW = 0x79, LDXSW = 0x81, LDXSH = 0x89, LDXSB = 0x91,
+  // Stores of an immediate (CLS_ST) and of a register (CLS_STX), and atomics (CLS_STX | MODE_ATOMIC).
+  STW = 0x62, STH = 0x6a, STB = 0x72, STDW = 0x7a, STXW = 0x63, STXH = 0x6b, STXB = 0x73, STXDW = 0x7b,
+  ATOMIC_W = 0xc3, ATOMIC_DW = 0xdb,
+  // Jumps with 64-bit compares (CLS_JMP), calls and exit.
+  JA = 0x05, JEQ_K = 0x15, JEQ_X = 0x1d, JGT_K = 0x25, JGT_X = 0x2d, JGE_K = 0x35, JGE_X = 0x3d,
+  JSET_K = 0x45, JSET_X = 0x4d, JNE_K = 0x55, JNE_X = 0x5d, JSGT_K = 0x65, JSGT_X = 0x6d,
+  JSGE_K = 0x75, JSGE_X = 0x7d, CALL = 0x85, CALLX = 0x8d, EXIT = 0x95, JLT_K = 0xa5, JLT_X = 0xad,
+  JLE_K = 0xb5, JLE_X = 0xbd, JSLT_K = 0xc5, JSLT_X = 0xcd, JSLE_K = 0xd5, JSLE_X = 0xdd,
+  // Jumps with 32-bit compares (CLS_JMP32).
+  JA32 = 0x06, JEQ32_K = 0x16, JEQ32_X = 0x1e, JGT32_K = 0x26, JGT32_X = 0x2e, JGE32_K = 0x36,
+  JGE32_X = 0x3e, JSET32_K = 0x46, JSET32_X = 0x4e, JNE32_K = 0x56, JNE32_X = 0x5e, JSGT32_K = 0x66,
+  JSGT32_X = 0x6e, JSGE32_K = 0x76, JSGE32_X = 0x7e, JLT32_K = 0xa6, JLT32_X = 0xae, JLE32_K = 0xb6,
+  JLE32_X = 0xbe, JSLT32_K = 0xc6, JSLT32_X = 0xce, JSLE32_K = 0xd6, JSLE32_X = 0xde,
+}

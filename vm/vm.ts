@@ -36,7 +36,7 @@ import { isWide } from './opcodes';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
 import { FLAG_NO_RETURN, type RiotImage } from './image';
 import { fromBig, out, toBigU64 } from './int64';
-import { CompiledTier } from './compiled-tier';
+import { CompiledTier, type Translator } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
 import { DEFAULT_BUDGET } from './limits';
 
@@ -152,6 +152,17 @@ export interface VmOptions {
   slice?: SliceOptions;
   /** Milliseconds from some epoch, for time slicing; default performance.now (tests inject one). */
   now?: () => number;
+  /**
+   * One RunResult object, rewritten by every run, resume and continue: for hosts that read each
+   * result before the next call (a board, once per sensor event) and want no allocation per run.
+   */
+  reuseResult?: boolean;
+  /**
+   * Where `auto` translates a hot program: with a translator (a host's worker thread) the tier-up
+   * happens in the background and runs stay interpreted until the module is ready; without one,
+   * synchronously in the run that found the program hot.
+   */
+  translate?: Translator;
 }
 
 export type Tier = 'interp' | 'compiled' | 'auto';
@@ -276,6 +287,20 @@ export class Vm {
   private hotRuns = 0;
   private hotInsns = 0;
   private readonly maxCallDepth: number;
+  private readonly translate: Translator | undefined;
+  /** The stack region (mapped once; relayouts move its offset, not the object). */
+  private readonly stackRegion: Region;
+  /** The context region of the last run and the layout it was mapped in (run() reuses it). */
+  private contextRegion: Region | undefined;
+  private contextLayout = -1;
+  /** Views of the per-pc counters handed out in every result (made once, never reallocated). */
+  private countsView: Int32Array | undefined;
+  private takenView: Int32Array | undefined;
+  /** The reused result (VmOptions.reuseResult), and the last r0 as halves and as a BigInt. */
+  private readonly reused: RunResult | undefined;
+  private r0Lo = 0;
+  private r0Hi = 0;
+  private r0Big = 0n;
 
   /** Verifies the program (throws VerifyError) and lays out memory. */
   constructor(opts: VmOptions) {
@@ -317,7 +342,7 @@ export class Vm {
     this.memory.map('rodata', rodata, PERM_READ);
     this.memory.map('data', data, PERM_RW);
     this.stackSize = STACK_FRAME_SIZE * (this.info.hasLocalCalls ? maxCallDepth + 1 : 1);
-    this.memory.map('stack', this.stackSize, PERM_RW);
+    this.stackRegion = this.memory.map('stack', this.stackSize, PERM_RW);
     this.machine = new Machine(this.program, this.memory, this.dispatch, {
       divZeroFaults: this.profile === 'riot-2022',
       frameSize: STACK_FRAME_SIZE,
@@ -326,6 +351,8 @@ export class Vm {
     if (opts.countPerPc) {
       this.machine.counts = new Int32Array(this.program.length + 1);
       this.machine.taken = new Int32Array(this.program.length + 1);
+      this.countsView = this.machine.counts.subarray(0, this.program.length);
+      this.takenView = this.machine.taken.subarray(0, this.program.length);
     }
     this.machine.dataBase = this.memory.region('data')!.base;
     this.machine.rodataBase = this.memory.region('rodata')!.base;
@@ -335,6 +362,8 @@ export class Vm {
     this.tierUp = { ...DEFAULT_TIER_UP, ...opts.tierUp };
     this.slicing = opts.slice;
     this.now = opts.now ?? now;
+    this.translate = opts.translate;
+    this.reused = opts.reuseResult ? { status: 'exit', r0: 0n, insns: 0, totalInsns: 0, fault: undefined, context: undefined } : undefined;
     if (typeof WebAssembly === 'undefined') this.noCompile = 'WebAssembly is not available';
     if (this.tierMode === 'compiled') this.compileNow();
   }
@@ -381,6 +410,13 @@ export class Vm {
     return this.compiled !== null;
   }
 
+  /** `auto`'s tier-up: in the background when a translator was given (false until it is ready). */
+  private tierUpNow(): boolean {
+    if (!this.translate || this.compiled) return this.compileNow();
+    if (!this.noCompile && !this.compiling) void this.compileAsync();
+    return false;
+  }
+
   /**
    * Compile without blocking (the way to tier up on a browser's main thread); later runs use the
    * compiled tier once it resolves true. A suspended run continues on whichever tier fits.
@@ -389,7 +425,7 @@ export class Vm {
     if (this.compiled) return Promise.resolve(true);
     if (this.noCompile) return Promise.resolve(false);
     if (!this.compiling) {
-      this.compiling = CompiledTier.compileAsync(this.program, this.machine.counts !== null, this.compileOptions())
+      this.compiling = CompiledTier.compileAsync(this.program, this.machine.counts !== null, this.compileOptions(), this.translate)
         .then((pre) => {
           this.compiled = new CompiledTier(this.program, this.memory, this.machine, this.dispatch, this.compileOptions(), pre);
           return true;
@@ -401,6 +437,11 @@ export class Vm {
         .finally(() => { this.compiling = null; });
     }
     return this.compiling;
+  }
+
+  /** r0's low 32 bits as a signed number, after the last run, resume or continue. */
+  get r0Low32(): number {
+    return this.machine.lo[0];
   }
 
   get suspended(): boolean {
@@ -437,18 +478,30 @@ export class Vm {
   /** Start a run from the entry point. A suspended or preempted run is abandoned. */
   run(opts: RunOptions = {}): RunResult {
     const m = this.machine;
-    m.lo.fill(0);
-    m.hi.fill(0);
+    const lo = m.lo, hi = m.hi;
+    for (let r = 0; r < lo.length; r++) { lo[r] = 0; hi[r] = 0; }
     m.depth = 0;
-    this.memory.bytes('stack').fill(0);
-    if (opts.context) {
-      const r = this.memory.map('context', opts.context, opts.contextWritable ? PERM_RW : PERM_READ);
-      m.lo[1] = r.base;
-      if (opts.lengthInR2) m.lo[2] = opts.context.length;
-    } else this.memory.unmap('context');
-    const top = this.memory.region('stack')!.base + this.stackSize;
-    m.lo[10] = top;
-    m.pc = this.entrySlot(opts.entry);
+    const mem = this.memory;
+    const stack = this.stackRegion;
+    mem.u8.fill(0, stack.offset, stack.offset + this.stackSize);
+    const ctx = opts.context;
+    if (ctx) {
+      const perm = opts.contextWritable ? PERM_RW : PERM_READ;
+      // The same context shape as the last run (every hook run): copy in place, no remapping.
+      const r = this.contextRegion;
+      if (r && r.size === ctx.length && r.perm === perm && this.contextLayout === mem.layoutVersion) mem.u8.set(ctx, r.offset);
+      else {
+        this.contextRegion = mem.map('context', ctx, perm);
+        this.contextLayout = mem.layoutVersion;
+      }
+      m.lo[1] = this.contextRegion!.base;
+      if (opts.lengthInR2) m.lo[2] = ctx.length;
+    } else if (this.contextRegion || mem.region('context')) {
+      mem.unmap('context');
+      this.contextRegion = undefined;
+    }
+    m.lo[10] = stack.base + this.stackSize;
+    m.pc = opts.entry === undefined ? 0 : this.entrySlot(opts.entry);
     this.runInsns = 0;
     return this.segment(checkBudget(opts.budget ?? this.budget), opts.contextWritable === true);
   }
@@ -522,17 +575,29 @@ export class Vm {
     if (this.branchBudget !== Number.MAX_SAFE_INTEGER) this.segBranches = m.branchBudget;
     if (status !== STATUS_PREEMPT) this.hotRuns++;
     this.hotInsns += m.executed;
-    const res: RunResult = {
-      status: status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : status === STATUS_SUSPEND ? 'suspended' : 'preempted',
-      r0: toBigU64(m.lo[0], m.hi[0]),
-      insns: this.segDone,
-      totalInsns: this.runInsns,
-    };
-    if (m.counts && m.taken) {
+    const runStatus: RunStatus = status === STATUS_EXIT ? 'exit' : status === STATUS_FAULT ? 'fault' : status === STATUS_SUSPEND ? 'suspended' : 'preempted';
+    // r0 as a BigInt, made again only when it changed (a hook's steady result costs nothing).
+    if (m.lo[0] !== this.r0Lo || m.hi[0] !== this.r0Hi) {
+      this.r0Lo = m.lo[0];
+      this.r0Hi = m.hi[0];
+      this.r0Big = toBigU64(this.r0Lo, this.r0Hi);
+    }
+    let res: RunResult;
+    const reused = this.reused;
+    if (reused) {
+      res = reused;
+      res.status = runStatus;
+      res.r0 = this.r0Big;
+      res.insns = this.segDone;
+      res.totalInsns = this.runInsns;
+      res.fault = undefined;
+      res.context = undefined;
+    } else res = { status: runStatus, r0: this.r0Big, insns: this.segDone, totalInsns: this.runInsns };
+    if (this.countsView) {
       // Views, not copies: valid until the next run or resume of this Vm (hosts fold them into
       // their cost model right away; copying them on every short hook run was measurable).
-      res.pcCounts = m.counts.subarray(0, this.program.length);
-      res.pcTaken = m.taken.subarray(0, this.program.length);
+      res.pcCounts = this.countsView;
+      res.pcTaken = this.takenView;
     }
     if (status === STATUS_SUSPEND) this.state = 'suspended';
     else if (status === STATUS_PREEMPT) this.state = 'preempted';
@@ -648,7 +713,7 @@ export class Vm {
     if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, branchBudget);
     const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
     if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
-      const c = this.compileNow() ? this.compiled as CompiledTier | null : null;
+      const c = this.tierUpNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) return c.run(budget, branchBudget);
       return execute(m, budget, branchBudget);
     }
@@ -667,7 +732,7 @@ export class Vm {
       if (!chunkEnded) { m.executed = executed; return st; }
       m.faultKind = FaultKind.None;
       const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
-      const c = hot && this.compileNow() ? this.compiled as CompiledTier | null : null;
+      const c = hot && this.tierUpNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
         const st2 = c.run(left, br);
         m.executed += executed;

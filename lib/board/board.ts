@@ -91,11 +91,11 @@ import {
   encodeCoap, parseCoap, writePacketStruct, type CoapResponse,
 } from './coap';
 import {
-  Container, computeGrants, resolveImage, DEFAULT_TENANT, type ContainerSpec, type ContainerState,
+  Container, RunCapture, computeGrants, resolveImage, DEFAULT_TENANT, type ContainerSpec, type ContainerState,
   type FaultCounters, type FlowJob, type GlobalScope, type InFlight,
 } from './container';
 import { RunConsole, consoleLimits, type ConsoleLimits } from './console';
-import { countByClass, emptyCounts, estimate, type ClassCounts } from './cost-model';
+import { emptyCounts, type ClassCounts } from './cost-model';
 import { buildHelpers, HELPER_NAME_BY_ID } from './helpers';
 import {
   CONTRACTS, HOOKS, buttonContext, coapContext, flowContext, isHook, policyStops, schedContext,
@@ -105,6 +105,8 @@ import { getProfile, INSTANCE_RAM, type BoardProfile } from './profiles';
 import { fromPhydat, isSensor, SAUL, SaulRegistry, type Phydat, type SaulDevice, type SaulDeviceSpec } from './saul';
 import { external, makeSource, type Source, type SourceSpec } from './sources';
 import { DEFAULT_STORE_CAPACITY, KvStore, type StoreChange, type StoreScope } from './stores';
+import { workerTranslator } from '../tier-worker/translator';
+import type { Translator } from '../../vm/compiled-tier';
 
 export { VirtualClock, WallClock } from './clock';
 export type { ContainerSpec } from './container';
@@ -131,6 +133,12 @@ export interface BoardOptions {
   slice?: SliceOptions;
   /** Flow messages that may wait behind a busy container (default 32). */
   queueLimit?: number;
+  /**
+   * Translate hot programs to WebAssembly on a worker thread (tier-up in the background, runs
+   * interpreted until the module is ready). Default: on with a wall clock (Node-RED), off with a
+   * VirtualClock (deterministic tier-up for tests).
+   */
+  offThreadCompile?: boolean;
 }
 
 export const DEFAULT_QUEUE_LIMIT = 32;
@@ -232,13 +240,12 @@ export interface ActuatorEvent {
 
 type SliceKind = 'run' | 'resume' | 'continue';
 
-interface RunCapture {
-  container: Container;
-  console: string[];
-  out: RunConsole;
-  storeWrites: StoreChange[];
-  events: [string, unknown][];
-}
+/** A report's console or store writes when the run had none (shared, so frozen). */
+const NO_LINES = Object.freeze([]) as unknown as string[];
+const NO_WRITES = Object.freeze([]) as unknown as StoreChange[];
+
+/** What a hook gives each container: the same context bytes for all, or bytes made per container. */
+type Prepare = Uint8Array | ((c: Container) => Uint8Array | undefined);
 
 const DEFAULT_THREADS = [
   { pid: 1, name: 'idle' },
@@ -264,6 +271,7 @@ export class Board extends EventEmitter {
   readonly consoleLimits: ConsoleLimits;
   readonly sliceOptions: SliceOptions | undefined;
   readonly queueLimit: number;
+  private readonly translate: Translator | undefined;
   readonly threads = DEFAULT_THREADS.map((t) => ({ ...t }));
 
   private readonly globalStore: KvStore;
@@ -279,6 +287,12 @@ export class Board extends EventEmitter {
   private currentThread = 0;
   private coapMessageId = 0;
   private capture: RunCapture | undefined;
+  /** Containers per hook, newest first; rebuilt after any install, removal or (de)attachment. */
+  private readonly hookLists = new Map<HookName, Container[]>();
+  /** Hook firings in progress (a listener may fire a hook from inside another one). */
+  private firing = 0;
+  /** Context bytes of an outermost sensor firing (vm.run copies them in; nested firings allocate). */
+  private readonly sensorCtx = new Uint8Array(16);
 
   constructor(opts: BoardOptions) {
     super();
@@ -301,6 +315,7 @@ export class Board extends EventEmitter {
     this.consoleLimits = consoleLimits(opts.console);
     this.sliceOptions = opts.slice;
     this.queueLimit = opts.queueLimit ?? DEFAULT_QUEUE_LIMIT;
+    this.translate = (opts.offThreadCompile ?? !(this.clock instanceof VirtualClock)) ? workerTranslator : undefined;
     this.globalStore = this.watch(new KvStore('global', this.name, this.storeCapacity));
     this.saul = new SaulRegistry((dev, value, previous) => this.onActuator(dev, value, previous));
     for (const spec of this.profile.devices()) this.saul.add(spec);
@@ -334,8 +349,8 @@ export class Board extends EventEmitter {
     s.on('change', (ch: StoreChange) => {
       const cap = this.capture;
       if (cap) {
-        if (ch.by === cap.container.id) cap.storeWrites.push(ch);
-        cap.events.push(['store', ch]);
+        if (ch.by === cap.container.id) (cap.storeWrites ??= []).push(ch);
+        (cap.events ??= []).push(['store', ch]);
       } else {
         this.emit('store', ch);
       }
@@ -382,7 +397,7 @@ export class Board extends EventEmitter {
 
   private onActuator(dev: SaulDevice, value: number[], previous: number[]): void {
     const ev: ActuatorEvent = { device: dev.index, name: dev.name, type: dev.type, value, previous, container: this.capture?.container.id };
-    if (this.capture) this.capture.events.push(['actuator', ev]);
+    if (this.capture) (this.capture.events ??= []).push(['actuator', ev]);
     else this.emit('actuator', ev);
   }
 
@@ -404,6 +419,7 @@ export class Board extends EventEmitter {
     const c = this.build(id, spec, tenant, local, spec.image, 0);
     c.seq = ++this.seqCounter;
     this.list.set(id, c);
+    this.hookLists.clear();
     this.tenantStore(tenant);
     this.emit('change', { kind: 'install', container: id });
     return this.info(c);
@@ -443,6 +459,8 @@ export class Board extends EventEmitter {
       helpers,
       grants,
       countPerPc: true,
+      reuseResult: true, // each result is read into the report before the next run
+      translate: this.translate,
       tier: this.tier,
     });
     try {
@@ -469,6 +487,7 @@ export class Board extends EventEmitter {
     next.seq = old.seq;
     next.hook = old.hook;
     this.list.set(id, next);
+    this.hookLists.clear();
     this.emit('change', { kind: 'replace', container: id });
     return this.info(next);
   }
@@ -477,6 +496,7 @@ export class Board extends EventEmitter {
     const c = this.get(id);
     this.abandon(c, 'it was removed');
     this.list.delete(id);
+    this.hookLists.clear();
     this.emit('change', { kind: 'remove', container: id });
   }
 
@@ -485,6 +505,7 @@ export class Board extends EventEmitter {
     const c = this.get(id);
     this.abandon(c, 'it was detached');
     c.hook = undefined;
+    this.hookLists.clear();
     this.emit('change', { kind: 'detach', container: id });
     return this.info(c);
   }
@@ -504,6 +525,7 @@ export class Board extends EventEmitter {
     next.quarantined = c.quarantined;
     next.runs = c.runs;
     this.list.set(id, next);
+    this.hookLists.clear();
     this.emit('change', { kind: 'attach', container: id });
     return this.info(next);
   }
@@ -580,12 +602,19 @@ export class Board extends EventEmitter {
   // ---- running --------------------------------------------------------------------------------
 
   private print(text: string): void {
-    this.capture?.out.write(text);
+    const cap = this.capture;
+    if (cap) this.consoleOf(cap).write(text);
+  }
+
+  /** The run's console, made on its first printf (most runs print nothing). */
+  private consoleOf(cap: RunCapture): RunConsole {
+    const sink = (cap.sink ??= (line) => this.consoleLine(cap, line));
+    return (cap.out ??= new RunConsole(this.consoleLimits, sink));
   }
 
   private consoleLine(cap: RunCapture, line: string): void {
-    cap.console.push(line);
-    cap.events.push(['console', { container: cap.container.id, line, atUs: this.clock.nowUs() }]);
+    (cap.console ??= []).push(line);
+    (cap.events ??= []).push(['console', { container: cap.container.id, line, atUs: this.clock.nowUs() }]);
   }
 
   /**
@@ -594,12 +623,12 @@ export class Board extends EventEmitter {
    * the VM preempted leaves the run in flight (continued on the next turn) and is reported
    * 'preempted', without a 'result'; `waiter` is answered when the run really ends.
    */
-  private slice(c: Container, hook: HookName | 'direct', start: (vm: Vm) => RunResult, kind: SliceKind = 'run', whole = false,
+  private slice(c: Container, hook: HookName | 'direct', kind: SliceKind, context: Uint8Array | undefined, whole = false,
     waiter?: FlowJob): RunReport {
     const carried = kind === 'continue' ? c.flight : undefined;
     // A continued turn keeps the run's console (one cap for the whole run), now feeding this turn.
-    const cap: RunCapture = { container: c, console: carried?.console ?? [], out: carried?.out ?? new RunConsole(this.consoleLimits, () => undefined), storeWrites: carried?.storeWrites ?? [], events: [] };
-    cap.out.sink = (line) => this.consoleLine(cap, line);
+    const cap = c.capture;
+    cap.reset(carried);
     const outer = this.capture;
     this.capture = cap;
     c.running = true;
@@ -609,7 +638,7 @@ export class Board extends EventEmitter {
     c.vm.slicing = whole ? undefined : this.sliceOptions;
     let res: RunResult;
     try {
-      res = start(c.vm);
+      res = kind === 'run' ? c.vm.run(c.runOptions(context!)) : kind === 'resume' ? c.vm.resume(0) : c.vm.continue();
     } catch (e) {
       // The VM promises not to throw; if it ever does, it is this container's fault report.
       res = { status: 'fault', r0: 0n, insns: 0, totalInsns: 0, fault: new VmFault(FaultCode.ILLEGAL_INSTRUCTION, `internal error: ${(e as Error)?.message ?? String(e)}`, 0) };
@@ -620,7 +649,7 @@ export class Board extends EventEmitter {
     const turns = (carried?.turns ?? 0) + 1;
     if (res.status === 'preempted') return this.inFlight(c, hook, res, cap, carried, turns, waiter);
     c.flight = undefined;
-    cap.out.finish();
+    cap.out?.finish();
     if (res.status !== 'suspended') c.runs++;
     const quarantinedNow = c.recordOutcome(res.status);
     const report = this.report(c, hook, res, cap, turns);
@@ -632,20 +661,19 @@ export class Board extends EventEmitter {
       c.suspended = false;
       c.runHook = undefined;
     }
-    const emitAll = (): void => {
-      for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
-      this.emitOut('result', report);
-      if (report.status === 'fault') this.emitOut('fault', report);
-      if (quarantinedNow) this.emitOut('quarantine', { container: c.id, faults: { ...c.faults } });
-    };
     if (outer) {
       // A run inside another run's listener chain cannot happen (events are queued), but a host
       // calling the board from a helper-triggered path would land here: queue behind the outer run.
-      outer.events.push(...cap.events, ['result', report]);
-      if (report.status === 'fault') outer.events.push(['fault', report]);
-      if (quarantinedNow) outer.events.push(['quarantine', { container: c.id, faults: { ...c.faults } }]);
+      const q = (outer.events ??= []);
+      if (cap.events) q.push(...cap.events);
+      q.push(['result', report]);
+      if (report.status === 'fault') q.push(['fault', report]);
+      if (quarantinedNow) q.push(['quarantine', { container: c.id, faults: { ...c.faults } }]);
     } else {
-      emitAll();
+      if (cap.events) for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
+      this.emitOut('result', report);
+      if (report.status === 'fault') this.emitOut('fault', report);
+      if (quarantinedNow) this.emitOut('quarantine', { container: c.id, faults: { ...c.faults } });
     }
     (carried?.job ?? waiter)?.resolve(report);
     if (c.queue.length > 0) this.nextQueued(c);
@@ -654,28 +682,30 @@ export class Board extends EventEmitter {
 
   /** The report of a slice (also of a preempted one: how far it got). */
   private report(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, turns: number): RunReport {
-    const byClass = res.pcCounts ? countByClass(c.vm.program, res.pcCounts, res.pcTaken) : emptyCounts();
-    const est = estimate(byClass, this.profile.costColumn);
+    const column = this.profile.costColumn;
+    const byClass = res.pcCounts ? c.countByClass(res.pcCounts, res.pcTaken) : emptyCounts();
+    const us = res.pcCounts ? c.estimateUs(column) : 0;
+    const r0 = res.r0;
     return {
       container: c.id,
       name: c.name,
       tenant: c.tenant,
       hook,
       status: res.status,
-      r0: res.r0,
-      r0Signed: BigInt.asIntN(32, res.r0),
+      r0,
+      r0Signed: c.r0Signed(c.vm.r0Low32),
       insns: res.insns,
       totalInsns: res.totalInsns,
       slice: c.slice,
       turns,
       byClass,
-      estimatedUs: est.us,
+      estimatedUs: us,
       estimated: true,
-      estimateLabel: est.label,
-      console: cap.console,
-      storeWrites: cap.storeWrites,
+      estimateLabel: c.estimateLabel(us, column),
+      console: cap.console ?? NO_LINES,
+      storeWrites: cap.storeWrites ?? NO_WRITES,
       fault: res.fault ? faultInfo(res.fault) : undefined,
-      faults: { ...c.faults },
+      faults: { consecutive: c.faults.consecutive, total: c.faults.total },
       quarantined: c.quarantined,
       atUs: this.clock.nowUs(),
     };
@@ -687,18 +717,25 @@ export class Board extends EventEmitter {
    */
   private inFlight(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, carried: InFlight | undefined,
     turns: number, waiter: FlowJob | undefined): RunReport {
-    const f: InFlight = carried ?? { hook, turns, insns: 0, budget: c.vm.progress.budget, cancel: () => undefined, console: cap.console, out: cap.out, storeWrites: cap.storeWrites, job: waiter };
+    // The run goes on: its console and writes so far are carried to the next turn.
+    const f: InFlight = carried ?? {
+      hook, turns, insns: 0, budget: c.vm.progress.budget, cancel: () => undefined,
+      console: (cap.console ??= []), out: this.consoleOf(cap), storeWrites: (cap.storeWrites ??= []), job: waiter,
+    };
     f.turns = turns;
     f.insns = res.insns;
     c.flight = f;
     const h = this.clock.nextTurn(() => {
-      if (c.flight === f && this.list.get(c.id) === c) this.slice(c, f.hook, (vm) => vm.continue(), 'continue');
+      if (c.flight === f && this.list.get(c.id) === c) this.slice(c, f.hook, 'continue', undefined);
     });
     f.cancel = () => h.cancel();
     const progress = { container: c.id, insns: f.insns, budget: f.budget, turns };
-    if (this.capture) this.capture.events.push(...cap.events, ['progress', progress]);
-    else {
-      for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
+    if (this.capture) {
+      const q = (this.capture.events ??= []);
+      if (cap.events) q.push(...cap.events);
+      q.push(['progress', progress]);
+    } else {
+      if (cap.events) for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
       this.emitOut('progress', progress);
     }
     return this.report(c, hook, res, cap, turns);
@@ -713,25 +750,37 @@ export class Board extends EventEmitter {
     const h = this.clock.at(atUs, () => {
       c.cancelWakeup = undefined;
       if (!c.suspended || this.list.get(c.id) !== c) return;
-      this.slice(c, c.runHook ?? 'direct', (vm) => vm.resume(0), 'resume');
+      this.slice(c, c.runHook ?? 'direct', 'resume', undefined);
     });
     c.cancelWakeup = () => h.cancel();
   }
 
   /** Containers of a hook, newest first. */
-  private onHook(hook: HookName): Container[] {
-    return [...this.list.values()].filter((c) => c.hook === hook).sort((a, b) => b.seq - a.seq);
+  private onHook(hook: HookName): readonly Container[] {
+    let l = this.hookLists.get(hook);
+    if (!l) {
+      l = [...this.list.values()].filter((c) => c.hook === hook).sort((a, b) => b.seq - a.seq);
+      this.hookLists.set(hook, l); // never changed in place: a firing iterates the list it started with
+    }
+    return l;
   }
 
   /**
    * Run every eligible container of `hook` under its policy. `prepare` maps hook regions on the
    * container's Vm and returns the context bytes (or undefined to leave the container out).
    */
-  private fire(hook: HookName, prepare: (c: Container) => Uint8Array | undefined, after?: (c: Container, r: RunReport) => boolean, whole = false): HookResult {
+  private fire(hook: HookName, prepare: Prepare, after?: (c: Container, r: RunReport) => boolean, whole = false, device?: SaulDevice): HookResult {
     const result: HookResult = { hook, reports: [], skipped: [] };
-    for (const c of this.onHook(hook)) {
-      const report = this.fireOne(c, hook, prepare, whole, result);
-      if (report && this.hookStops(c, report, result, after)) break;
+    const list = this.onHook(hook);
+    this.firing++;
+    try {
+      for (let k = 0; k < list.length; k++) {
+        const c = list[k];
+        const report = this.fireOne(c, hook, prepare, whole, result, device);
+        if (report && this.hookStops(c, report, result, after)) break;
+      }
+    } finally {
+      this.firing--;
     }
     return result;
   }
@@ -740,7 +789,7 @@ export class Board extends EventEmitter {
    * `fire`, with every run awaited to its end before the policy looks at it (a preempted run
    * decides the policy when it ends; the synchronous `fire` cannot wait for it).
    */
-  private async fireAsync(hook: HookName, prepare: (c: Container) => Uint8Array | undefined, after?: (c: Container, r: RunReport) => boolean): Promise<HookResult> {
+  private async fireAsync(hook: HookName, prepare: Prepare, after?: (c: Container, r: RunReport) => boolean): Promise<HookResult> {
     const result: HookResult = { hook, reports: [], skipped: [] };
     for (const c of this.onHook(hook)) {
       if (this.list.get(c.id) !== c) continue; // removed or replaced while an earlier one ran
@@ -765,14 +814,15 @@ export class Board extends EventEmitter {
   }
 
   /** One container of a hook firing: skipped, left out, or its first slice run. */
-  private fireOne(c: Container, hook: HookName, prepare: (c: Container) => Uint8Array | undefined, whole: boolean, result: HookResult): RunReport | undefined {
+  private fireOne(c: Container, hook: HookName, prepare: Prepare, whole: boolean, result: HookResult, device?: SaulDevice): RunReport | undefined {
     if (c.quarantined || c.suspended || c.running || c.busy) {
       result.skipped.push({ container: c.id, reason: c.running || c.busy ? 'running' : c.state });
       return undefined;
     }
-    const ctx = prepare(c);
+    if (device && !deviceMatches(c.spec.device, device)) return undefined;
+    const ctx = typeof prepare === 'function' ? prepare(c) : prepare;
     if (!ctx) return undefined;
-    const report = this.slice(c, hook, (vm) => vm.run({ context: ctx, entry: c.spec.entry }), 'run', whole);
+    const report = this.slice(c, hook, 'run', ctx, whole);
     result.reports.push(report);
     return report;
   }
@@ -791,9 +841,12 @@ export class Board extends EventEmitter {
     if (!dev) throw new BoardError('not-found', `no sensor on ${this.name}`);
     const r = this.saul.read(dev, this.clock.nowUs());
     const data: Phydat = typeof r === 'number' ? { val: [0, 0, 0], unit: dev.unit, scale: dev.scale } : r.data;
-    this.emit('sample', { device: dev.index, name: dev.name, type: dev.type, data, values: fromPhydat(data, dev.dims) });
-    const ctx = sensorContext(dev.index, dev.type, data);
-    return this.fire('sensor', (c) => (deviceMatches(c.spec.device, dev) ? ctx : undefined));
+    if (this.listenerCount('sample') > 0) {
+      this.emit('sample', { device: dev.index, name: dev.name, type: dev.type, data, values: fromPhydat(data, dev.dims) });
+    }
+    // Each run copies the context in: the outermost firing's bytes can be one reused buffer.
+    const ctx = sensorContext(dev.index, dev.type, data, this.firing === 0 ? this.sensorCtx : undefined);
+    return this.fire('sensor', ctx, undefined, false, dev);
   }
 
   pressButton(ref?: string | number): HookResult {
@@ -809,13 +862,12 @@ export class Board extends EventEmitter {
     if (!dev || dev.type !== SAUL.SENSE_BTN) throw new BoardError('not-found', `no button ${ref === undefined ? '' : `"${ref}" `}on ${this.name}`);
     dev.actuator?.set([pressed ? 1 : 0]);
     this.emit('button', { device: dev.index, name: dev.name, pressed });
-    const ctx = buttonContext(dev.index, pressed);
-    return this.fire('button', (c) => (deviceMatches(c.spec.device, dev) ? ctx : undefined));
+    return this.fire('button', buttonContext(dev.index, pressed), undefined, false, dev);
   }
 
   fireTimer(): HookResult {
     const ctx = timerContext(this.clock.nowUs(), this.timerPeriodMs, ++this.timerTick);
-    return this.fire('timer', () => ctx);
+    return this.fire('timer', ctx);
   }
 
   /** One scheduler switch: from the current thread to the next (round robin over `threads`). */
@@ -824,7 +876,7 @@ export class Board extends EventEmitter {
     this.currentThread = (this.currentThread + 1) % this.threads.length;
     const next = this.threads[this.currentThread];
     const ctx = schedContext(prev.pid, next.pid);
-    return this.fire('sched', () => ctx);
+    return this.fire('sched', ctx);
   }
 
   /**
@@ -836,7 +888,7 @@ export class Board extends EventEmitter {
     if (c.running || c.busy) throw new BoardError('busy', `container "${containerId}" is running`);
     c.abandonSuspension();
     const ctx = this.flowRegion(c, payload);
-    return this.slice(c, 'flow', (vm) => vm.run({ context: ctx, entry: c.spec.entry }), 'run', true);
+    return this.slice(c, 'flow', 'run', ctx, true);
   }
 
   /**
@@ -879,7 +931,7 @@ export class Board extends EventEmitter {
     }
     c.abandonSuspension(); // the new message starts a new run, as in runFlow
     const ctx = this.flowRegion(c, job.payload);
-    this.slice(c, 'flow', (vm) => vm.run({ context: ctx, entry: c.spec.entry }), 'run', false, job);
+    this.slice(c, 'flow', 'run', ctx, false, job);
   }
 
   /** The next queued message starts on a later turn (one run per turn at most). */

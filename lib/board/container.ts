@@ -16,12 +16,15 @@
  *   the image bytes as given, or for text/parsed input the size RIOT's image would have.
  */
 import type { RunConsole } from './console';
+import { COST_CLASSES, COST_COLUMN_LABEL, COST_TABLE, classifyInsn, formatUs, type ClassCounts } from './cost-model';
+import type { CostColumn } from './profiles';
+import type { StoreChange } from './stores';
 import { assemble } from '../../vm/assembler';
 import { HEADER_SIZE, FUNCTION_ENTRY_SIZE, isImage, parseImage, type RiotImage } from '../../vm/image';
 import type { Profile } from '../../vm/verifier';
 import type { RunReport } from './board';
 import type { TimerHandle } from './clock';
-import type { RunStatus, Vm } from '../../vm/vm';
+import type { RunOptions, RunStatus, Vm } from '../../vm/vm';
 import { ALL_HELPER_IDS, helperId } from './helpers';
 import { CONTRACTS, type HookName } from './hooks';
 import type { KvStore } from './stores';
@@ -135,6 +138,32 @@ export interface InFlight {
   job: FlowJob | undefined;
 }
 
+/**
+ * What one slice of a container's run produced, gathered while it runs: console lines, store
+ * writes and the events to send out after it. One per container, reset for every slice; the
+ * arrays are made on first use, so a run that prints and writes nothing allocates none.
+ */
+export class RunCapture {
+  console: string[] | undefined;
+  out: RunConsole | undefined;
+  storeWrites: StoreChange[] | undefined;
+  events: [string, unknown][] | undefined;
+  /** The console's sink for this capture, made once. */
+  sink: ((line: string) => void) | undefined;
+  constructor(readonly container: Container) {}
+
+  /** Start a slice: a continued turn carries the run's console and writes so far. */
+  reset(carried: InFlight | undefined): void {
+    this.console = carried?.console;
+    this.out = carried?.out;
+    this.storeWrites = carried?.storeWrites;
+    this.events = undefined;
+  }
+}
+
+const JCOND_TAKEN = COST_CLASSES.indexOf('jcond_taken');
+const JCOND_NOT_TAKEN = COST_CLASSES.indexOf('jcond_not_taken');
+
 export class Container {
   hook: HookName | undefined;
   /** Attach order: higher = newer (hooks run newest first). */
@@ -162,6 +191,21 @@ export class Container {
   dropped = 0;
   /** The turn that starts the next queued message. */
   queueTurn: TimerHandle | undefined;
+  /** Reused by every slice of this container (its runs never overlap). */
+  readonly capture = new RunCapture(this);
+  /** Reused options of vm.run (the Vm reads them during the call only). */
+  private readonly runOpts: RunOptions = { context: undefined, entry: undefined };
+  /** Cost class (index into COST_CLASSES) of each instruction slot, made on the first report. */
+  private classOf: Uint8Array | undefined;
+  private readonly classSums = new Float64Array(COST_CLASSES.length);
+  /** µs per instruction of each class on the board's MCU (cost-model.ts's table as a vector). */
+  private costs: Float64Array | undefined;
+  /** The last estimate's label, kept while the estimate does not change (steady runs). */
+  private labelUs = NaN;
+  private label = '';
+  /** The last result's low 32 bits as a signed BigInt (RunReport.r0Signed), made when it changes. */
+  private signedLow = 0;
+  private signedBig = 0n;
 
   constructor(
     readonly id: string,
@@ -178,6 +222,75 @@ export class Container {
     this.resolved = resolved;
     this.grants = grants;
     this.ramBytes = ramBytes;
+  }
+
+  /** Options for a run on `context` (one object, reused). */
+  runOptions(context: Uint8Array): RunOptions {
+    this.runOpts.context = context;
+    this.runOpts.entry = this.spec.entry;
+    return this.runOpts;
+  }
+
+  /**
+   * Instructions by cost class from the Vm's per-pc counters: cost-model.ts's countByClass with
+   * each slot classified once per container instead of on every report.
+   */
+  countByClass(pcCounts: Int32Array, pcTaken: Int32Array | undefined): ClassCounts {
+    const program = this.vm.program;
+    let classOf = this.classOf;
+    if (!classOf) {
+      classOf = new Uint8Array(program.length);
+      for (let pc = 0; pc < program.length; pc++) classOf[pc] = COST_CLASSES.indexOf(classifyInsn(program.opcode[pc]));
+      this.classOf = classOf;
+    }
+    const sums = this.classSums;
+    sums.fill(0);
+    const n = Math.min(program.length, pcCounts.length);
+    for (let pc = 0; pc < n; pc++) {
+      const k = pcCounts[pc];
+      if (k === 0) continue;
+      const cl = classOf[pc];
+      if (cl === JCOND_TAKEN) {
+        const taken = Math.min(k, pcTaken ? pcTaken[pc] : 0);
+        sums[JCOND_TAKEN] += taken;
+        sums[JCOND_NOT_TAKEN] += k - taken;
+      } else sums[cl] += k;
+    }
+    return {
+      alu_reg: sums[0], alu_imm: sums[1], mul_imm: sums[2], shift_imm: sums[3], div_imm: sums[4], load_dw: sums[5],
+      store_imm: sums[6], store_reg: sums[7], ja: sums[8], jcond_taken: sums[9], jcond_not_taken: sums[10],
+    };
+  }
+
+  /** r0's low 32 bits, signed, as a BigInt: reused while a hook keeps returning the same value. */
+  r0Signed(low32: number): bigint {
+    if (low32 !== this.signedLow) {
+      this.signedLow = low32;
+      this.signedBig = BigInt(low32);
+    }
+    return this.signedBig;
+  }
+
+  /** cost-model.ts's estimateUs of the counts last returned by countByClass. */
+  estimateUs(column: CostColumn): number {
+    let costs = this.costs;
+    if (!costs) {
+      const t = COST_TABLE[column];
+      costs = this.costs = Float64Array.from(COST_CLASSES, (c) => t[c]);
+    }
+    const sums = this.classSums;
+    let us = 0;
+    for (let k = 0; k < sums.length; k++) us += sums[k] * costs[k];
+    return us;
+  }
+
+  /** cost-model.ts's estimate label, formatted again only when the estimate changed. */
+  estimateLabel(us: number, column: CostColumn): string {
+    if (us !== this.labelUs) {
+      this.labelUs = us;
+      this.label = `≈${formatUs(us)} on ${COST_COLUMN_LABEL[column]} (estimated)`;
+    }
+    return this.label;
   }
 
   get name(): string {

@@ -143,7 +143,7 @@ export function buildHelpers(env: HelperEnv): Map<number, HelperDef> {
     [HELPER.saul_reg_find_nth, (c) => saul.nth(c.i32(1))?.handle ?? 0],
     [HELPER.saul_reg_find_type, (c) => saul.findType(c.u32(1) & 0xff)?.handle ?? 0],
     [HELPER.saul_reg_read, (c) => {
-      const dev = saul.byHandle(c.u64(1) > 0xffffffffn ? 0 : c.u32(1));
+      const dev = saul.byHandle(c.num(1) <= 0xffffffff ? c.u32(1) : 0);
       const p = ptr(c, 2, PHYDAT_SIZE, 'write');
       c.mem.resolve(p, PHYDAT_SIZE, 'write');
       if (!dev) return -ENODEV;
@@ -153,8 +153,8 @@ export function buildHelpers(env: HelperEnv): Map<number, HelperDef> {
       return r.dims;
     }],
     [HELPER.saul_reg_write, (c) => {
-      const dev = saul.byHandle(c.u64(1) > 0xffffffffn ? 0 : c.u32(1));
-      const data = decodePhydat(c.mem.read(ptr(c, 2, PHYDAT_SIZE, 'read'), PHYDAT_SIZE));
+      const dev = saul.byHandle(c.num(1) <= 0xffffffff ? c.u32(1) : 0);
+      const data = decodePhydat(c.mem.dv, c.mem.resolve(ptr(c, 2, PHYDAT_SIZE, 'read'), PHYDAT_SIZE, 'read'));
       if (!dev) return -ENODEV;
       const r = saul.write(dev, data);
       if (r > 0) env.onSaulWrite?.(dev.index);

@@ -32,7 +32,7 @@
  * is 0x00000000ffffffff and must count as −1.
  */
 import { ALL_HELPER_IDS, HELPER } from './helpers';
-import { encodePhydat, SAUL, type Phydat } from './saul';
+import { clampI16, SAUL, type Phydat } from './saul';
 
 export const HOOKS = ['sensor', 'button', 'timer', 'coap', 'sched', 'flow'] as const;
 export type HookName = (typeof HOOKS)[number];
@@ -74,12 +74,21 @@ export const CONTRACTS: Readonly<Record<HookName, HookContract>> = {
   flow: { hook: 'flow', title: 'flow message', contextSize: 16, helpers: without(COAP_IDS), regions: [{ name: 'flow_payload', writable: false }], defaultPolicy: 'continue' },
 };
 
-/** sensor / button context: { u32 index; u8 type; u8 pad[3]; phydat_t sample }. */
-export function sensorContext(index: number, type: number, sample: Phydat): Uint8Array {
-  const b = new Uint8Array(16);
-  new DataView(b.buffer).setUint32(0, index >>> 0, true);
+/**
+ * sensor / button context: { u32 index; u8 type; u8 pad[3]; phydat_t sample }, written into `b`
+ * when given (a reused buffer: every byte is rewritten) or into new bytes.
+ */
+export function sensorContext(index: number, type: number, sample: Phydat, b = new Uint8Array(16)): Uint8Array {
+  const i = index >>> 0;
+  b[0] = i; b[1] = i >>> 8; b[2] = i >>> 16; b[3] = i >>> 24;
   b[4] = type & 0xff;
-  encodePhydat(sample, b, 8);
+  b[5] = 0; b[6] = 0; b[7] = 0;
+  for (let k = 0; k < 3; k++) {
+    const v = clampI16(sample.val[k] ?? 0);
+    b[8 + 2 * k] = v; b[9 + 2 * k] = v >> 8;
+  }
+  b[14] = sample.unit & 0xff;
+  b[15] = Math.max(-128, Math.min(127, Math.trunc(sample.scale)));
   return b;
 }
 
@@ -127,8 +136,7 @@ export function flowContext(dataAddr: number, len: number): Uint8Array {
 
 /** Whether a policy stops the hook after a run that exited with `r0`. */
 export function policyStops(policy: HookPolicy, r0: bigint): boolean {
-  const s = BigInt.asIntN(32, r0);
-  if (policy === 'abort-on-negative') return s < 0n;
-  if (policy === 'abort-on-positive') return s > 0n;
+  if (policy === 'abort-on-negative') return BigInt.asIntN(32, r0) < 0n;
+  if (policy === 'abort-on-positive') return BigInt.asIntN(32, r0) > 0n;
   return false;
 }

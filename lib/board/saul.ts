@@ -102,8 +102,9 @@ export function encodePhydat(p: Phydat, out = new Uint8Array(PHYDAT_SIZE), at = 
   return out;
 }
 
-export function decodePhydat(bytes: Uint8Array, at = 0): Phydat {
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+/** `bytes` may be a DataView (a VM memory's own: no copy, no view made per call). */
+export function decodePhydat(bytes: Uint8Array | DataView, at = 0): Phydat {
+  const dv = bytes instanceof DataView ? bytes : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   return {
     val: [dv.getInt16(at, true), dv.getInt16(at + 2, true), dv.getInt16(at + 4, true)],
     unit: dv.getUint8(at + 6),

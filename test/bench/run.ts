@@ -18,6 +18,8 @@ import { benchDispatch } from './dispatch';
 import { benchDeploy } from './deploy';
 import { benchStartup } from './startup';
 import { benchSlicingOverhead, benchSpinLatency } from './slicing';
+import { timeNativeFletcher, type NativeFletcher } from './native';
+import { benchTierUp, bigProgram } from './tier-up';
 
 const quick = process.argv.includes('--quick');
 const SECTIONS = ['fletcher', 'sum', 'branchy', 'compile', 'dispatch', 'deploy', 'startup', 'slicing'] as const;
@@ -97,27 +99,23 @@ function timeJs(f: () => number): { seconds: number; value: number } {
 }
 
 const fmt = (n: number, d = 1): string => n.toFixed(d);
+
+/** Native C Fletcher-32 ×1e6, timed once per bench run (the yardstick of every ratio below). */
+let nativeMeasured: NativeFletcher | string | undefined;
+function native(): NativeFletcher | string {
+  nativeMeasured ??= timeNativeFletcher();
+  return nativeMeasured;
+}
+
+/** uBPF's reference seconds scaled to this machine now: × (native C here ÷ native C there). */
+function scaledToHere(refSeconds: number): number | undefined {
+  const n = native();
+  return typeof n === 'string' ? undefined : refSeconds * (n.seconds / REFERENCE.fletcherX1e6.nativeC);
+}
 const mips = (insns: number, s: number): string => fmt(insns / s / 1e6);
 
 function line(label: string, seconds: number, insns: number, extra = ''): void {
   console.log(`  ${label.padEnd(18)} ${fmt(seconds, 3).padStart(7)} s  ${mips(insns, seconds).padStart(8)} M insns/s${extra}`);
-}
-
-/**
- * A 4,096-instruction program with branches every few instructions, for compile time. `variant`
- * changes one constant: V8 caches modules by their bytes, so each timed compilation gets
- * different bytes or it would time a cache hit.
- */
-function bigProgram(variant = 0): string {
-  const lines: string[] = ['mov %r0, 0', 'mov %r1, 1'];
-  let k = 0;
-  while (lines.length < 4094) {
-    lines.push(`add %r0, ${k % 100}`, `xor %r1, %r0`, `jgt %r1, ${k}, +1`, `lsh %r1, 1`, `stxdw [%r10-8], %r1`, `ldxdw %r2, [%r10-8]`);
-    k++;
-  }
-  while (lines.length < 4095) lines.push(`mov %r3, ${variant}`);
-  lines.push('exit');
-  return lines.join('\n');
 }
 
 async function main(): Promise<void> {
@@ -143,6 +141,16 @@ async function main(): Promise<void> {
     console.log(`  compiled vs plain JS: ${fmt(js.seconds / vmC.seconds, 2)}× the speed; vs uBPF x86-64 JIT (${ref.ubpfJit} s): ` +
       `${fmt(vmC.seconds * scale / ref.ubpfJit, 2)}× its time; vs native C -O2 (${ref.nativeC} s): ${fmt(vmC.seconds * scale / ref.nativeC, 2)}×`);
     console.log(`  interpreter vs compiled: compiled is ${fmt((vmC.insns / vmC.seconds) / (vmI.insns / vmI.seconds), 1)}× faster per instruction`);
+    const nat = native();
+    if (typeof nat === 'string') console.log(`  native C -O2: not measured (${nat})`);
+    else if (!quick) {
+      if (nat.checksum !== 0xa4b6d43f) throw new Error(`native Fletcher-32 gave 0x${nat.checksum.toString(16)}`);
+      const interpX1e6 = vmI.seconds * (1e6 / 1e5), compiledX1e6 = vmC.seconds * scale;
+      const ubpf = scaledToHere(ref.ubpfInterp)!;
+      console.log(`  native C -O2 ×1e6: ${fmt(nat.seconds, 3)} s in this run; interpreter ×1e6 ≈ ${fmt(interpX1e6, 2)} s = ${fmt(interpX1e6 / nat.seconds, 1)}× native ` +
+        `(target ≤ 68×; uBPF's interpreter here ≈ ${fmt(ubpf, 2)} s, so ${fmt(ubpf / interpX1e6, 2)}× its rate); ` +
+        `compiled = ${fmt(compiledX1e6 / nat.seconds, 2)}× native (target ≤ 1.3×)`);
+    }
     if (!quick) {
       const yes = (ok: boolean): string => (ok ? 'met' : 'NOT met');
       console.log(`  targets: ×1e6 within 2× of uBPF's JIT (≤ ${2 * ref.ubpfJit} s): ${yes(vmC.seconds <= 2 * ref.ubpfJit)}; ` +
@@ -177,6 +185,12 @@ async function main(): Promise<void> {
     const sScale = 1e9 / n;
     console.log(`  compiled vs plain JS: ${fmt(jsS.seconds / rC.seconds, 2)}× the speed; vs uBPF JIT (${rs.ubpfJit} s): ${fmt(rC.seconds * sScale / rs.ubpfJit, 2)}× its time; ` +
       `vs uBPF interpreter (${rs.ubpfInterp} s): ${fmt(rs.ubpfInterp / (rC.seconds * sScale), 1)}× faster`);
+    const ubpfHere = quick ? undefined : scaledToHere(rs.ubpfInterp);
+    if (ubpfHere !== undefined) {
+      const interp1e9 = rI.seconds * 10;
+      console.log(`  interpreter N=1e9 ≈ ${fmt(interp1e9, 2)} s; uBPF's interpreter scaled by native C in this run ≈ ${fmt(ubpfHere, 2)} s: ` +
+        `${fmt(ubpfHere / interp1e9, 2)}× its rate (target ≥ 1.0)`);
+    }
     console.log('');
 
   }
@@ -236,6 +250,7 @@ async function main(): Promise<void> {
     console.log(`compile time, ${prog.length}-instruction program (${ct.bytes} bytes of wasm), 100 compilations: best ${fmt(ct.seconds * 1e3, 2)} ms ` +
       `(translate ${fmt(ct.translate, 2)} + WebAssembly.Module ${fmt(ct.engine, 2)}), median ${fmt(median.seconds * 1e3, 2)} ms, ` +
       `first ${fmt(compiles[0].seconds * 1e3, 2)} ms (the translator not yet optimised by V8, as in a fresh runtime); Fletcher-32: ${fmt(load('fletcher32-360.data', 'compiled').vm.tier.compileMs ?? 0, 2)} ms`);
+    for (const l of benchTierUp()) console.log(l);
     console.log('');
 
   }
