@@ -357,6 +357,13 @@ export = function (RED: RED): void {
           flowCalls--;
           if (closed) { done(); return; }
           if (e instanceof BoardError && e.code === 'busy') node.status(status.queueFull(liveBoard.container(node.id).dropped));
+          if (e instanceof BoardError && e.code === 'quarantined') {
+            // A run ahead of this message quarantined the container: answered as on arrival.
+            const faults = liveBoard.container(node.id).faults;
+            msg.femto = { quarantined: true, container: node.id, faults, board: boardName };
+            done(new Error(t('errors.quarantined', { name, n: faults.consecutive })));
+            return;
+          }
           done(e instanceof Error ? e : new Error(String(e)));
         });
         return;

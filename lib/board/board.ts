@@ -143,7 +143,7 @@ export interface BoardOptions {
 
 export const DEFAULT_QUEUE_LIMIT = 32;
 
-export type BoardErrorCode = 'slot' | 'ram' | 'id' | 'hook' | 'entry' | 'not-found' | 'payload' | 'busy' | 'cancelled';
+export type BoardErrorCode = 'slot' | 'ram' | 'id' | 'hook' | 'entry' | 'not-found' | 'payload' | 'busy' | 'cancelled' | 'quarantined';
 
 /** A refusal by the board (not by the verifier): no slot, no RAM, bad id or hook. */
 export class BoardError extends Error {
@@ -895,7 +895,8 @@ export class Board extends EventEmitter {
    * runFlow for hosts that must not be held: the run is sliced, and a message to a busy container
    * waits behind it (at most `queueLimit`). Settles when the message's run ends (exit, fault, or
    * its first suspension); rejects with a BoardError ('busy': queue full, 'cancelled': the
-   * container was removed, replaced, moved or the board stopped before the run ended).
+   * container was removed, replaced, moved or the board stopped before the run ended,
+   * 'quarantined': a run ahead of it quarantined the container while it waited).
    */
   flow(containerId: string, payload: Uint8Array): Promise<RunReport> {
     return new Promise((resolve, reject) => {
@@ -927,6 +928,13 @@ export class Board extends EventEmitter {
   private startFlow(c: Container, job: FlowJob): void {
     if (c.hook !== 'flow') {
       job.reject(new BoardError('hook', `container "${c.id}" left the flow hook before this message's turn`));
+      return;
+    }
+    if (c.quarantined) {
+      // Quarantine takes the container out of service at once: a message that was waiting behind
+      // the run that quarantined it is refused as it would be on arrival, not run.
+      job.reject(new BoardError('quarantined', `container "${c.id}" was quarantined while this message waited`));
+      this.nextQueued(c);
       return;
     }
     c.abandonSuspension(); // the new message starts a new run, as in runFlow

@@ -121,6 +121,25 @@ describe('board: sliced runs', () => {
     assert.equal(board.container('q').queued, 0);
   });
 
+  it('messages waiting behind the run that quarantines a container are refused as quarantined, not run', async () => {
+    const { board, clock } = vboard('native', { slice: { insns: 500 } });
+    // An endless loop with a budget of 2,000: each run faults −8 after four slices; one fault quarantines.
+    board.install({ id: 'spin', hook: 'flow', budget: 2000, quarantineAfter: 1, image: 'mov %r0, 0\nl: add %r0, 1\nja l\nexit' });
+    const ran: string[] = [];
+    board.on('result', (r: RunReport) => ran.push(r.status));
+    const msgs = [1, 2, 3].map((v) => board.flow('spin', Uint8Array.of(v)).then((r) => r.status, (e: unknown) => e));
+    clock.flush();
+    const [first, ...rest] = await Promise.all(msgs);
+    assert.equal(first, 'fault');
+    for (const e of rest) {
+      assert.ok(e instanceof BoardError && e.code === 'quarantined', String(e));
+      assert.match((e as Error).message, /container "spin" was quarantined while this message waited/);
+    }
+    assert.deepEqual(ran, ['fault'], 'only the first message ran');
+    assert.equal(board.container('spin').state, 'quarantined');
+    assert.equal(board.container('spin').queued, 0);
+  });
+
   it('removing, replacing or stopping cancels the run in flight and the queued messages; no result follows', async () => {
     for (const how of ['remove', 'replace', 'stop', 'detach'] as const) {
       const { board, clock } = vboard('native', { slice: { insns: 100 } });
