@@ -34,11 +34,19 @@ import { MAX_REGION_SIZE, Memory, MemoryAccessError, PERM_READ, PERM_RW, hex32, 
 import { Program } from './program';
 import { isWide } from './opcodes';
 import { DEFAULT_MAX_CALL_DEPTH, assertVerified, type Profile, type VerifyInfo } from './verifier';
-import { FLAG_NO_RETURN, type RiotImage } from './image';
+import { FLAG_NO_RETURN } from './image';
 import { fromBig, out, toBigU64 } from './int64';
 import { CompiledTier, type Translator } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
-import { DEFAULT_BUDGET } from './limits';
+import { DEFAULT_BUDGET, checkBudget, now } from './limits';
+import { faultOf } from './fault-of';
+import { Call } from './helper-call';
+import {
+  DEFAULT_TIER, DEFAULT_TIER_UP, SUSPEND, type HelperDef, type HelperReturn, type RunOptions, type RunResult, type RunStatus,
+  type SliceOptions, type Tier, type TierInfo, type VmOptions,
+} from './vm-api';
+
+export * from './vm-api';
 
 export { DEFAULT_BUDGET };
 /** Wall time of one slice when a host slices runs by time and gives no length. */
@@ -61,177 +69,6 @@ const MIN_CHUNK = 1000;
 const CHUNK_GROWTH = 4;
 /** Helper calls between clock reads inside a chunk (SliceOptions.helperCheckEvery). */
 const HELPER_CHECK_EVERY = 16;
-
-function now(): number {
-  return typeof performance !== 'undefined' ? performance.now() : Date.now();
-}
-
-/** A budget must be a whole number of instructions, 0 or more. */
-function checkBudget(b: number): number {
-  if (!Number.isSafeInteger(b) || b < 0) throw new RangeError(`budget must be a whole number ≥ 0 (got ${b})`);
-  return b;
-}
-
-/** Returned by a helper (via `call.suspend()`) to pause the run; the host resumes it later. */
-export const SUSPEND: unique symbol = Symbol('femto.suspend');
-export type HelperReturn = number | bigint | typeof SUSPEND;
-
-/** What a helper sees of the call: arguments r1–r5, checked memory, and the instance. */
-export interface HelperCall {
-  readonly id: number;
-  readonly pc: number;
-  readonly vm: Vm;
-  /** Checked access to the container's memory: every pointer goes through the region check. */
-  readonly mem: Memory;
-  /** Argument n (1–5) as an unsigned 32-bit number (pointers, u32 values). */
-  u32(n: number): number;
-  /** Argument n as a signed 32-bit number. */
-  i32(n: number): number;
-  /** Argument n as an unsigned 64-bit BigInt. */
-  u64(n: number): bigint;
-  /** Argument n as a JS number when it fits in 53 bits, else NaN. */
-  num(n: number): number;
-  /** Pause the run after this call; `vm.resume()` continues with the next instruction. */
-  suspend(): typeof SUSPEND;
-}
-
-export type HelperFn = (call: HelperCall) => HelperReturn;
-export interface HelperDef {
-  name?: string;
-  fn: HelperFn;
-  /** Result is a full 64-bit value instead of RIOT's zero-extended 32 bits. */
-  returns64?: boolean;
-}
-export type HelperTable = ReadonlyMap<number, HelperFn | HelperDef>;
-
-/** How a host cuts runs into slices (`Vm.slicing`). Either limit, or both (whichever comes first). */
-export interface SliceOptions {
-  /** Wall time (ms) one slice may hold its caller (DEFAULT_SLICE_MS is the usual choice). */
-  ms?: number;
-  /** Instructions one slice may execute (≥ 1): deterministic slicing, for tests and virtual clocks. */
-  insns?: number;
-  /** Timed slices: helper calls between two clock reads inside a chunk (default 16). */
-  helperCheckEvery?: number;
-}
-
-export interface VmOptions {
-  /** A parsed RIOT image, or raw bytecode in `text` (with optional data and rodata). */
-  image?: RiotImage;
-  text?: Uint8Array;
-  data?: Uint8Array;
-  rodata?: Uint8Array;
-  profile?: Profile;
-  /** Instructions per run (or per slice of a suspended run). */
-  budget?: number;
-  /** Taken branches per run; defaults to RIOT's 200 in the riot-2022 profile, unlimited otherwise. */
-  branchBudget?: number;
-  /**
-   * RIOT's "no return" configuration (FC_CONFIG_NO_RETURN): no final-exit check in riot-2022 and
-   * no taken-branch budget, as in RIOT. Default: the image header's FLAG_NO_RETURN bit.
-   */
-  noReturn?: boolean;
-  helpers?: HelperTable;
-  /** Helper ids the verifier accepts; defaults to the keys of `helpers`. */
-  grants?: ReadonlySet<number>;
-  maxCallDepth?: number;
-  /** Count executions (and taken conditional jumps) per instruction, for a cost model. */
-  countPerPc?: boolean;
-  /**
-   * Execution tier: `interp` (the reference interpreter), `compiled` (WebAssembly from the start,
-   * when the program can be compiled), `auto` (interpreter first, compiled once hot).
-   */
-  tier?: Tier;
-  /**
-   * When `auto` moves to the compiled tier: after `runs` runs averaging at least `minAvgInsns`
-   * instructions, or once `insns` instructions have run (one long run moves mid-run). Very short
-   * programs stay interpreted: entering compiled code costs more than it saves for a handful of
-   * instructions.
-   */
-  tierUp?: { runs?: number; insns?: number; minAvgInsns?: number };
-  /** Preempt runs (see SliceOptions); default: a run goes to its end in one call. */
-  slice?: SliceOptions;
-  /** Milliseconds from some epoch, for time slicing; default performance.now (tests inject one). */
-  now?: () => number;
-  /**
-   * One RunResult object, rewritten by every run, resume and continue: for hosts that read each
-   * result before the next call (a board, once per sensor event) and want no allocation per run.
-   */
-  reuseResult?: boolean;
-  /**
-   * Where `auto` translates a hot program: with a translator (a host's worker thread) the tier-up
-   * happens in the background and runs stay interpreted until the module is ready; without one,
-   * synchronously in the run that found the program hot.
-   */
-  translate?: Translator;
-}
-
-export type Tier = 'interp' | 'compiled' | 'auto';
-export const DEFAULT_TIER: Tier = 'auto';
-export const DEFAULT_TIER_UP = { runs: 16, insns: 200_000, minAvgInsns: 48 } as const;
-
-/** Which tier a Vm runs on and why. */
-export interface TierInfo {
-  mode: Tier;
-  current: 'interp' | 'compiled';
-  /** Why the program stays on the interpreter, when it does. */
-  reason?: string;
-  compileMs?: number;
-  moduleBytes?: number;
-  runs: number;
-  insns: number;
-}
-
-export interface RunOptions {
-  /** Bytes copied into the context region; r1 points at them. */
-  context?: Uint8Array;
-  /** Context region writable by the container (and its changes visible in the result). */
-  contextWritable?: boolean;
-  /** Also pass the context length in r2 (conformance-suite convention). */
-  lengthInR2?: boolean;
-  /** Entry: an exported function name (images) or an instruction index. Default: 0. */
-  entry?: string | number;
-  budget?: number;
-}
-
-export type RunStatus = 'exit' | 'fault' | 'suspended' | 'preempted';
-
-export interface RunResult {
-  /** 'preempted': the slice used its share of time or instructions; `continue()` goes on. */
-  status: RunStatus;
-  /** r0 as an unsigned 64-bit value (exit), else the last r0. */
-  r0: bigint;
-  /**
-   * Instructions executed since run() or resume() (summed over preempted slices, so the final
-   * result of a sliced run equals the unsliced one).
-   */
-  insns: number;
-  /** Instructions executed since run() started, across resumes. */
-  totalInsns: number;
-  fault?: VmFault;
-  /** The context bytes after the run (only with a writable context). */
-  context?: Uint8Array;
-  /**
-   * With `countPerPc`: executions per instruction index since run() or resume(), summed over
-   * preempted slices like `insns` (a view, valid until the next run, resume or continue).
-   */
-  pcCounts?: Int32Array;
-  /** With `countPerPc`: taken conditional jumps per instruction index, counted like pcCounts. */
-  pcTaken?: Int32Array;
-}
-
-class Call implements HelperCall {
-  id = 0;
-  pc = 0;
-  constructor(readonly vm: Vm, readonly mem: Memory, private readonly m: Machine) {}
-  u32(n: number): number { return this.m.lo[n] >>> 0; }
-  i32(n: number): number { return this.m.lo[n]; }
-  u64(n: number): bigint { return toBigU64(this.m.lo[n], this.m.hi[n]); }
-  num(n: number): number {
-    const h = this.m.hi[n] >>> 0;
-    return h < 0x200000 ? h * 4294967296 + (this.m.lo[n] >>> 0) : NaN;
-  }
-  suspend(): typeof SUSPEND { return SUSPEND; }
-}
 
 export class Vm {
   readonly program: Program;
@@ -601,7 +438,7 @@ export class Vm {
     }
     if (status === STATUS_SUSPEND) this.state = 'suspended';
     else if (status === STATUS_PREEMPT) this.state = 'preempted';
-    if (status === STATUS_FAULT) res.fault = this.buildFault(m, this.segBudget);
+    if (status === STATUS_FAULT) res.fault = faultOf(m, this.program, this.memory, this.segBudget, this.branchBudget);
     if (this.segWritable && this.memory.region('context')) res.context = this.memory.bytes('context').slice();
     return res;
   }
@@ -738,35 +575,6 @@ export class Vm {
         m.executed += executed;
         return st2;
       }
-    }
-  }
-
-  private buildFault(m: Machine, budget: number): VmFault {
-    const pc = m.faultPc;
-    const text = pc < this.program.length ? disassembleInsn(this.program.insn(pc), pc) : undefined;
-    switch (m.faultKind) {
-      case FaultKind.Mem: {
-        const addr = m.faultAddress;
-        const access = m.faultWrite ? 'write' : 'read';
-        const a32 = addr <= 0xffffffffn ? Number(addr) : -1;
-        const why = a32 >= 0 ? this.memory.explain(a32, m.faultSize, m.faultWrite ? 2 : 1) : 'address above 4 GiB';
-        const addrText = '0x' + addr.toString(16);
-        return new VmFault(FaultCode.ILLEGAL_MEM, `${access} ${addrText} (${m.faultSize} B): ${why}`, pc, text,
-          { address: addrText, size: m.faultSize, access });
-      }
-      case FaultKind.Budget:
-        return new VmFault(FaultCode.OUT_OF_BUDGET, `instruction budget of ${budget} exhausted`, pc, text, { budget: 'instructions', limit: budget });
-      case FaultKind.BranchBudget:
-        return new VmFault(FaultCode.OUT_OF_BUDGET, `taken-branch budget of ${this.branchBudget} exhausted`, pc, text, { budget: 'taken branches', limit: this.branchBudget });
-      case FaultKind.DivZero:
-        return new VmFault(FaultCode.ILLEGAL_DIV, 'division by zero', pc, text);
-      case FaultKind.CallDepth:
-        return new VmFault(FaultCode.ILLEGAL_CALL, `local calls nested deeper than ${m.opts.maxCallDepth}`, pc, text);
-      case FaultKind.Helper:
-        if (m.helperFault instanceof VmFault) return m.helperFault;
-        return new VmFault(FaultCode.ILLEGAL_CALL, String(m.helperFault), pc, text);
-      default:
-        return new VmFault(FaultCode.ILLEGAL_INSTRUCTION, pc >= this.program.length ? 'ran past the end of the program' : 'illegal instruction', pc, text);
     }
   }
 
