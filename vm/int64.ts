@@ -99,3 +99,34 @@ export function fromBig(v: bigint): void {
 export function hex64(lo: number, hi: number): string {
   return '0x' + toBigU64(lo, hi).toString(16);
 }
+
+// ---- Shifts and byte swaps of one register held as (lo, hi) halves, in place ----
+
+function bswap32(v: number): number {
+  return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
+}
+
+/** BSWAP (ALU64 | END) and BE: swap 16, 32 (zero-extended) or all 64 bits of register d. */
+export function bswap(lo: Int32Array, hi: Int32Array, d: number, bits: number): void {
+  if (bits === 16) { const l = lo[d]; lo[d] = ((l & 0xff) << 8) | ((l >>> 8) & 0xff); hi[d] = 0; }
+  else if (bits === 32) { lo[d] = bswap32(lo[d]); hi[d] = 0; }
+  else { const l = lo[d]; lo[d] = bswap32(hi[d]); hi[d] = bswap32(l); }
+}
+
+export function shl64(lo: Int32Array, hi: Int32Array, d: number, n: number): void {
+  if (n === 0) return;
+  if (n < 32) { hi[d] = (hi[d] << n) | (lo[d] >>> (32 - n)); lo[d] = lo[d] << n; }
+  else { hi[d] = lo[d] << (n - 32); lo[d] = 0; }
+}
+
+export function shr64(lo: Int32Array, hi: Int32Array, d: number, n: number): void {
+  if (n === 0) return;
+  if (n < 32) { lo[d] = (lo[d] >>> n) | (hi[d] << (32 - n)); hi[d] = hi[d] >>> n; }
+  else { lo[d] = hi[d] >>> (n - 32); hi[d] = 0; }
+}
+
+export function sar64(lo: Int32Array, hi: Int32Array, d: number, n: number): void {
+  if (n === 0) return;
+  if (n < 32) { lo[d] = (lo[d] >>> n) | (hi[d] << (32 - n)); hi[d] = hi[d] >> n; }
+  else { lo[d] = hi[d] >> (n - 32); hi[d] = hi[d] >> 31; }
+}

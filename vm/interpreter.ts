@@ -22,148 +22,11 @@ import { Memory, PERM_READ, PERM_RW, PERM_WRITE } from './memory';
 import {
   ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, ATOMIC_XOR, CALL_LOCAL, Op,
 } from './opcodes';
-import { mul64, out, sdivmod64, udivmod64 } from './int64';
-import type { Program } from './program';
+import { bswap, mul64, out, sar64, sdivmod64, shl64, shr64, udivmod64 } from './int64';
+import { FaultKind, Fused, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, type Status } from './machine';
 
-export const STATUS_EXIT = 0;
-export const STATUS_FAULT = 1;
-export const STATUS_SUSPEND = 2;
-export type Status = typeof STATUS_EXIT | typeof STATUS_FAULT | typeof STATUS_SUSPEND;
-
-/** Budgets above this are handed to the loop in chunks of it (the largest V8 small integer). */
-export const BUDGET_CHUNK = 0x3fffffff;
-
-/**
- * Fused pairs: a loop's counter update and its conditional jump run as one dispatch. The first
- * slot of the pair gets one of these codes (bytes of class LD that no verified program contains);
- * the jump keeps its own slot, so a jump into the middle of the pair still runs the jump alone.
- * Both instructions count against the budgets and profiles exactly as when run one by one.
- */
-const enum Fused {
-  ADD64_K_JNE_K = 0x60,
-  ADD64_K_JLT_K = 0x68,
-  ADD64_K_JGT_K = 0x70,
-  SUB64_K_JNE_K = 0x78,
-  SUB64_K_JLT_K = 0x80,
-  SUB64_K_JGT_K = 0x88,
-  ADD64_X_JNE_K = 0x90,
-  ADD64_X_JLT_K = 0x98,
-  ADD64_X_JGT_K = 0xa0,
-}
-
-/** [first, second, fused] for every fused pair. */
-const FUSED_PAIRS: readonly (readonly [Op, Op, Fused])[] = [
-  [Op.ADD64_K, Op.JNE_K, Fused.ADD64_K_JNE_K],
-  [Op.ADD64_K, Op.JLT_K, Fused.ADD64_K_JLT_K],
-  [Op.ADD64_K, Op.JGT_K, Fused.ADD64_K_JGT_K],
-  [Op.SUB64_K, Op.JNE_K, Fused.SUB64_K_JNE_K],
-  [Op.SUB64_K, Op.JLT_K, Fused.SUB64_K_JLT_K],
-  [Op.SUB64_K, Op.JGT_K, Fused.SUB64_K_JGT_K],
-  [Op.ADD64_X, Op.JNE_K, Fused.ADD64_X_JNE_K],
-  [Op.ADD64_X, Op.JLT_K, Fused.ADD64_X_JLT_K],
-  [Op.ADD64_X, Op.JGT_K, Fused.ADD64_X_JGT_K],
-];
-const FUSE = new Map(FUSED_PAIRS.map(([a, b, f]) => [(a << 8) | b, f]));
-
-/** Opcode used for the sentinel slot after the program: not a valid instruction. */
-const SENTINEL = 0x00;
-
-/** Fault kinds the loop records; the Vm maps them to VmFault objects. */
-export const enum FaultKind {
-  None = 0,
-  Mem = 1,
-  Budget = 2,
-  BranchBudget = 3,
-  DivZero = 4,
-  CallDepth = 5,
-  Helper = 6, // details in helperFault
-  Illegal = 7,
-}
-
-/**
- * Called for `call imm` (src 0) and `callx`: the host's helper dispatcher. Returns a status;
- * STATUS_EXIT means "continue" here.
- */
-export type HelperDispatch = (m: Machine, id: number, pc: number) => Status;
-
-export interface MachineOptions {
-  /** Faults on division/modulo by zero (riot-2022) instead of RFC 9669's 0 / dividend. */
-  divZeroFaults: boolean;
-  /** Bytes of stack per call frame. */
-  frameSize: number;
-  /** Maximum depth of program-local calls. */
-  maxCallDepth: number;
-  /** Run fused pairs (see Fused) as one dispatch; default true (false: tests compare both). */
-  fuse?: boolean;
-}
-
-/** The complete run state of one container instance: registers, pc, memory, call frames. */
-export class Machine {
-  readonly lo = new Int32Array(11);
-  readonly hi = new Int32Array(11);
-  pc = 0;
-  /** Remaining instruction budget of the current slice. */
-  budget = 0;
-  /** Remaining taken-branch budget of the current slice. */
-  branchBudget = 0;
-  /** Taken branches of the slice not yet handed to the loop (see BUDGET_CHUNK). */
-  branchExtra = 0;
-  /** BUDGET_CHUNK; tests lower it to cross chunk boundaries in a few instructions. */
-  budgetChunk = BUDGET_CHUNK;
-  /** Instructions executed in the current slice. */
-  executed = 0;
-  depth = 0;
-  /** Virtual bases of .data and .rodata, for RIOT's 0xB8/0xD8 wide loads. */
-  dataBase = 0;
-  rodataBase = 0;
-  // Per frame: return pc, r6..r10 (lo, hi).
-  readonly framePc: Int32Array;
-  readonly frameRegs: Int32Array;
-
-  /**
-   * The program decoded once: two words per slot, `opcode | dst << 8 | src << 12 | offset << 16`
-   * and imm (one load gives every field but imm). One sentinel slot after the program.
-   */
-  readonly code: Int32Array;
-
-  /**
-   * Optional execution profile for the cost model: executions per pc, and taken conditional
-   * jumps per pc. Null when not profiling (one predictable branch per instruction).
-   */
-  counts: Int32Array | null = null;
-  taken: Int32Array | null = null;
-
-  // Fault record (valid after STATUS_FAULT).
-  faultKind: FaultKind = FaultKind.None;
-  faultPc = 0;
-  faultAddress = 0n;
-  faultSize = 0;
-  faultWrite = false;
-  /** Set by the helper dispatcher when it returns STATUS_FAULT. */
-  helperFault: unknown = undefined;
-
-  constructor(
-    program: Program,
-    readonly mem: Memory,
-    readonly helper: HelperDispatch,
-    readonly opts: MachineOptions,
-  ) {
-    const n = program.length;
-    // One sentinel slot: a verified program never reaches it; if it did, it is a clean fault.
-    this.code = new Int32Array(2 * (n + 1));
-    for (let i = 0; i < n; i++) {
-      this.code[2 * i] = program.opcode[i] | (program.dst[i] << 8) | (program.src[i] << 12) | (program.offset[i] << 16);
-      this.code[2 * i + 1] = program.imm[i];
-    }
-    this.code[2 * n] = SENTINEL;
-    for (let i = 0; opts.fuse !== false && i + 1 < n; i++) {
-      const f = FUSE.get((program.opcode[i] << 8) | program.opcode[i + 1]);
-      if (f !== undefined) this.code[2 * i] = (this.code[2 * i] & ~0xff) | f;
-    }
-    this.framePc = new Int32Array(opts.maxCallDepth);
-    this.frameRegs = new Int32Array(opts.maxCallDepth * 10);
-  }
-}
+// The Machine, its statuses and fault kinds live in machine.ts; hosts import them from here too.
+export * from './machine';
 
 /**
  * Run from m.pc with the given budgets until exit, fault or suspension. Registers, pc and frames
@@ -827,35 +690,6 @@ function memFault(m: Machine, base: number, offset: number, size: number, write:
   m.faultSize = size;
   m.faultWrite = write;
   m.faultKind = FaultKind.Mem;
-}
-
-function bswap32(v: number): number {
-  return ((v & 0xff) << 24) | ((v & 0xff00) << 8) | ((v >>> 8) & 0xff00) | (v >>> 24);
-}
-
-/** BSWAP (ALU64 | END) and BE: swap 16, 32 (zero-extended) or all 64 bits of register d. */
-function bswap(lo: Int32Array, hi: Int32Array, d: number, bits: number): void {
-  if (bits === 16) { const l = lo[d]; lo[d] = ((l & 0xff) << 8) | ((l >>> 8) & 0xff); hi[d] = 0; }
-  else if (bits === 32) { lo[d] = bswap32(lo[d]); hi[d] = 0; }
-  else { const l = lo[d]; lo[d] = bswap32(hi[d]); hi[d] = bswap32(l); }
-}
-
-function shl64(lo: Int32Array, hi: Int32Array, d: number, n: number): void {
-  if (n === 0) return;
-  if (n < 32) { hi[d] = (hi[d] << n) | (lo[d] >>> (32 - n)); lo[d] = lo[d] << n; }
-  else { hi[d] = lo[d] << (n - 32); lo[d] = 0; }
-}
-
-function shr64(lo: Int32Array, hi: Int32Array, d: number, n: number): void {
-  if (n === 0) return;
-  if (n < 32) { lo[d] = (lo[d] >>> n) | (hi[d] << (32 - n)); hi[d] = hi[d] >>> n; }
-  else { lo[d] = hi[d] >>> (n - 32); hi[d] = 0; }
-}
-
-function sar64(lo: Int32Array, hi: Int32Array, d: number, n: number): void {
-  if (n === 0) return;
-  if (n < 32) { lo[d] = (lo[d] >>> n) | (hi[d] << (32 - n)); hi[d] = hi[d] >> n; }
-  else { lo[d] = hi[d] >> (n - 32); hi[d] = hi[d] >> 31; }
 }
 
 /** One atomic read-modify-write at buffer offset p (already checked for read and write). */
