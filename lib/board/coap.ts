@@ -31,9 +31,6 @@
 import type { Memory } from '../../vm/memory';
 import { COAP_OPT_CONTENT_FORMAT, COAP_TYPE_ACK, COAP_TYPE_CON, optionHeader, uintBytes, type CoapOption, type ParsedCoap } from '../coap/message';
 
-// The codec names board.ts reads from here; the codec itself lives in lib/coap/message.ts.
-export { COAP_METHODS, COAP_OPT_CONTENT_FORMAT, COAP_OPT_URI_PATH, codeText, encodeCoap, parseCoap } from '../coap/message';
-
 export const COAP_PKT_SIZE = 84;
 export const COAP_NOPTS_MAX = 16;
 export const COAP_BUF_SIZE = 512;

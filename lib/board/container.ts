@@ -22,7 +22,7 @@ import type { StoreChange } from './stores';
 import { assemble } from '../../vm/assembler';
 import { HEADER_SIZE, FUNCTION_ENTRY_SIZE, isImage, parseImage, type RiotImage } from '../../vm/image';
 import type { Profile } from '../../vm/verifier';
-import type { RunReport } from './board';
+import type { RunReport } from './results';
 import type { TimerHandle } from './clock';
 import type { RunOptions, RunStatus, Vm } from '../../vm/vm';
 import { ALL_HELPER_IDS, helperId } from './helpers';

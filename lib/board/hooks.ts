@@ -1,7 +1,8 @@
 /**
- * Launch pads (DESIGN §8): the board events a container can attach to, the context each one hands
- * the container in r1 (byte-exact, little-endian), each hook's contract (which helpers and regions
- * it may grant) and the policies for several containers on one hook.
+ * Launch pads (ARCHITECTURE.md § Hooks and contexts): the board events a container can attach
+ * to, the context each one hands the container in r1 (byte-exact, little-endian), each hook's
+ * contract (which helpers and regions it may grant) and the policies for several containers on
+ * one hook.
  *
  * | hook   | context (r1)                                                        | size | access |
  * |--------|---------------------------------------------------------------------|------|--------|

@@ -1,6 +1,6 @@
 /**
  * The emulated RIOT board in one import: `import { Board, VirtualClock } from
- * '../lib/board'`. Each module has one job; see the header of board.ts for the Board API.
+ * '../lib/board'`. Each module has one job; how they fit: docs/ARCHITECTURE.md.
  */
 export * from './board';
 export * from './budget-advice';
