@@ -1,7 +1,7 @@
 /**
  * Will a program's loops fit riot-2022's taken-branch budget (RIOT 2022 counts taken branches
- * and faults −8 after 200 in one run, issue 13.4)? A static look at every loop — a backward
- * branch — for the editor's Verify and `femto verify`: it warns when a loop's trip count is not
+ * and faults −8 after 200 in one run)? A static look at every loop — a backward branch — for
+ * the editor's Verify and `femto verify`: it warns when a loop's trip count is not
  * provably within the budget, so that "out of budget after 1,415 instructions" does not come as a
  * surprise when the Budget field says 1,000,000.
  *

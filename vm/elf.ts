@@ -1,6 +1,7 @@
 /**
  * Loader for eBPF ELF64 little-endian relocatable objects (`clang -target bpf -O2 -c`, EM_BPF
- * = 247) into a RIOT image (DESIGN §2): a small static linker for one object file.
+ * = 247) into a RIOT image (ARCHITECTURE.md § Image format): a small static linker for one
+ * object file.
  *
  * What it does, beyond RIOT's converter (which only knows `.text`, `.data`, `.rodata`):
  * - text = every executable section, `.text` first, then the others in section-header order;

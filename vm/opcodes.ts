@@ -72,6 +72,12 @@ export const ATOMIC_XOR = 0xa0;
 export const ATOMIC_FETCH = 0x01;
 export const ATOMIC_XCHG = 0xe0 | ATOMIC_FETCH;
 export const ATOMIC_CMPXCHG = 0xf0 | ATOMIC_FETCH;
+/** Every atomic operation (imm of OP.ATOMIC_W / OP.ATOMIC_DW) that exists. */
+export const ATOMIC_KINDS: readonly number[] = [
+  ATOMIC_ADD, ATOMIC_OR, ATOMIC_AND, ATOMIC_XOR,
+  ATOMIC_ADD | ATOMIC_FETCH, ATOMIC_OR | ATOMIC_FETCH, ATOMIC_AND | ATOMIC_FETCH, ATOMIC_XOR | ATOMIC_FETCH,
+  ATOMIC_XCHG, ATOMIC_CMPXCHG,
+];
 
 // Call kinds (src field of 0x85).
 export const CALL_HELPER = 0;
@@ -128,6 +134,12 @@ for (const size of [SIZE_W, SIZE_H, SIZE_B, SIZE_DW]) {
  */
 export function jumpTarget(opcode: number, pc: number, offset: number, imm: number): number {
   return opcode === OP.JA32 || opcode === OP.CALL ? pc + 1 + imm : pc + 1 + offset;
+}
+
+/** Legacy packet loads (BPF_ABS/BPF_IND, 1–4 bytes): RFC 9669 keeps them apart, we refuse them. */
+export function isLegacyPacketLoad(opcode: number): boolean {
+  const mode = memMode(opcode);
+  return cls(opcode) === CLS_LD && (mode === MODE_ABS || mode === MODE_IND) && memSize(opcode) !== SIZE_DW;
 }
 
 /** Opcodes whose instruction occupies two 8-byte slots. */
