@@ -6,10 +6,17 @@
  * budget, a resumed suspension) and the host never sees which tier ran.
  */
 import { C_BAIL, C_EXIT, C_FAULT, C_SUSPEND, FRAME_BYTES, H, compileToWasm, stateBytes, type CompileOptions, type CompiledModule } from './wasm-compiler';
-import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
+import { FaultKind } from './fault-kinds';
+import { Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
 import type { Memory } from './memory';
 import type { Program } from './program';
 import { isWide } from './opcodes';
+
+/**
+ * A fault kind as the Machine's field is typed. Bridge while interpreter.ts declares its own copy
+ * of the enum; once it re-exports fault-kinds.ts's FaultKind this is the identity and goes.
+ */
+const machineKind = (k: FaultKind): Machine['faultKind'] => k as number;
 
 const TWO32 = 4294967296;
 /**
@@ -131,7 +138,7 @@ export class CompiledTier {
         // Defence in depth: the module's own checks make an engine trap impossible, but if one
         // ever happened it must not escape the VM. Report it as a fault and stop using this tier.
         this.broken = `the compiled code trapped (${e instanceof Error ? e.message : String(e)})`;
-        m.faultKind = FaultKind.Illegal;
+        m.faultKind = machineKind(FaultKind.Illegal);
         m.faultPc = m.pc;
         m.executed = budget - remaining;
         return STATUS_FAULT;
@@ -177,7 +184,7 @@ export class CompiledTier {
         m.faultPc = m.pc;
         m.budget = left;
         const kind = d.getInt32(H.FAULT_KIND, true) as FaultKind;
-        if (kind !== FaultKind.Helper) m.faultKind = kind;
+        if (kind !== FaultKind.Helper) m.faultKind = machineKind(kind);
         if (kind === FaultKind.Mem) {
           m.faultAddress = (BigInt(d.getUint32(H.FAULT_ADDR + 4, true)) << 32n) | BigInt(d.getUint32(H.FAULT_ADDR, true));
           m.faultSize = d.getInt32(H.FAULT_SIZE, true);
