@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { DIVISION_OPCODES, byZero, ByZero, divideBig, isDivision } from '../../vm/division';
 import { jumpTarget as insnTarget } from '../../vm/disassembler';
+import * as opcodes from '../../vm/opcodes';
 import { ALU_DIV, ALU_MOD, OP, aluOp, cls, CLS_ALU, CLS_ALU64, jumpTarget } from '../../vm/opcodes';
 import { ROOT } from '../util/paths';
 
@@ -73,6 +74,56 @@ describe('opcode names: defined once in vm/', () => {
       assert.ok(s, `vm/${f} no longer exists: remove it from NOT_YET`);
       assert.notDeepEqual(violations(s.code), [], `vm/${f} now names its opcodes: remove it from NOT_YET`);
     }
+  });
+});
+
+/** The members of `const enum Opcode` in vm/opcodes.ts (tsc erases the enum: read the source). */
+function opcodeEnum(): Map<string, number> {
+  const src = fs.readFileSync(path.join(ROOT, 'vm', 'opcodes.ts'), 'utf8');
+  const body = /export const enum Opcode \{([\s\S]*?)\n\}/.exec(src);
+  assert.ok(body, 'vm/opcodes.ts declares const enum Opcode');
+  const code = body[1].replace(/\/\*[\s\S]*?\*\//g, '').replace(/\/\/.*$/gm, '');
+  return new Map([...code.matchAll(/([A-Z0-9_]+)\s*=\s*(0x[0-9a-f]+)/g)].map((m) => [m[1], Number(m[2])]));
+}
+
+/** The opcode a name of the Opcode enum stands for, composed from the fields (undefined: no rule). */
+function composed(name: string): number | undefined {
+  const o = opcodes as unknown as Record<string, number>;
+  let m = /^([A-Z]+)(64|32)_(IMM|REG)$/.exec(name);
+  if (m && o[`ALU_${m[1]}`] !== undefined) {
+    return (m[2] === '64' ? o.CLS_ALU64 : o.CLS_ALU) | o[`ALU_${m[1]}`] | (m[3] === 'REG' ? o.SRC_X : o.SRC_K);
+  }
+  m = /^(J[A-Z]+?)(32)?_(IMM|REG)$/.exec(name);
+  if (m && o[`JMP_${m[1]}`] !== undefined) {
+    return (m[2] ? o.CLS_JMP32 : o.CLS_JMP) | o[`JMP_${m[1]}`] | (m[3] === 'REG' ? o.SRC_X : o.SRC_K);
+  }
+  if ((m = /^NEG(64|32)$/.exec(name))) return (m[1] === '64' ? o.CLS_ALU64 : o.CLS_ALU) | o.ALU_NEG;
+  const size: Record<string, number> = { W: o.SIZE_W, H: o.SIZE_H, B: o.SIZE_B, DW: o.SIZE_DW };
+  if ((m = /^LDX(S?)(W|H|B|DW)$/.exec(name))) return o.CLS_LDX | (m[1] ? o.MODE_MEMSX : o.MODE_MEM) | size[m[2]];
+  if ((m = /^ST(X?)(W|H|B|DW)$/.exec(name))) return (m[1] ? o.CLS_STX : o.CLS_ST) | o.MODE_MEM | size[m[2]];
+  if ((m = /^ATOMIC_(W|DW)$/.exec(name))) return o.CLS_STX | o.MODE_ATOMIC | size[m[1]];
+  const fixed: Record<string, number> = {
+    LE: o.CLS_ALU | o.ALU_END | o.SRC_K, BE: o.CLS_ALU | o.ALU_END | o.SRC_X, BSWAP: o.CLS_ALU64 | o.ALU_END,
+    JA: o.CLS_JMP | o.JMP_JA, JA32: o.CLS_JMP32 | o.JMP_JA, CALL: o.CLS_JMP | o.JMP_CALL, CALLX: o.CLS_JMP | o.JMP_CALL | o.SRC_X,
+    EXIT: o.CLS_JMP | o.JMP_EXIT, LDDW: o.CLS_LD | o.SIZE_DW | o.MODE_IMM, RIOT_NEG64_QUIRK: o.CLS_ALU64 | o.ALU_NEG | o.SRC_X,
+  };
+  return fixed[name];
+}
+
+describe('Opcode: every opcode by name', () => {
+  const members = opcodeEnum();
+
+  it('each member is the opcode its name says (operation, width, operand)', () => {
+    const wrong = [...members].filter(([name, v]) => !['LDDWD', 'LDDWR'].includes(name) && composed(name) !== v);
+    assert.deepEqual(wrong, []);
+    assert.equal(members.get('LDDWD'), 0xb8, 'RIOT: address of .data');
+    assert.equal(members.get('LDDWR'), 0xd8, 'RIOT: address of .rodata');
+    assert.equal(new Set(members.values()).size, members.size, 'no two names for one opcode');
+  });
+
+  it('names every ALU and JMP operation in both widths and both operands, and OP agrees with it', () => {
+    assert.equal(members.size, 12 * 4 + 2 + 3 + 11 * 4 + 5 + 7 + 8 + 2 + 3 + 1);
+    for (const [name, v] of Object.entries(OP)) assert.equal(members.get(name), v, `OP.${name}`);
   });
 });
 
