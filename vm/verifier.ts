@@ -262,7 +262,7 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
     }
   }
 
-  // How the program must end. riot-2022 mirrors RIOT's verifier (FC-SPEC §3.1 rule 3): unless
+  // How the program must end. riot-2022 mirrors RIOT's verifier (ARCHITECTURE.md § Verifier): unless
   // the "no return" flag is set, the opcode byte of the last slot must be exit (OP.EXIT) — a final
   // backward `ja` is refused with −7 there — and with the flag nothing is checked (running off
   // the end is our sentinel's clean fault −1). rfc9669: exit or an unconditional backward jump.
