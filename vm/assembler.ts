@@ -22,36 +22,21 @@
  * Every problem is a FormatError('asm', reason, { line, column }) naming the offending token.
  */
 import {
-  ALU_END, ALU_NEG, ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR,
-  ATOMIC_XCHG, ATOMIC_XOR, CALL_HELPER, CALL_LOCAL, CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32,
-  CLS_LDX, CLS_ST, CLS_STX, MODE_ATOMIC, MODE_MEM, MODE_MEMSX, NUM_REGS, OP, SIZE_B, SIZE_DW,
-  SIZE_H, SIZE_W, SRC_K, SRC_X,
+  ALU_END, ALU_MOV, ALU_NEG, ATOMIC_CMPXCHG, ATOMIC_FETCH,
+  ATOMIC_XCHG, CALL_HELPER, CALL_LOCAL, CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32,
+  CLS_LDX, CLS_ST, CLS_STX, MODE_ATOMIC, MODE_MEM, MODE_MEMSX, NUM_REGS, OP, SIZE_DW,
+  SIZE_W, SRC_K, SRC_X,
 } from './opcodes';
+import { DIV_SIGNED } from './division';
+import { ALU_MNEMONICS, ATOMIC_MNEMONICS, JMP_MNEMONICS, SIGNED_ALU_MNEMONICS, SIZE_MNEMONICS } from './mnemonics';
 import { FormatError } from './errors';
 import { Insn, encodeInsn } from './program';
 
 // ---------------------------------------------------------------------------------------------
-// Mnemonic tables
-
-const ALU_OPS: Record<string, number> = {
-  add: 0x00, sub: 0x10, mul: 0x20, div: 0x30, or: 0x40, and: 0x50, lsh: 0x60, rsh: 0x70,
-  mod: 0x90, xor: 0xa0, mov: 0xb0, arsh: 0xc0,
-};
-const SIGNED_ALU: Record<string, number> = { sdiv: 0x30, smod: 0x90 };
-
-const JMP_OPS: Record<string, number> = {
-  jeq: 0x10, jgt: 0x20, jge: 0x30, jset: 0x40, jne: 0x50, jsgt: 0x60, jsge: 0x70,
-  jlt: 0xa0, jle: 0xb0, jslt: 0xc0, jsle: 0xd0,
-};
-
-const SIZES: Record<string, number> = { b: SIZE_B, h: SIZE_H, w: SIZE_W, dw: SIZE_DW };
-
-const ATOMIC_OPS: Record<string, number> = {
-  add: ATOMIC_ADD, or: ATOMIC_OR, and: ATOMIC_AND, xor: ATOMIC_XOR,
-};
+// Mnemonic tables (vm/mnemonics.ts)
 
 /** Table lookup that ignores inherited names (a mnemonic `constructor` is not an operation). */
-function lookup(table: Record<string, number>, key: string): number | undefined {
+function lookup(table: Readonly<Record<string, number>>, key: string): number | undefined {
   return Object.hasOwn(table, key) ? table[key] : undefined;
 }
 
@@ -272,10 +257,10 @@ function parseStatement(p: LineParser, mnemonicTok: Tok): Pick<Stmt, 'slots' | '
   let mm: RegExpExecArray | null;
 
   // ALU: add, add32, sdiv, smod32, mov, …
-  if ((mm = /^([a-z]+?)(32)?$/.exec(m)) !== null && (lookup(ALU_OPS, mm[1]) ?? lookup(SIGNED_ALU, mm[1])) !== undefined) {
-    const op = (lookup(ALU_OPS, mm[1]) ?? lookup(SIGNED_ALU, mm[1]))!;
+  if ((mm = /^([a-z]+?)(32)?$/.exec(m)) !== null && (lookup(ALU_MNEMONICS, mm[1]) ?? lookup(SIGNED_ALU_MNEMONICS, mm[1])) !== undefined) {
+    const op = (lookup(ALU_MNEMONICS, mm[1]) ?? lookup(SIGNED_ALU_MNEMONICS, mm[1]))!;
     const c = mm[2] ? CLS_ALU : CLS_ALU64;
-    const off = lookup(SIGNED_ALU, mm[1]) !== undefined ? 1 : 0;
+    const off = lookup(SIGNED_ALU_MNEMONICS, mm[1]) !== undefined ? DIV_SIGNED : 0;
     const dst = p.reg();
     p.comma();
     const s = p.regOrImm();
@@ -286,7 +271,7 @@ function parseStatement(p: LineParser, mnemonicTok: Tok): Pick<Stmt, 'slots' | '
     const dst = p.reg();
     p.comma();
     const src = p.reg();
-    return fixed(insn(c | 0xb0 | SRC_X, dst, src, Number(mm[1]), 0));
+    return fixed(insn(c | ALU_MOV | SRC_X, dst, src, Number(mm[1]), 0));
   }
   if (m === 'neg' || m === 'neg32') {
     const dst = p.reg();
@@ -305,19 +290,19 @@ function parseStatement(p: LineParser, mnemonicTok: Tok): Pick<Stmt, 'slots' | '
     const dst = p.reg();
     p.comma();
     const { reg, off } = p.mem();
-    return fixed(insn(CLS_LDX | (mm[1] ? MODE_MEMSX : MODE_MEM) | SIZES[mm[2]], dst, reg, off, 0));
+    return fixed(insn(CLS_LDX | (mm[1] ? MODE_MEMSX : MODE_MEM) | SIZE_MNEMONICS[mm[2]], dst, reg, off, 0));
   }
   if ((mm = /^st(b|h|w|dw)$/.exec(m)) !== null) {
     const { reg, off } = p.mem();
     p.comma();
     const imm = p.imm32();
-    return fixed(insn(CLS_ST | MODE_MEM | SIZES[mm[1]], reg, 0, off, imm));
+    return fixed(insn(CLS_ST | MODE_MEM | SIZE_MNEMONICS[mm[1]], reg, 0, off, imm));
   }
   if ((mm = /^stx(b|h|w|dw)$/.exec(m)) !== null) {
     const { reg, off } = p.mem();
     p.comma();
     const src = p.reg();
-    return fixed(insn(CLS_STX | MODE_MEM | SIZES[mm[1]], reg, src, off, 0));
+    return fixed(insn(CLS_STX | MODE_MEM | SIZE_MNEMONICS[mm[1]], reg, src, off, 0));
   }
   if (m === 'lock') {
     let fetch = false;
@@ -334,7 +319,7 @@ function parseStatement(p: LineParser, mnemonicTok: Tok): Pick<Stmt, 'slots' | '
       if (fetch) p.fail(`'lock fetch ${t.text}': ${am[1]} always fetches, write 'lock ${t.text}'`, t.col);
       imm = am[1] === 'xchg' ? ATOMIC_XCHG : ATOMIC_CMPXCHG;
     } else {
-      imm = ATOMIC_OPS[am[1]] | (fetch ? ATOMIC_FETCH : 0);
+      imm = ATOMIC_MNEMONICS[am[1]] | (fetch ? ATOMIC_FETCH : 0);
     }
     const { reg, off } = p.mem();
     p.comma();
@@ -356,9 +341,9 @@ function parseStatement(p: LineParser, mnemonicTok: Tok): Pick<Stmt, 'slots' | '
   }
 
   // Jumps and calls.
-  if ((mm = /^([a-z]+?)(32)?$/.exec(m)) !== null && lookup(JMP_OPS, mm[1]) !== undefined) {
+  if ((mm = /^([a-z]+?)(32)?$/.exec(m)) !== null && lookup(JMP_MNEMONICS, mm[1]) !== undefined) {
     const c = mm[2] ? CLS_JMP32 : CLS_JMP;
-    const op = lookup(JMP_OPS, mm[1])!;
+    const op = lookup(JMP_MNEMONICS, mm[1])!;
     const dst = p.reg();
     p.comma();
     const s = p.regOrImm();

@@ -6,7 +6,8 @@
  * budget, a resumed suspension) and the host never sees which tier ran.
  */
 import { C_BAIL, C_EXIT, C_FAULT, C_SUSPEND, FRAME_BYTES, H, compileToWasm, stateBytes, type CompileOptions, type CompiledModule } from './wasm-compiler';
-import { FaultKind, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
+import { FaultKind } from './fault-kinds';
+import { Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, execute, type HelperDispatch, type Status } from './interpreter';
 import type { Memory } from './memory';
 import type { Program } from './program';
 import { isWide } from './opcodes';

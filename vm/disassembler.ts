@@ -16,27 +16,21 @@
  * - `disassemble` (plain form) yields lines that re-assemble to the identical bytes.
  */
 import {
-  ALU_DIV, ALU_END, ALU_MOD, ALU_MOV, ALU_NEG,
+  ALU_END, ALU_MOV, ALU_NEG,
   ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, ATOMIC_XOR,
   CALL_HELPER, CALL_LOCAL,
   CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_LD, CLS_LDX, CLS_ST, CLS_STX,
   JMP_CALL, JMP_EXIT, JMP_JA,
-  MODE_ATOMIC, MODE_MEM, MODE_MEMSX, OP, REG_FP, SIZE_DW, SIZE_W,
-  aluOp, cls, isSrcX, isWide, jmpOp, memMode, memSize,
+  MODE_ATOMIC, MODE_MEM, MODE_MEMSX, OP, REG_FP, SIZE_DW, SIZE_W, SRC_X,
+  aluOp, cls, isSrcX, isWide, jmpOp, jumpTarget as slotTarget, memMode, memSize,
 } from './opcodes';
+import { isDivision, isSignedDivision } from './division';
+import { ALU_MNEMONICS, JMP_MNEMONICS, SIZE_MNEMONICS, byCode } from './mnemonics';
 import { Insn, Program } from './program';
 
-const ALU_NAMES: Record<number, string> = {
-  0x00: 'add', 0x10: 'sub', 0x20: 'mul', 0x30: 'div', 0x40: 'or', 0x50: 'and', 0x60: 'lsh',
-  0x70: 'rsh', 0x90: 'mod', 0xa0: 'xor', 0xb0: 'mov', 0xc0: 'arsh',
-};
-
-const JMP_NAMES: Record<number, string> = {
-  0x10: 'jeq', 0x20: 'jgt', 0x30: 'jge', 0x40: 'jset', 0x50: 'jne', 0x60: 'jsgt', 0x70: 'jsge',
-  0xa0: 'jlt', 0xb0: 'jle', 0xc0: 'jslt', 0xd0: 'jsle',
-};
-
-const SIZE_SUFFIX: Record<number, string> = { 0x00: 'w', 0x08: 'h', 0x10: 'b', 0x18: 'dw' };
+const ALU_NAMES = byCode(ALU_MNEMONICS);
+const JMP_NAMES = byCode(JMP_MNEMONICS);
+const SIZE_SUFFIX = byCode(SIZE_MNEMONICS);
 
 const ATOMIC_NAMES: Record<number, string> = {
   [ATOMIC_ADD]: 'add', [ATOMIC_OR]: 'or', [ATOMIC_AND]: 'and', [ATOMIC_XOR]: 'xor',
@@ -116,8 +110,8 @@ function canonical(insn: Insn): string | null {
       const base = ALU_NAMES[op];
       if (base === undefined) return null;
       let name = base + sfx;
-      if (op === ALU_DIV || op === ALU_MOD) {
-        if (off === 1) name = 's' + name;
+      if (isDivision(opcode)) {
+        if (isSignedDivision(off)) name = 's' + name;
         else if (off !== 0) return null;
       } else if (op === ALU_MOV && off !== 0) {
         // Sign-extending moves: register source only; 32-bit class has no 32-bit source form.
@@ -203,18 +197,20 @@ function canonical(insn: Insn): string | null {
   }
 }
 
-/** Absolute target slot of a jump or local call at `pc`, or null when it is neither. */
+/**
+ * Absolute target slot of a jump or local call at `pc`, or null when it is neither. The formula is
+ * opcodes.ts's; the source bit does not move a target (a `ja` with it set is no instruction, but
+ * still shows where it would go).
+ */
 export function jumpTarget(insn: Insn, pc: number): number | null {
   const c = cls(insn.opcode);
   if (c !== CLS_JMP && c !== CLS_JMP32) return null;
   const op = jmpOp(insn.opcode);
   if (op === JMP_EXIT) return null;
   if (op === JMP_CALL) {
-    return insn.opcode === OP.CALL && insn.src === CALL_LOCAL ? pc + insn.imm + 1 : null;
-  }
-  if (op === JMP_JA && c === CLS_JMP32) return pc + insn.imm + 1;
-  if (JMP_NAMES[op] === undefined && op !== JMP_JA) return null;
-  return pc + insn.offset + 1;
+    if (insn.opcode !== OP.CALL || insn.src !== CALL_LOCAL) return null;
+  } else if (op !== JMP_JA && JMP_NAMES[op] === undefined) return null;
+  return slotTarget(insn.opcode & ~SRC_X, pc, insn.offset, insn.imm);
 }
 
 /**

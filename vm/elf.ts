@@ -1,6 +1,7 @@
 /**
  * Loader for eBPF ELF64 little-endian relocatable objects (`clang -target bpf -O2 -c`, EM_BPF
- * = 247) into a RIOT image (DESIGN §2): a small static linker for one object file.
+ * = 247) into a RIOT image (ARCHITECTURE.md § Image format): a small static linker for one
+ * object file.
  *
  * What it does, beyond RIOT's converter (which only knows `.text`, `.data`, `.rodata`):
  * - text = every executable section, `.text` first, then the others in section-header order;
@@ -34,7 +35,7 @@
  * truncated input gives a FormatError and nothing else.
  */
 import { FormatError } from './errors';
-import { OP, INSN_SIZE } from './opcodes';
+import { CALL_LOCAL, OP, INSN_SIZE } from './opcodes';
 import type { RiotImage } from './image';
 import { sourceMapFromDwarf, type SourceMap } from './source-map';
 
@@ -476,7 +477,7 @@ export function loadElf(bytes: Uint8Array): ElfLoad {
         writeI32(text, pos + 12, 0);
         relocations.push({ type, typeName: tname, symbol: sym.name, section: target.name, sectionOffset: rOff, textOffset: pos, target: sp.region, value });
       } else {
-        if (opcode !== OP.CALL || src !== 1) {
+        if (opcode !== OP.CALL || src !== CALL_LOCAL) {
           fail(`${what}: instruction is ${hex(opcode)} src=${src}, not a program-local call (0x85 src=1)`, target.name, rOff);
         }
         if (sp.region !== 'text') fail(`${what}: call target is in ${sp.region}, not code`, target.name, rOff);

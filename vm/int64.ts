@@ -5,7 +5,8 @@
  *
  * Multiplication builds the high word from 16-bit partial products (each exact in a double);
  * division has a fast path for operands that fit in 32 bits and an exact shift-subtract path for
- * the rest (64 iterations at most, only for genuinely 64-bit operands).
+ * the rest (64 iterations at most, only for genuinely 64-bit operands). What division by zero and
+ * signed overflow give is vm/division.ts's rule; the callers handle a zero divisor before these.
  */
 
 /** out[0], out[1] = result lo, hi; out[2], out[3] = remainder lo, hi (division only). */

@@ -2,7 +2,7 @@
  * The reference interpreter: runs a *verified* program on a Machine until exit, fault, budget
  * exhaustion or a helper's request to suspend.
  *
- * Performance shape (DESIGN §14): the program decoded once into one Int32Array (two words per
+ * Performance shape (ARCHITECTURE.md § The two tiers): the program decoded once into one Int32Array (two words per
  * slot: every field but imm in the first), one flat switch over named opcodes (vm/opcodes.ts's
  * const enum, so the switch is one jump table) with a case per opcode and operand kind, registers
  * as two Int32Array halves (lo, hi), 64-bit arithmetic with explicit carries, no allocation, no
@@ -20,7 +20,7 @@
  */
 import { Memory, PERM_READ, PERM_RW, PERM_WRITE } from './memory';
 import {
-  ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, ATOMIC_XOR, CALL_LOCAL, Op,
+  ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, ATOMIC_XOR, CALL_LOCAL, Opcode,
 } from './opcodes';
 import { bswap, mul64, out, sar64, sdivmod64, shl64, shr64, udivmod64 } from './int64';
 import { FaultKind, Fused, Machine, STATUS_EXIT, STATUS_FAULT, STATUS_SUSPEND, type Status } from './machine';
@@ -74,29 +74,29 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
     const d = (w >> 8) & 15;
     switch (w & 0xff) {
       // ---------------- ALU64, immediate (imm sign-extended to 64 bits) ----------------
-      case Op.ADD64_K: {
+      case Opcode.ADD64_IMM: {
         const k = code[j + 1];
         const s = (lo[d] >>> 0) + (k >>> 0);
         lo[d] = s | 0;
         hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0;
         break;
       }
-      case Op.SUB64_K: {
+      case Opcode.SUB64_IMM: {
         const k = code[j + 1];
         const s = (lo[d] >>> 0) - (k >>> 0);
         lo[d] = s | 0;
         hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0;
         break;
       }
-      case Op.MUL64_K: {
+      case Opcode.MUL64_IMM: {
         const k = code[j + 1];
         mul64(lo[d], hi[d], k, k >> 31);
         lo[d] = out[0]; hi[d] = out[1];
         break;
       }
-      case Op.DIV64_K: case Op.MOD64_K: { // offset 1: signed
+      case Opcode.DIV64_IMM: case Opcode.MOD64_IMM: { // offset 1: signed
         const k = code[j + 1];
-        const isDiv = (w & 0xff) === Op.DIV64_K;
+        const isDiv = (w & 0xff) === Opcode.DIV64_IMM;
         if (k === 0) {
           if (divZeroFaults) { m.faultKind = FaultKind.DivZero; status = STATUS_FAULT; break run; }
           if (isDiv) { lo[d] = 0; hi[d] = 0; }
@@ -107,40 +107,40 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         if (isDiv) { lo[d] = out[0]; hi[d] = out[1]; } else { lo[d] = out[2]; hi[d] = out[3]; }
         break;
       }
-      case Op.OR64_K: { const k = code[j + 1]; lo[d] |= k; hi[d] |= k >> 31; break; }
-      case Op.AND64_K: { const k = code[j + 1]; lo[d] &= k; hi[d] &= k >> 31; break; }
-      case Op.XOR64_K: { const k = code[j + 1]; lo[d] ^= k; hi[d] ^= k >> 31; break; }
-      case Op.MOV64_K: { const k = code[j + 1]; lo[d] = k; hi[d] = k >> 31; break; }
-      case Op.LSH64_K: shl64(lo, hi, d, code[j + 1] & 63); break;
-      case Op.RSH64_K: shr64(lo, hi, d, code[j + 1] & 63); break;
-      case Op.ARSH64_K: sar64(lo, hi, d, code[j + 1] & 63); break;
-      case Op.NEG64: {
+      case Opcode.OR64_IMM: { const k = code[j + 1]; lo[d] |= k; hi[d] |= k >> 31; break; }
+      case Opcode.AND64_IMM: { const k = code[j + 1]; lo[d] &= k; hi[d] &= k >> 31; break; }
+      case Opcode.XOR64_IMM: { const k = code[j + 1]; lo[d] ^= k; hi[d] ^= k >> 31; break; }
+      case Opcode.MOV64_IMM: { const k = code[j + 1]; lo[d] = k; hi[d] = k >> 31; break; }
+      case Opcode.LSH64_IMM: shl64(lo, hi, d, code[j + 1] & 63); break;
+      case Opcode.RSH64_IMM: shr64(lo, hi, d, code[j + 1] & 63); break;
+      case Opcode.ARSH64_IMM: sar64(lo, hi, d, code[j + 1] & 63); break;
+      case Opcode.NEG64: {
         const l = lo[d];
         lo[d] = (-l) | 0;
         hi[d] = (~hi[d] + (l === 0 ? 1 : 0)) | 0;
         break;
       }
-      case Op.BSWAP: bswap(lo, hi, d, code[j + 1]); break;
+      case Opcode.BSWAP: bswap(lo, hi, d, code[j + 1]); break;
 
       // ---------------- ALU64, register ----------------
-      case Op.ADD64_X: {
+      case Opcode.ADD64_REG: {
         const s2 = (w >> 12) & 15;
         const s = (lo[d] >>> 0) + (lo[s2] >>> 0);
         lo[d] = s | 0;
         hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0;
         break;
       }
-      case Op.SUB64_X: {
+      case Opcode.SUB64_REG: {
         const s2 = (w >> 12) & 15;
         const s = (lo[d] >>> 0) - (lo[s2] >>> 0);
         lo[d] = s | 0;
         hi[d] = (hi[d] - hi[s2] - (s < 0 ? 1 : 0)) | 0;
         break;
       }
-      case Op.MUL64_X: { const s2 = (w >> 12) & 15; mul64(lo[d], hi[d], lo[s2], hi[s2]); lo[d] = out[0]; hi[d] = out[1]; break; }
-      case Op.DIV64_X: case Op.MOD64_X: { // offset 1: signed
+      case Opcode.MUL64_REG: { const s2 = (w >> 12) & 15; mul64(lo[d], hi[d], lo[s2], hi[s2]); lo[d] = out[0]; hi[d] = out[1]; break; }
+      case Opcode.DIV64_REG: case Opcode.MOD64_REG: { // offset 1: signed
         const s2 = (w >> 12) & 15;
-        const isDiv = (w & 0xff) === Op.DIV64_X;
+        const isDiv = (w & 0xff) === Opcode.DIV64_REG;
         const bl = lo[s2], bh = hi[s2];
         if (bl === 0 && bh === 0) {
           if (divZeroFaults) { m.faultKind = FaultKind.DivZero; status = STATUS_FAULT; break run; }
@@ -152,10 +152,10 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         if (isDiv) { lo[d] = out[0]; hi[d] = out[1]; } else { lo[d] = out[2]; hi[d] = out[3]; }
         break;
       }
-      case Op.OR64_X: { const s2 = (w >> 12) & 15; lo[d] |= lo[s2]; hi[d] |= hi[s2]; break; }
-      case Op.AND64_X: { const s2 = (w >> 12) & 15; lo[d] &= lo[s2]; hi[d] &= hi[s2]; break; }
-      case Op.XOR64_X: { const s2 = (w >> 12) & 15; lo[d] ^= lo[s2]; hi[d] ^= hi[s2]; break; }
-      case Op.MOV64_X: { // mov, or movsx with offset 8, 16, 32
+      case Opcode.OR64_REG: { const s2 = (w >> 12) & 15; lo[d] |= lo[s2]; hi[d] |= hi[s2]; break; }
+      case Opcode.AND64_REG: { const s2 = (w >> 12) & 15; lo[d] &= lo[s2]; hi[d] &= hi[s2]; break; }
+      case Opcode.XOR64_REG: { const s2 = (w >> 12) & 15; lo[d] ^= lo[s2]; hi[d] ^= hi[s2]; break; }
+      case Opcode.MOV64_REG: { // mov, or movsx with offset 8, 16, 32
         const s2 = (w >> 12) & 15;
         const o = w >> 16;
         if (o === 0) { lo[d] = lo[s2]; hi[d] = hi[s2]; }
@@ -165,22 +165,22 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Op.LSH64_X: shl64(lo, hi, d, lo[(w >> 12) & 15] & 63); break;
-      case Op.RSH64_X: shr64(lo, hi, d, lo[(w >> 12) & 15] & 63); break;
-      case Op.ARSH64_X: sar64(lo, hi, d, lo[(w >> 12) & 15] & 63); break;
+      case Opcode.LSH64_REG: shl64(lo, hi, d, lo[(w >> 12) & 15] & 63); break;
+      case Opcode.RSH64_REG: shr64(lo, hi, d, lo[(w >> 12) & 15] & 63); break;
+      case Opcode.ARSH64_REG: sar64(lo, hi, d, lo[(w >> 12) & 15] & 63); break;
 
       // ---------------- ALU32 (result zero-extended) ----------------
-      case Op.ADD32_K: lo[d] = (lo[d] + code[j + 1]) | 0; hi[d] = 0; break;
-      case Op.ADD32_X: lo[d] = (lo[d] + lo[(w >> 12) & 15]) | 0; hi[d] = 0; break;
-      case Op.SUB32_K: lo[d] = (lo[d] - code[j + 1]) | 0; hi[d] = 0; break;
-      case Op.SUB32_X: lo[d] = (lo[d] - lo[(w >> 12) & 15]) | 0; hi[d] = 0; break;
-      case Op.MUL32_K: lo[d] = Math.imul(lo[d], code[j + 1]); hi[d] = 0; break;
-      case Op.MUL32_X: lo[d] = Math.imul(lo[d], lo[(w >> 12) & 15]); hi[d] = 0; break;
-      case Op.DIV32_K: case Op.DIV32_X: case Op.MOD32_K: case Op.MOD32_X: { // offset 1: signed
+      case Opcode.ADD32_IMM: lo[d] = (lo[d] + code[j + 1]) | 0; hi[d] = 0; break;
+      case Opcode.ADD32_REG: lo[d] = (lo[d] + lo[(w >> 12) & 15]) | 0; hi[d] = 0; break;
+      case Opcode.SUB32_IMM: lo[d] = (lo[d] - code[j + 1]) | 0; hi[d] = 0; break;
+      case Opcode.SUB32_REG: lo[d] = (lo[d] - lo[(w >> 12) & 15]) | 0; hi[d] = 0; break;
+      case Opcode.MUL32_IMM: lo[d] = Math.imul(lo[d], code[j + 1]); hi[d] = 0; break;
+      case Opcode.MUL32_REG: lo[d] = Math.imul(lo[d], lo[(w >> 12) & 15]); hi[d] = 0; break;
+      case Opcode.DIV32_IMM: case Opcode.DIV32_REG: case Opcode.MOD32_IMM: case Opcode.MOD32_REG: { // offset 1: signed
         const op = w & 0xff;
-        const b = op === Op.DIV32_K || op === Op.MOD32_K ? code[j + 1] : lo[(w >> 12) & 15];
+        const b = op === Opcode.DIV32_IMM || op === Opcode.MOD32_IMM ? code[j + 1] : lo[(w >> 12) & 15];
         const a = lo[d];
-        const isDiv = op === Op.DIV32_K || op === Op.DIV32_X;
+        const isDiv = op === Opcode.DIV32_IMM || op === Opcode.DIV32_REG;
         if (b === 0) {
           if (divZeroFaults) { m.faultKind = FaultKind.DivZero; status = STATUS_FAULT; break run; }
           lo[d] = isDiv ? 0 : a;
@@ -195,38 +195,38 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         hi[d] = 0;
         break;
       }
-      case Op.OR32_K: lo[d] |= code[j + 1]; hi[d] = 0; break;
-      case Op.OR32_X: lo[d] |= lo[(w >> 12) & 15]; hi[d] = 0; break;
-      case Op.AND32_K: lo[d] &= code[j + 1]; hi[d] = 0; break;
-      case Op.AND32_X: lo[d] &= lo[(w >> 12) & 15]; hi[d] = 0; break;
-      case Op.LSH32_K: lo[d] <<= code[j + 1] & 31; hi[d] = 0; break;
-      case Op.LSH32_X: lo[d] <<= lo[(w >> 12) & 15] & 31; hi[d] = 0; break;
-      case Op.RSH32_K: lo[d] = lo[d] >>> (code[j + 1] & 31); hi[d] = 0; break;
-      case Op.RSH32_X: lo[d] = lo[d] >>> (lo[(w >> 12) & 15] & 31); hi[d] = 0; break;
-      case Op.NEG32: lo[d] = (-lo[d]) | 0; hi[d] = 0; break;
-      case Op.XOR32_K: lo[d] ^= code[j + 1]; hi[d] = 0; break;
-      case Op.XOR32_X: lo[d] ^= lo[(w >> 12) & 15]; hi[d] = 0; break;
-      case Op.MOV32_K: lo[d] = code[j + 1]; hi[d] = 0; break;
-      case Op.MOV32_X: { // mov32, or movsx32 with offset 8, 16
+      case Opcode.OR32_IMM: lo[d] |= code[j + 1]; hi[d] = 0; break;
+      case Opcode.OR32_REG: lo[d] |= lo[(w >> 12) & 15]; hi[d] = 0; break;
+      case Opcode.AND32_IMM: lo[d] &= code[j + 1]; hi[d] = 0; break;
+      case Opcode.AND32_REG: lo[d] &= lo[(w >> 12) & 15]; hi[d] = 0; break;
+      case Opcode.LSH32_IMM: lo[d] <<= code[j + 1] & 31; hi[d] = 0; break;
+      case Opcode.LSH32_REG: lo[d] <<= lo[(w >> 12) & 15] & 31; hi[d] = 0; break;
+      case Opcode.RSH32_IMM: lo[d] = lo[d] >>> (code[j + 1] & 31); hi[d] = 0; break;
+      case Opcode.RSH32_REG: lo[d] = lo[d] >>> (lo[(w >> 12) & 15] & 31); hi[d] = 0; break;
+      case Opcode.NEG32: lo[d] = (-lo[d]) | 0; hi[d] = 0; break;
+      case Opcode.XOR32_IMM: lo[d] ^= code[j + 1]; hi[d] = 0; break;
+      case Opcode.XOR32_REG: lo[d] ^= lo[(w >> 12) & 15]; hi[d] = 0; break;
+      case Opcode.MOV32_IMM: lo[d] = code[j + 1]; hi[d] = 0; break;
+      case Opcode.MOV32_REG: { // mov32, or movsx32 with offset 8, 16
         const o = w >> 16;
         const v = lo[(w >> 12) & 15];
         lo[d] = o === 8 ? (v << 24) >> 24 : o === 16 ? (v << 16) >> 16 : v;
         hi[d] = 0;
         break;
       }
-      case Op.ARSH32_K: lo[d] >>= code[j + 1] & 31; hi[d] = 0; break;
-      case Op.ARSH32_X: lo[d] >>= lo[(w >> 12) & 15] & 31; hi[d] = 0; break;
-      case Op.LE: { // le16/32/64: on a little-endian target, truncation
+      case Opcode.ARSH32_IMM: lo[d] >>= code[j + 1] & 31; hi[d] = 0; break;
+      case Opcode.ARSH32_REG: lo[d] >>= lo[(w >> 12) & 15] & 31; hi[d] = 0; break;
+      case Opcode.LE: { // le16/32/64: on a little-endian target, truncation
         const k = code[j + 1];
         if (k === 16) { lo[d] &= 0xffff; hi[d] = 0; } else if (k === 32) hi[d] = 0;
         break;
       }
-      case Op.BE: bswap(lo, hi, d, code[j + 1]); break;
+      case Opcode.BE: bswap(lo, hi, d, code[j + 1]); break;
 
       // ---------------- 64-bit immediate loads ----------------
-      case Op.LDDW: lo[d] = code[j + 1]; hi[d] = code[j + 3]; pc = i + 2; break;
-      case Op.LDDWD: case Op.LDDWR: { // RIOT: address of .data / .rodata + sext(imm_lo) + (imm_hi << 32)
-        const s = ((w & 0xff) === Op.LDDWD ? m.dataBase : m.rodataBase) + code[j + 1];
+      case Opcode.LDDW: lo[d] = code[j + 1]; hi[d] = code[j + 3]; pc = i + 2; break;
+      case Opcode.LDDWD: case Opcode.LDDWR: { // RIOT: address of .data / .rodata + sext(imm_lo) + (imm_hi << 32)
+        const s = ((w & 0xff) === Opcode.LDDWD ? m.dataBase : m.rodataBase) + code[j + 1];
         lo[d] = s | 0;
         hi[d] = (code[j + 3] + Math.floor(s / 4294967296)) | 0;
         pc = i + 2;
@@ -236,7 +236,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       // ---------------- loads: one case per size, each with the read-region cache check ----------------
       // The check is repeated in every load and store case on purpose: one shared check followed
       // by a second switch on the size measured 1.7× slower on Fletcher-32 (two dispatches per access).
-      case Op.LDXW: {
+      case Opcode.LDXW: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 4 > rE || hi[s2] !== 0) {
@@ -248,7 +248,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         lo[d] = dv.getInt32(p, true); hi[d] = 0;
         break;
       }
-      case Op.LDXH: {
+      case Opcode.LDXH: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 2 > rE || hi[s2] !== 0) {
@@ -260,7 +260,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         lo[d] = u8[p] | (u8[p + 1] << 8); hi[d] = 0;
         break;
       }
-      case Op.LDXB: {
+      case Opcode.LDXB: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 1 > rE || hi[s2] !== 0) {
@@ -272,7 +272,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         lo[d] = u8[p]; hi[d] = 0;
         break;
       }
-      case Op.LDXDW: {
+      case Opcode.LDXDW: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 8 > rE || hi[s2] !== 0) {
@@ -284,7 +284,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         lo[d] = dv.getInt32(p, true); hi[d] = dv.getInt32(p + 4, true);
         break;
       }
-      case Op.LDXSW: {
+      case Opcode.LDXSW: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 4 > rE || hi[s2] !== 0) {
@@ -296,7 +296,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         const v = dv.getInt32(p, true); lo[d] = v; hi[d] = v >> 31;
         break;
       }
-      case Op.LDXSH: {
+      case Opcode.LDXSH: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 2 > rE || hi[s2] !== 0) {
@@ -308,7 +308,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         const v = ((u8[p] | (u8[p + 1] << 8)) << 16) >> 16; lo[d] = v; hi[d] = v >> 31;
         break;
       }
-      case Op.LDXSB: {
+      case Opcode.LDXSB: {
         const s2 = (w >> 12) & 15;
         const a = (lo[s2] >>> 0) + (w >> 16);
         if (a < rB || a + 1 > rE || hi[s2] !== 0) {
@@ -322,7 +322,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       }
 
       // ---------------- stores (ST: imm, STX: register), each with the write-region cache check ----------------
-      case Op.STW: {
+      case Opcode.STW: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 4 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 4, PERM_WRITE) : -1;
@@ -333,7 +333,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         dv.setInt32(p, code[j + 1], true);
         break;
       }
-      case Op.STH: {
+      case Opcode.STH: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 2 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 2, PERM_WRITE) : -1;
@@ -344,7 +344,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         const v = code[j + 1]; u8[p] = v; u8[p + 1] = v >> 8;
         break;
       }
-      case Op.STB: {
+      case Opcode.STB: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 1 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 1, PERM_WRITE) : -1;
@@ -355,7 +355,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         u8[p] = code[j + 1];
         break;
       }
-      case Op.STDW: {
+      case Opcode.STDW: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 8 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 8, PERM_WRITE) : -1;
@@ -366,7 +366,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         const v = code[j + 1]; dv.setInt32(p, v, true); dv.setInt32(p + 4, v >> 31, true);
         break;
       }
-      case Op.STXW: {
+      case Opcode.STXW: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 4 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 4, PERM_WRITE) : -1;
@@ -377,7 +377,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         dv.setInt32(p, lo[(w >> 12) & 15], true);
         break;
       }
-      case Op.STXH: {
+      case Opcode.STXH: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 2 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 2, PERM_WRITE) : -1;
@@ -388,7 +388,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         const v = lo[(w >> 12) & 15]; u8[p] = v; u8[p + 1] = v >> 8;
         break;
       }
-      case Op.STXB: {
+      case Opcode.STXB: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 1 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 1, PERM_WRITE) : -1;
@@ -399,7 +399,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         u8[p] = lo[(w >> 12) & 15];
         break;
       }
-      case Op.STXDW: {
+      case Opcode.STXDW: {
         const a = (lo[d] >>> 0) + (w >> 16);
         if (a < wB || a + 8 > wE || hi[d] !== 0) {
           const k = hi[d] === 0 ? mem.lookup(a, 8, PERM_WRITE) : -1;
@@ -412,8 +412,8 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       }
 
       // ---------------- atomics ----------------
-      case Op.ATOMIC_W: case Op.ATOMIC_DW: {
-        const n = (w & 0xff) === Op.ATOMIC_W ? 4 : 8;
+      case Opcode.ATOMIC_W: case Opcode.ATOMIC_DW: {
+        const n = (w & 0xff) === Opcode.ATOMIC_W ? 4 : 8;
         const o = w >> 16;
         const k = hi[d] === 0 ? mem.lookup((lo[d] >>> 0) + o, n, PERM_RW) : -1;
         if (k < 0) { memFault(m, d, o, n, true); status = STATUS_FAULT; break run; }
@@ -422,59 +422,59 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       }
 
       // ---------------- unconditional jumps ----------------
-      case Op.JA: pc = i + 1 + (w >> 16); if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } break;
-      case Op.JA32: pc = i + 1 + code[j + 1]; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } break;
+      case Opcode.JA: pc = i + 1 + (w >> 16); if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } break;
+      case Opcode.JA32: pc = i + 1 + code[j + 1]; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } break;
 
       // ---------------- JMP: 64-bit compares (b = sign-extended imm, or a register) ----------------
-      case Op.JEQ_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (al === bl && ah === bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JEQ_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (al === bl && ah === bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JNE_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (al !== bl || ah !== bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JNE_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (al !== bl || ah !== bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSET_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if ((al & bl) !== 0 || (ah & bh) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSET_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if ((al & bl) !== 0 || (ah & bh) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGT_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGT_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGE_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGE_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLT_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLT_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLE_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLE_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGT_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah > bh : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGT_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah > bh : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGE_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah > bh : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGE_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah > bh : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLT_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah < bh : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLT_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah < bh : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLE_K: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah < bh : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLE_X: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah < bh : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JEQ_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (al === bl && ah === bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JEQ_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (al === bl && ah === bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JNE_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (al !== bl || ah !== bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JNE_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (al !== bl || ah !== bh) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSET_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if ((al & bl) !== 0 || (ah & bh) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSET_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if ((al & bl) !== 0 || (ah & bh) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGT_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGT_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGE_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGE_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 > bh >>> 0 : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLT_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLT_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLE_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLE_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah >>> 0 < bh >>> 0 : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGT_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah > bh : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGT_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah > bh : al >>> 0 > bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGE_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah > bh : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGE_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah > bh : al >>> 0 >= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLT_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah < bh : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLT_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah < bh : al >>> 0 < bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLE_IMM: { const al = lo[d], ah = hi[d], bl = code[j + 1], bh = bl >> 31; if (ah !== bh ? ah < bh : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLE_REG: { const s = (w >> 12) & 15, al = lo[d], ah = hi[d], bl = lo[s], bh = hi[s]; if (ah !== bh ? ah < bh : al >>> 0 <= bl >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
 
       // ---------------- JMP32: compares of the low halves ----------------
-      case Op.JEQ32_K: { const a = lo[d], b = code[j + 1]; if (a === b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JEQ32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a === b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JNE32_K: { const a = lo[d], b = code[j + 1]; if (a !== b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JNE32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a !== b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSET32_K: { const a = lo[d], b = code[j + 1]; if ((a & b) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSET32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if ((a & b) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGT32_K: { const a = lo[d], b = code[j + 1]; if (a >>> 0 > b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGT32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 > b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGE32_K: { const a = lo[d], b = code[j + 1]; if (a >>> 0 >= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JGE32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 >= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLT32_K: { const a = lo[d], b = code[j + 1]; if (a >>> 0 < b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLT32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 < b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLE32_K: { const a = lo[d], b = code[j + 1]; if (a >>> 0 <= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JLE32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 <= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGT32_K: { const a = lo[d], b = code[j + 1]; if (a > b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGT32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a > b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGE32_K: { const a = lo[d], b = code[j + 1]; if (a >= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSGE32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLT32_K: { const a = lo[d], b = code[j + 1]; if (a < b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLT32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a < b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLE32_K: { const a = lo[d], b = code[j + 1]; if (a <= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
-      case Op.JSLE32_X: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a <= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JEQ32_IMM: { const a = lo[d], b = code[j + 1]; if (a === b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JEQ32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a === b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JNE32_IMM: { const a = lo[d], b = code[j + 1]; if (a !== b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JNE32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a !== b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSET32_IMM: { const a = lo[d], b = code[j + 1]; if ((a & b) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSET32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if ((a & b) !== 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGT32_IMM: { const a = lo[d], b = code[j + 1]; if (a >>> 0 > b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGT32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 > b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGE32_IMM: { const a = lo[d], b = code[j + 1]; if (a >>> 0 >= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JGE32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 >= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLT32_IMM: { const a = lo[d], b = code[j + 1]; if (a >>> 0 < b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLT32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 < b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLE32_IMM: { const a = lo[d], b = code[j + 1]; if (a >>> 0 <= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JLE32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >>> 0 <= b >>> 0) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGT32_IMM: { const a = lo[d], b = code[j + 1]; if (a > b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGT32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a > b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGE32_IMM: { const a = lo[d], b = code[j + 1]; if (a >= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSGE32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a >= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLT32_IMM: { const a = lo[d], b = code[j + 1]; if (a < b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLT32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a < b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLE32_IMM: { const a = lo[d], b = code[j + 1]; if (a <= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
+      case Opcode.JSLE32_REG: { const a = lo[d], b = lo[(w >> 12) & 15]; if (a <= b) { pc = i + 1 + (w >> 16); if (taken !== null) taken[i]++; if (--br < 0 && (br = moreBranches(m)) < 0) { status = branchFault(m); break run; } } break; }
 
       // ---------------- fused pairs (see Fused): the ALU part, then the jump at i + 1 ----------------
-      case Fused.ADD64_K_JNE_K: {
+      case Fused.ADD64_IMM_JNE_IMM: {
         { const k = code[j + 1]; const s = (lo[d] >>> 0) + (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -489,7 +489,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.ADD64_K_JLT_K: {
+      case Fused.ADD64_IMM_JLT_IMM: {
         { const k = code[j + 1]; const s = (lo[d] >>> 0) + (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -504,7 +504,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.ADD64_K_JGT_K: {
+      case Fused.ADD64_IMM_JGT_IMM: {
         { const k = code[j + 1]; const s = (lo[d] >>> 0) + (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + (k >> 31) + (s > 0xffffffff ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -519,7 +519,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.SUB64_K_JNE_K: {
+      case Fused.SUB64_IMM_JNE_IMM: {
         { const k = code[j + 1]; const s = (lo[d] >>> 0) - (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -534,7 +534,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.SUB64_K_JLT_K: {
+      case Fused.SUB64_IMM_JLT_IMM: {
         { const k = code[j + 1]; const s = (lo[d] >>> 0) - (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -549,7 +549,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.SUB64_K_JGT_K: {
+      case Fused.SUB64_IMM_JGT_IMM: {
         { const k = code[j + 1]; const s = (lo[d] >>> 0) - (k >>> 0); lo[d] = s | 0; hi[d] = (hi[d] - (k >> 31) - (s < 0 ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -564,7 +564,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.ADD64_X_JNE_K: {
+      case Fused.ADD64_REG_JNE_IMM: {
         { const s2 = (w >> 12) & 15; const s = (lo[d] >>> 0) + (lo[s2] >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -579,7 +579,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.ADD64_X_JLT_K: {
+      case Fused.ADD64_REG_JLT_IMM: {
         { const s2 = (w >> 12) & 15; const s = (lo[d] >>> 0) + (lo[s2] >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -594,7 +594,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Fused.ADD64_X_JGT_K: {
+      case Fused.ADD64_REG_JGT_IMM: {
         { const s2 = (w >> 12) & 15; const s = (lo[d] >>> 0) + (lo[s2] >>> 0); lo[d] = s | 0; hi[d] = (hi[d] + hi[s2] + (s > 0xffffffff ? 1 : 0)) | 0; }
         if (left === 0) break; // no budget for the jump here: the loop's top checks it at pc i + 1
         left--;
@@ -611,9 +611,9 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
       }
 
       // ---------------- calls and exit ----------------
-      case Op.CALL: case Op.CALLX: {
+      case Opcode.CALL: case Opcode.CALLX: {
         const op = w & 0xff;
-        if (op === Op.CALL && ((w >> 12) & 15) === CALL_LOCAL) {
+        if (op === Opcode.CALL && ((w >> 12) & 15) === CALL_LOCAL) {
           const depth = m.depth;
           if (depth >= m.opts.maxCallDepth) { m.faultKind = FaultKind.CallDepth; status = STATUS_FAULT; break run; }
           m.framePc[depth] = pc;
@@ -626,7 +626,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         // Helper: by id (call imm) or by register (callx dst).
         let id: number;
-        if (op === Op.CALL) id = code[j + 1];
+        if (op === Opcode.CALL) id = code[j + 1];
         else id = hi[d] === 0 ? lo[d] : -1;
         m.pc = pc;
         m.budget = left + extra;
@@ -641,7 +641,7 @@ export function execute(m: Machine, budget: number, branchBudget: number): Statu
         }
         break;
       }
-      case Op.EXIT: {
+      case Opcode.EXIT: {
         const depth = m.depth;
         if (depth === 0) { status = STATUS_EXIT; break run; }
         const nd = depth - 1;

@@ -5,7 +5,8 @@
  * compiled tier) return and record instead of throwing.
  */
 import type { Memory } from './memory';
-import { Op } from './opcodes';
+import { FaultKind } from './fault-kinds';
+import { Opcode } from './opcodes';
 import type { Program } from './program';
 
 export const STATUS_EXIT = 0;
@@ -23,45 +24,36 @@ export const BUDGET_CHUNK = 0x3fffffff;
  * Both instructions count against the budgets and profiles exactly as when run one by one.
  */
 export const enum Fused {
-  ADD64_K_JNE_K = 0x60,
-  ADD64_K_JLT_K = 0x68,
-  ADD64_K_JGT_K = 0x70,
-  SUB64_K_JNE_K = 0x78,
-  SUB64_K_JLT_K = 0x80,
-  SUB64_K_JGT_K = 0x88,
-  ADD64_X_JNE_K = 0x90,
-  ADD64_X_JLT_K = 0x98,
-  ADD64_X_JGT_K = 0xa0,
+  ADD64_IMM_JNE_IMM = 0x60,
+  ADD64_IMM_JLT_IMM = 0x68,
+  ADD64_IMM_JGT_IMM = 0x70,
+  SUB64_IMM_JNE_IMM = 0x78,
+  SUB64_IMM_JLT_IMM = 0x80,
+  SUB64_IMM_JGT_IMM = 0x88,
+  ADD64_REG_JNE_IMM = 0x90,
+  ADD64_REG_JLT_IMM = 0x98,
+  ADD64_REG_JGT_IMM = 0xa0,
 }
 
 /** [first, second, fused] for every fused pair. */
-const FUSED_PAIRS: readonly (readonly [Op, Op, Fused])[] = [
-  [Op.ADD64_K, Op.JNE_K, Fused.ADD64_K_JNE_K],
-  [Op.ADD64_K, Op.JLT_K, Fused.ADD64_K_JLT_K],
-  [Op.ADD64_K, Op.JGT_K, Fused.ADD64_K_JGT_K],
-  [Op.SUB64_K, Op.JNE_K, Fused.SUB64_K_JNE_K],
-  [Op.SUB64_K, Op.JLT_K, Fused.SUB64_K_JLT_K],
-  [Op.SUB64_K, Op.JGT_K, Fused.SUB64_K_JGT_K],
-  [Op.ADD64_X, Op.JNE_K, Fused.ADD64_X_JNE_K],
-  [Op.ADD64_X, Op.JLT_K, Fused.ADD64_X_JLT_K],
-  [Op.ADD64_X, Op.JGT_K, Fused.ADD64_X_JGT_K],
+const FUSED_PAIRS: readonly (readonly [Opcode, Opcode, Fused])[] = [
+  [Opcode.ADD64_IMM, Opcode.JNE_IMM, Fused.ADD64_IMM_JNE_IMM],
+  [Opcode.ADD64_IMM, Opcode.JLT_IMM, Fused.ADD64_IMM_JLT_IMM],
+  [Opcode.ADD64_IMM, Opcode.JGT_IMM, Fused.ADD64_IMM_JGT_IMM],
+  [Opcode.SUB64_IMM, Opcode.JNE_IMM, Fused.SUB64_IMM_JNE_IMM],
+  [Opcode.SUB64_IMM, Opcode.JLT_IMM, Fused.SUB64_IMM_JLT_IMM],
+  [Opcode.SUB64_IMM, Opcode.JGT_IMM, Fused.SUB64_IMM_JGT_IMM],
+  [Opcode.ADD64_REG, Opcode.JNE_IMM, Fused.ADD64_REG_JNE_IMM],
+  [Opcode.ADD64_REG, Opcode.JLT_IMM, Fused.ADD64_REG_JLT_IMM],
+  [Opcode.ADD64_REG, Opcode.JGT_IMM, Fused.ADD64_REG_JGT_IMM],
 ];
 const FUSE = new Map(FUSED_PAIRS.map(([a, b, f]) => [(a << 8) | b, f]));
 
 /** Opcode used for the sentinel slot after the program: not a valid instruction. */
 const SENTINEL = 0x00;
 
-/** Fault kinds the loop records; the Vm maps them to VmFault objects. */
-export const enum FaultKind {
-  None = 0,
-  Mem = 1,
-  Budget = 2,
-  BranchBudget = 3,
-  DivZero = 4,
-  CallDepth = 5,
-  Helper = 6, // details in helperFault
-  Illegal = 7,
-}
+// Fault kinds the loops record (one definition for both tiers); the Vm maps them to VmFault objects.
+export { FaultKind };
 
 /**
  * Called for `call imm` (src 0) and `callx`: the host's helper dispatcher. Returns a status;

@@ -72,43 +72,76 @@ export const ATOMIC_XOR = 0xa0;
 export const ATOMIC_FETCH = 0x01;
 export const ATOMIC_XCHG = 0xe0 | ATOMIC_FETCH;
 export const ATOMIC_CMPXCHG = 0xf0 | ATOMIC_FETCH;
+/** Every atomic operation (imm of OP.ATOMIC_W / OP.ATOMIC_DW) that exists. */
+export const ATOMIC_KINDS: readonly number[] = [
+  ATOMIC_ADD, ATOMIC_OR, ATOMIC_AND, ATOMIC_XOR,
+  ATOMIC_ADD | ATOMIC_FETCH, ATOMIC_OR | ATOMIC_FETCH, ATOMIC_AND | ATOMIC_FETCH, ATOMIC_XOR | ATOMIC_FETCH,
+  ATOMIC_XCHG, ATOMIC_CMPXCHG,
+];
 
 // Call kinds (src field of 0x85).
 export const CALL_HELPER = 0;
 export const CALL_LOCAL = 1;
 export const CALL_BTF = 2; // helper by BTF id: not supported
 
-/** Full opcodes the VM and tools refer to by name. */
-export const OP = {
-  LDDW: CLS_LD | SIZE_DW | MODE_IMM, // 0x18
-  LDDWD: 0xb8, // RIOT: dst = address of .data + imm64
-  LDDWR: 0xd8, // RIOT: dst = address of .rodata + imm64
-  JA: CLS_JMP | JMP_JA, // 0x05
-  JA32: CLS_JMP32 | JMP_JA, // 0x06
-  CALL: CLS_JMP | JMP_CALL, // 0x85
-  CALLX: CLS_JMP | JMP_CALL | SRC_X, // 0x8d
-  EXIT: CLS_JMP | JMP_EXIT, // 0x95
+/**
+ * Every opcode by name, as a const enum: tsc writes the number itself wherever a member is used, so
+ * a `switch` over these names is a switch over literals (the interpreter's run loop) and costs
+ * nothing at run time. Names: operation, width (64/32), operand (_IMM immediate, _REG register).
+ * The values are the fields above combined; test/vm/opcode-names.test.ts checks each one against
+ * its name.
+ */
+export const enum Opcode {
+  // ALU64 (class 0x07) and ALU (32-bit, class 0x04), immediate (_IMM) or register (_REG) operand.
+  ADD64_IMM = 0x07, ADD64_REG = 0x0f, ADD32_IMM = 0x04, ADD32_REG = 0x0c,
+  SUB64_IMM = 0x17, SUB64_REG = 0x1f, SUB32_IMM = 0x14, SUB32_REG = 0x1c,
+  MUL64_IMM = 0x27, MUL64_REG = 0x2f, MUL32_IMM = 0x24, MUL32_REG = 0x2c,
+  DIV64_IMM = 0x37, DIV64_REG = 0x3f, DIV32_IMM = 0x34, DIV32_REG = 0x3c,
+  OR64_IMM = 0x47, OR64_REG = 0x4f, OR32_IMM = 0x44, OR32_REG = 0x4c,
+  AND64_IMM = 0x57, AND64_REG = 0x5f, AND32_IMM = 0x54, AND32_REG = 0x5c,
+  LSH64_IMM = 0x67, LSH64_REG = 0x6f, LSH32_IMM = 0x64, LSH32_REG = 0x6c,
+  RSH64_IMM = 0x77, RSH64_REG = 0x7f, RSH32_IMM = 0x74, RSH32_REG = 0x7c,
+  MOD64_IMM = 0x97, MOD64_REG = 0x9f, MOD32_IMM = 0x94, MOD32_REG = 0x9c,
+  XOR64_IMM = 0xa7, XOR64_REG = 0xaf, XOR32_IMM = 0xa4, XOR32_REG = 0xac,
+  MOV64_IMM = 0xb7, MOV64_REG = 0xbf, MOV32_IMM = 0xb4, MOV32_REG = 0xbc,
+  ARSH64_IMM = 0xc7, ARSH64_REG = 0xcf, ARSH32_IMM = 0xc4, ARSH32_REG = 0xcc,
+  NEG64 = 0x87, NEG32 = 0x84,
+  // Byte swaps: to little-endian (truncating), to big-endian, unconditional (ALU64).
+  LE = 0xd4, BE = 0xdc, BSWAP = 0xd7,
+  // JMP (class 0x05) and JMP32 (class 0x06): conditional jumps, then the others.
+  JEQ_IMM = 0x15, JEQ_REG = 0x1d, JEQ32_IMM = 0x16, JEQ32_REG = 0x1e,
+  JGT_IMM = 0x25, JGT_REG = 0x2d, JGT32_IMM = 0x26, JGT32_REG = 0x2e,
+  JGE_IMM = 0x35, JGE_REG = 0x3d, JGE32_IMM = 0x36, JGE32_REG = 0x3e,
+  JSET_IMM = 0x45, JSET_REG = 0x4d, JSET32_IMM = 0x46, JSET32_REG = 0x4e,
+  JNE_IMM = 0x55, JNE_REG = 0x5d, JNE32_IMM = 0x56, JNE32_REG = 0x5e,
+  JSGT_IMM = 0x65, JSGT_REG = 0x6d, JSGT32_IMM = 0x66, JSGT32_REG = 0x6e,
+  JSGE_IMM = 0x75, JSGE_REG = 0x7d, JSGE32_IMM = 0x76, JSGE32_REG = 0x7e,
+  JLT_IMM = 0xa5, JLT_REG = 0xad, JLT32_IMM = 0xa6, JLT32_REG = 0xae,
+  JLE_IMM = 0xb5, JLE_REG = 0xbd, JLE32_IMM = 0xb6, JLE32_REG = 0xbe,
+  JSLT_IMM = 0xc5, JSLT_REG = 0xcd, JSLT32_IMM = 0xc6, JSLT32_REG = 0xce,
+  JSLE_IMM = 0xd5, JSLE_REG = 0xdd, JSLE32_IMM = 0xd6, JSLE32_REG = 0xde,
+  JA = 0x05, JA32 = 0x06, CALL = 0x85, CALLX = 0x8d, EXIT = 0x95,
+  // Loads (LDX, zero- and sign-extending), stores (ST immediate, STX register), atomics.
+  LDXW = 0x61, LDXH = 0x69, LDXB = 0x71, LDXDW = 0x79, LDXSW = 0x81, LDXSH = 0x89, LDXSB = 0x91,
+  STW = 0x62, STH = 0x6a, STB = 0x72, STDW = 0x7a, STXW = 0x63, STXH = 0x6b, STXB = 0x73, STXDW = 0x7b,
+  ATOMIC_W = 0xc3, ATOMIC_DW = 0xdb,
+  // Wide loads (two slots): a 64-bit constant; RIOT's address of .data / .rodata + imm64.
+  LDDW = 0x18, LDDWD = 0xb8, LDDWR = 0xd8,
   /** RIOT's library VM encodes NEG as 0x8F (NEG with the X bit): a compatibility warning. */
-  RIOT_NEG64_QUIRK: 0x8f,
-  ADD64_IMM: CLS_ALU64 | ALU_ADD | SRC_K, // 0x07
-  SUB64_IMM: CLS_ALU64 | ALU_SUB | SRC_K, // 0x17
-  LDXW: CLS_LDX | MODE_MEM | SIZE_W, // 0x61
-  LDXH: CLS_LDX | MODE_MEM | SIZE_H, // 0x69
-  LDXB: CLS_LDX | MODE_MEM | SIZE_B, // 0x71
-  LDXDW: CLS_LDX | MODE_MEM | SIZE_DW, // 0x79
-  LDXSW: CLS_LDX | MODE_MEMSX | SIZE_W, // 0x81
-  LDXSH: CLS_LDX | MODE_MEMSX | SIZE_H, // 0x89
-  LDXSB: CLS_LDX | MODE_MEMSX | SIZE_B, // 0x91
-  STW: CLS_ST | MODE_MEM | SIZE_W, // 0x62
-  STH: CLS_ST | MODE_MEM | SIZE_H, // 0x6a
-  STB: CLS_ST | MODE_MEM | SIZE_B, // 0x72
-  STDW: CLS_ST | MODE_MEM | SIZE_DW, // 0x7a
-  STXW: CLS_STX | MODE_MEM | SIZE_W, // 0x63
-  STXH: CLS_STX | MODE_MEM | SIZE_H, // 0x6b
-  STXB: CLS_STX | MODE_MEM | SIZE_B, // 0x73
-  STXDW: CLS_STX | MODE_MEM | SIZE_DW, // 0x7b
-  ATOMIC_W: CLS_STX | MODE_ATOMIC | SIZE_W, // 0xc3
-  ATOMIC_DW: CLS_STX | MODE_ATOMIC | SIZE_DW, // 0xdb
+  RIOT_NEG64_QUIRK = 0x8f,
+}
+
+/**
+ * The opcodes the VM's tools refer to by name, as a run-time object (part of the package's API;
+ * the names and numbers are Opcode's).
+ */
+export const OP = {
+  LDDW: Opcode.LDDW, LDDWD: Opcode.LDDWD, LDDWR: Opcode.LDDWR, JA: Opcode.JA, JA32: Opcode.JA32,
+  CALL: Opcode.CALL, CALLX: Opcode.CALLX, EXIT: Opcode.EXIT, RIOT_NEG64_QUIRK: Opcode.RIOT_NEG64_QUIRK,
+  ADD64_IMM: Opcode.ADD64_IMM, SUB64_IMM: Opcode.SUB64_IMM, LDXW: Opcode.LDXW, LDXH: Opcode.LDXH, LDXB: Opcode.LDXB, LDXDW: Opcode.LDXDW,
+  LDXSW: Opcode.LDXSW, LDXSH: Opcode.LDXSH, LDXSB: Opcode.LDXSB, STW: Opcode.STW, STH: Opcode.STH,
+  STB: Opcode.STB, STDW: Opcode.STDW, STXW: Opcode.STXW, STXH: Opcode.STXH, STXB: Opcode.STXB,
+  STXDW: Opcode.STXDW, ATOMIC_W: Opcode.ATOMIC_W, ATOMIC_DW: Opcode.ATOMIC_DW,
 } as const;
 
 /** Bytes read by each load opcode (LDX, zero- and sign-extending), 0 for every other opcode. */
@@ -127,12 +160,18 @@ for (const size of [SIZE_W, SIZE_H, SIZE_B, SIZE_DW]) {
  * `ja` (JA32). Also the target of a local call (pc + 1 + imm) when given OP.CALL.
  */
 export function jumpTarget(opcode: number, pc: number, offset: number, imm: number): number {
-  return opcode === OP.JA32 || opcode === OP.CALL ? pc + 1 + imm : pc + 1 + offset;
+  return opcode === Opcode.JA32 || opcode === Opcode.CALL ? pc + 1 + imm : pc + 1 + offset;
+}
+
+/** Legacy packet loads (BPF_ABS/BPF_IND, 1–4 bytes): RFC 9669 keeps them apart, we refuse them. */
+export function isLegacyPacketLoad(opcode: number): boolean {
+  const mode = memMode(opcode);
+  return cls(opcode) === CLS_LD && (mode === MODE_ABS || mode === MODE_IND) && memSize(opcode) !== SIZE_DW;
 }
 
 /** Opcodes whose instruction occupies two 8-byte slots. */
 export function isWide(opcode: number): boolean {
-  return opcode === OP.LDDW || opcode === OP.LDDWD || opcode === OP.LDDWR;
+  return opcode === Opcode.LDDW || opcode === Opcode.LDDWD || opcode === Opcode.LDDWR;
 }
 
 export const cls = (opcode: number): number => opcode & 0x07;
@@ -159,39 +198,3 @@ export const REG_FP = 10;
 /** Bytes in one eBPF instruction slot. */
 export const INSN_SIZE = 8;
 
-/**
- * Every opcode the VM executes, by name: the interpreter switches over these (a const enum, so
- * each case is a literal and the switch stays one jump table). The values are the compositions
- * above (class | operation | source or size | mode); _K = immediate source, _X = register.
- */
-export const enum Op {
-  // ALU64 (CLS_ALU64): 64-bit results.
-  ADD64_K = 0x07, ADD64_X = 0x0f, SUB64_K = 0x17, SUB64_X = 0x1f, MUL64_K = 0x27, MUL64_X = 0x2f,
-  DIV64_K = 0x37, DIV64_X = 0x3f, OR64_K = 0x47, OR64_X = 0x4f, AND64_K = 0x57, AND64_X = 0x5f,
-  LSH64_K = 0x67, LSH64_X = 0x6f, RSH64_K = 0x77, RSH64_X = 0x7f, NEG64 = 0x87, MOD64_K = 0x97,
-  MOD64_X = 0x9f, XOR64_K = 0xa7, XOR64_X = 0xaf, MOV64_K = 0xb7, MOV64_X = 0xbf, ARSH64_K = 0xc7,
-  ARSH64_X = 0xcf, BSWAP = 0xd7,
-  // ALU (CLS_ALU): 32-bit results, zero-extended.
-  ADD32_K = 0x04, ADD32_X = 0x0c, SUB32_K = 0x14, SUB32_X = 0x1c, MUL32_K = 0x24, MUL32_X = 0x2c,
-  DIV32_K = 0x34, DIV32_X = 0x3c, OR32_K = 0x44, OR32_X = 0x4c, AND32_K = 0x54, AND32_X = 0x5c,
-  LSH32_K = 0x64, LSH32_X = 0x6c, RSH32_K = 0x74, RSH32_X = 0x7c, NEG32 = 0x84, MOD32_K = 0x94,
-  MOD32_X = 0x9c, XOR32_K = 0xa4, XOR32_X = 0xac, MOV32_K = 0xb4, MOV32_X = 0xbc, ARSH32_K = 0xc4,
-  ARSH32_X = 0xcc, LE = 0xd4, BE = 0xdc,
-  // Wide loads (CLS_LD | SIZE_DW | MODE_IMM, and RIOT's section-relative forms).
-  LDDW = 0x18, LDDWD = 0xb8, LDDWR = 0xd8,
-  // Loads (CLS_LDX | size | MODE_MEM or MODE_MEMSX).
-  LDXW = 0x61, LDXH = 0x69, LDXB = 0x71, LDXDW = 0x79, LDXSW = 0x81, LDXSH = 0x89, LDXSB = 0x91,
-  // Stores of an immediate (CLS_ST) and of a register (CLS_STX), and atomics (CLS_STX | MODE_ATOMIC).
-  STW = 0x62, STH = 0x6a, STB = 0x72, STDW = 0x7a, STXW = 0x63, STXH = 0x6b, STXB = 0x73, STXDW = 0x7b,
-  ATOMIC_W = 0xc3, ATOMIC_DW = 0xdb,
-  // Jumps with 64-bit compares (CLS_JMP), calls and exit.
-  JA = 0x05, JEQ_K = 0x15, JEQ_X = 0x1d, JGT_K = 0x25, JGT_X = 0x2d, JGE_K = 0x35, JGE_X = 0x3d,
-  JSET_K = 0x45, JSET_X = 0x4d, JNE_K = 0x55, JNE_X = 0x5d, JSGT_K = 0x65, JSGT_X = 0x6d,
-  JSGE_K = 0x75, JSGE_X = 0x7d, CALL = 0x85, CALLX = 0x8d, EXIT = 0x95, JLT_K = 0xa5, JLT_X = 0xad,
-  JLE_K = 0xb5, JLE_X = 0xbd, JSLT_K = 0xc5, JSLT_X = 0xcd, JSLE_K = 0xd5, JSLE_X = 0xdd,
-  // Jumps with 32-bit compares (CLS_JMP32).
-  JA32 = 0x06, JEQ32_K = 0x16, JEQ32_X = 0x1e, JGT32_K = 0x26, JGT32_X = 0x2e, JGE32_K = 0x36,
-  JGE32_X = 0x3e, JSET32_K = 0x46, JSET32_X = 0x4e, JNE32_K = 0x56, JNE32_X = 0x5e, JSGT32_K = 0x66,
-  JSGT32_X = 0x6e, JSGE32_K = 0x76, JSGE32_X = 0x7e, JLT32_K = 0xa6, JLT32_X = 0xae, JLE32_K = 0xb6,
-  JLE32_X = 0xbe, JSLT32_K = 0xc6, JSLT32_X = 0xce, JSLE32_K = 0xd6, JSLE32_X = 0xde,
-}

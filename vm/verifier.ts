@@ -1,5 +1,5 @@
 /**
- * Pre-flight verifier (DESIGN §6): decides, before a container is attached, whether its program
+ * Pre-flight verifier (ARCHITECTURE.md § Verifier): decides, before a container is attached, whether its program
  * is safe for the interpreter to run without per-instruction structural checks. It is RIOT's
  * rule set done right plus what RFC 9669 makes necessary, in two profiles:
  *
@@ -17,7 +17,13 @@
  */
 import { disassembleInsn } from './disassembler';
 import { FaultCode, VerifyError } from './errors';
-import { OP, isWide } from './opcodes';
+import { isDivision, isDivisionOffset, isSignedDivision, divZeroFaults } from './division';
+import {
+  ALU_END, ALU_MOV, ALU_NEG, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_KINDS, CALL_BTF, CALL_HELPER, CALL_LOCAL,
+  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_LD, CLS_LDX, CLS_ST, CLS_STX, INSN_SIZE, JMP_CALL, JMP_EXIT, JMP_JA, JMP_JSLE,
+  MODE_ATOMIC, MODE_MEM, MODE_MEMSX, OP, REG_FP, SIZE_DW,
+  aluOp, cls as opClass, isLegacyPacketLoad, isSrcX, isWide, jmpOp, jumpTarget, memMode, memSize,
+} from './opcodes';
 import type { Program } from './program';
 
 export type Profile = 'rfc9669' | 'riot-2022';
@@ -54,7 +60,7 @@ export type VerifyResult = ({ ok: true } | { ok: false; error: VerifyError }) & 
 export const DEFAULT_MAX_CALL_DEPTH = 8;
 export const DEFAULT_MAX_SLOTS = 65536;
 
-const ATOMIC_OPS = new Set([0x00, 0x01, 0x40, 0x41, 0x50, 0x51, 0xa0, 0xa1, 0xe1, 0xf1]);
+const ATOMIC_OPS = new Set(ATOMIC_KINDS);
 
 class Reject {
   constructor(readonly code: number, readonly rule: string, readonly reason: string, readonly pc: number) {}
@@ -81,12 +87,13 @@ export function assertVerified(program: Program, opts: VerifyOptions = {}): Veri
 }
 
 function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
-  const riot = (opts.profile ?? 'rfc9669') === 'riot-2022';
+  const profile = opts.profile ?? 'rfc9669';
+  const riot = profile === 'riot-2022';
   const n = p.length;
   const maxSlots = opts.maxSlots ?? DEFAULT_MAX_SLOTS;
   if (p.byteLength === 0) throw new Reject(FaultCode.ILLEGAL_LEN, 'length', 'empty program', 0);
-  if (p.byteLength % 8 !== 0) {
-    throw new Reject(FaultCode.ILLEGAL_LEN, 'length', `text is ${p.byteLength} bytes, not a multiple of 8`, n);
+  if (p.byteLength % INSN_SIZE !== 0) {
+    throw new Reject(FaultCode.ILLEGAL_LEN, 'length', `text is ${p.byteLength} bytes, not a multiple of ${INSN_SIZE}`, n);
   }
   if (n > maxSlots) throw new Reject(FaultCode.ILLEGAL_LEN, 'length', `${n} instructions, more than the limit of ${maxSlots}`, 0);
 
@@ -117,18 +124,18 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
   // Pass 2: each instruction.
   for (let pc = 0; pc < n; pc++) {
     const op = p.opcode[pc], dst = p.dst[pc], src = p.src[pc], off = p.offset[pc], imm = p.imm[pc];
-    if (dst > 10) throw new Reject(FaultCode.ILLEGAL_REGISTER, 'register', `destination register r${dst} does not exist`, pc);
-    if (src > 10) throw new Reject(FaultCode.ILLEGAL_REGISTER, 'register', `source register r${src} does not exist`, pc);
+    if (dst > REG_FP) throw new Reject(FaultCode.ILLEGAL_REGISTER, 'register', `destination register r${dst} does not exist`, pc);
+    if (src > REG_FP) throw new Reject(FaultCode.ILLEGAL_REGISTER, 'register', `source register r${src} does not exist`, pc);
     const writesDst = (): void => {
-      if (dst === 10) throw new Reject(FaultCode.ILLEGAL_REGISTER, 'r10-write', 'r10 (frame pointer) is read-only', pc);
+      if (dst === REG_FP) throw new Reject(FaultCode.ILLEGAL_REGISTER, 'r10-write', 'r10 (frame pointer) is read-only', pc);
     };
     const zero = (field: string, v: number): void => {
       if (v !== 0) illegal(pc, `reserved field ${field} must be 0 (is ${v})`, 'reserved');
     };
-    const cls = op & 0x07;
+    const cls = opClass(op);
     switch (cls) {
-      case 0x00: { // LD
-        if (op === OP.LDDW || op === OP.LDDWD || op === OP.LDDWR) {
+      case CLS_LD: {
+        if (isWide(op)) {
           if (src !== 0) illegal(pc, op === OP.LDDW ? `lddw with src=${src} (map/BTF pseudo loads) is not supported` : `src must be 0`, 'wide-load');
           zero('offset', off);
           writesDst();
@@ -142,43 +149,44 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
           pc++;
           break;
         }
-        if ([0x20, 0x28, 0x30, 0x40, 0x48, 0x50].includes(op)) illegal(pc, 'legacy packet access (BPF_ABS/BPF_IND) is not implemented', 'legacy-packet');
+        if (isLegacyPacketLoad(op)) illegal(pc, 'legacy packet access (BPF_ABS/BPF_IND) is not implemented', 'legacy-packet');
         illegal(pc, `unknown opcode 0x${hex(op)}`);
         break;
       }
-      case 0x01: { // LDX
-        const mode = op & 0xe0;
-        if (mode === 0x60) { /* ok */ }
-        else if (mode === 0x80 && op !== 0x99) profileOnly(pc, 'sign-extending load');
+      case CLS_LDX: {
+        const mode = memMode(op);
+        if (mode === MODE_MEM) { /* ok */ }
+        else if (mode === MODE_MEMSX && memSize(op) !== SIZE_DW) profileOnly(pc, 'sign-extending load');
         else illegal(pc, `unknown load opcode 0x${hex(op)}`);
         zero('imm', imm);
         writesDst();
         break;
       }
-      case 0x02: { // ST
-        if ((op & 0xe0) !== 0x60) illegal(pc, `unknown store opcode 0x${hex(op)}`);
+      case CLS_ST: {
+        if (memMode(op) !== MODE_MEM) illegal(pc, `unknown store opcode 0x${hex(op)}`);
         zero('src', src);
         break;
       }
-      case 0x03: { // STX
-        const mode = op & 0xe0;
-        if (mode === 0x60) zero('imm', imm);
-        else if (mode === 0xc0 && (op === 0xc3 || op === 0xdb)) {
+      case CLS_STX: {
+        const mode = memMode(op);
+        if (mode === MODE_MEM) zero('imm', imm);
+        else if (mode === MODE_ATOMIC && (op === OP.ATOMIC_W || op === OP.ATOMIC_DW)) {
           profileOnly(pc, 'atomic operation');
           if (!ATOMIC_OPS.has(imm)) illegal(pc, `unknown atomic operation 0x${hex(imm)}`);
-          if ((imm & 0x01) !== 0 && imm !== 0xf1 && src === 10) {
+          // Fetching forms write the old value into src; cmpxchg writes r0 instead.
+          if ((imm & ATOMIC_FETCH) !== 0 && imm !== ATOMIC_CMPXCHG && src === REG_FP) {
             throw new Reject(FaultCode.ILLEGAL_REGISTER, 'r10-write', 'atomic fetch would write r10', pc);
           }
         } else illegal(pc, `unknown store opcode 0x${hex(op)}`);
         break;
       }
-      case 0x04: case 0x07: { // ALU, ALU64
-        const alu64 = cls === 0x07;
+      case CLS_ALU: case CLS_ALU64: {
+        const alu64 = cls === CLS_ALU64;
         if (!alu64) profileOnly(pc, '32-bit ALU instruction');
-        const code = op & 0xf0;
-        const x = (op & 0x08) !== 0;
-        if (code > 0xd0) illegal(pc, `unknown ALU opcode 0x${hex(op)}`);
-        if (code === 0x80) { // neg
+        const code = aluOp(op);
+        const x = isSrcX(op);
+        if (code > ALU_END) illegal(pc, `unknown ALU opcode 0x${hex(op)}`);
+        if (code === ALU_NEG) {
           if (x) {
             illegal(pc, op === OP.RIOT_NEG64_QUIRK
               ? 'opcode 0x8f is not NEG: RIOT\'s library VM mis-encodes NEG as 0x8f; use 0x87'
@@ -186,18 +194,18 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
           }
           zero('src', src); zero('offset', off); zero('imm', imm);
           if (riot) info.warnings.push(`pc ${pc}: RIOT's library VM expects NEG as 0x8f; 0x87 runs on RIOT's in-tree VM`);
-        } else if (code === 0xd0) { // end / bswap
+        } else if (code === ALU_END) { // byte swap
           if (alu64 && x) illegal(pc, `unknown ALU opcode 0x${hex(op)}`);
           profileOnly(pc, 'byte swap');
           zero('src', src); zero('offset', off);
           if (imm !== 16 && imm !== 32 && imm !== 64) illegal(pc, `byte swap width must be 16, 32 or 64 (is ${imm})`);
         } else {
           if (x) zero('imm', imm); else zero('src', src);
-          if (code === 0x30 || code === 0x90) {
-            if (off !== 0 && off !== 1) illegal(pc, `division offset must be 0 (unsigned) or 1 (signed), is ${off}`);
-            if (off === 1) profileOnly(pc, 'signed division');
-            if (!x && imm === 0 && riot) throw new Reject(FaultCode.ILLEGAL_DIV, 'div-by-zero', 'division by a zero immediate', pc);
-          } else if (code === 0xb0 && x) {
+          if (isDivision(op)) {
+            if (!isDivisionOffset(off)) illegal(pc, `division offset must be 0 (unsigned) or 1 (signed), is ${off}`);
+            if (isSignedDivision(off)) profileOnly(pc, 'signed division');
+            if (!x && imm === 0 && divZeroFaults(profile)) throw new Reject(FaultCode.ILLEGAL_DIV, 'div-by-zero', 'division by a zero immediate', pc);
+          } else if (code === ALU_MOV && x) {
             const okOffs = alu64 ? [0, 8, 16, 32] : [0, 8, 16];
             if (!okOffs.includes(off)) illegal(pc, `mov offset must be one of ${okOffs.join(', ')} (is ${off})`);
             if (off !== 0) profileOnly(pc, 'sign-extending move');
@@ -206,16 +214,17 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
         writesDst();
         break;
       }
-      case 0x05: case 0x06: { // JMP, JMP32
-        const j32 = cls === 0x06;
-        const code = op & 0xf0;
-        const x = (op & 0x08) !== 0;
+      case CLS_JMP: case CLS_JMP32: {
+        const j32 = cls === CLS_JMP32;
+        const code = jmpOp(op);
+        const x = isSrcX(op);
         if (j32) profileOnly(pc, '32-bit jump');
-        if (code === 0x00) { // ja / ja32
+        if (code === JMP_JA) { // ja / ja32
           if (x) illegal(pc, `unknown jump opcode 0x${hex(op)}`);
           zero('src', src); zero('dst', dst);
-          if (j32) { zero('offset', off); target(pc, pc + imm + 1, 'jump'); } else { zero('imm', imm); target(pc, pc + off + 1, 'jump'); }
-        } else if (code === 0x80) { // call
+          if (j32) zero('offset', off); else zero('imm', imm);
+          target(pc, jumpTarget(op, pc, off, imm), 'jump');
+        } else if (code === JMP_CALL) {
           if (j32) illegal(pc, `unknown jump opcode 0x${hex(op)}`);
           zero('offset', off);
           if (x) { // callx: helper id in dst
@@ -224,37 +233,37 @@ function check(p: Program, opts: VerifyOptions, info: VerifyInfo): void {
             info.usesCallx = true;
           } else {
             zero('dst', dst);
-            if (src === 0) {
+            if (src === CALL_HELPER) {
               if (opts.helpers && !opts.helpers.has(imm)) {
                 throw new Reject(FaultCode.ILLEGAL_CALL, 'helper', `helper ${imm} (0x${hex(imm)}) is unknown or not granted to this container`, pc);
               }
               helpers.add(imm);
-            } else if (src === 1) {
+            } else if (src === CALL_LOCAL) {
               profileOnly(pc, 'program-local call');
-              const to = pc + imm + 1;
+              const to = jumpTarget(op, pc, off, imm);
               if (to < 0 || to >= n || second[to]) {
                 throw new Reject(FaultCode.ILLEGAL_JUMP, 'call-target', `local call target ${to} is not an instruction of the program`, pc);
               }
               callTargets.push(to);
               callSites.push(pc);
-            } else illegal(pc, src === 2 ? 'calls by BTF id are not supported' : `unknown call kind src=${src}`, 'call');
+            } else illegal(pc, src === CALL_BTF ? 'calls by BTF id are not supported' : `unknown call kind src=${src}`, 'call');
           }
-        } else if (code === 0x90) { // exit
+        } else if (code === JMP_EXIT) {
           if (j32 || x) illegal(pc, `unknown jump opcode 0x${hex(op)}`);
           zero('src', src); zero('dst', dst); zero('offset', off); zero('imm', imm);
-        } else if (code > 0xd0) {
+        } else if (code > JMP_JSLE) {
           illegal(pc, `unknown jump opcode 0x${hex(op)}`);
         } else {
           if (x) zero('imm', imm); else zero('src', src);
-          target(pc, pc + off + 1, 'jump');
+          target(pc, jumpTarget(op, pc, off, imm), 'jump');
         }
         break;
       }
     }
   }
 
-  // How the program must end. riot-2022 mirrors RIOT's verifier (FC-SPEC §3.1 rule 3): unless
-  // the "no return" flag is set, the opcode byte of the last slot must be exit (0x95) — a final
+  // How the program must end. riot-2022 mirrors RIOT's verifier (ARCHITECTURE.md § Verifier): unless
+  // the "no return" flag is set, the opcode byte of the last slot must be exit (OP.EXIT) — a final
   // backward `ja` is refused with −7 there — and with the flag nothing is checked (running off
   // the end is our sentinel's clean fault −1). rfc9669: exit or an unconditional backward jump.
   const last = n - 1;

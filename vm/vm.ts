@@ -40,6 +40,7 @@ import { CompiledTier, type Translator } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
 import { DEFAULT_BUDGET, checkBudget, now } from './limits';
 import { faultOf } from './fault-of';
+import { divZeroFaults } from './division';
 import { Call } from './helper-call';
 import {
   DEFAULT_TIER, DEFAULT_TIER_UP, SUSPEND, type HelperDef, type HelperReturn, type RunOptions, type RunResult, type RunStatus,
@@ -156,7 +157,7 @@ export class Vm {
       noReturn: this.noReturn,
     });
     this.budget = opts.budget ?? DEFAULT_BUDGET;
-    // RIOT's "no return" flag also lifts the taken-branch budget (FC-SPEC §3.3).
+    // RIOT's "no return" flag also lifts the taken-branch budget (as RIOT's verifier and VM do; README § RIOT compatibility).
     this.branchBudget = this.noReturn ? Number.MAX_SAFE_INTEGER
       : opts.branchBudget ?? (this.profile === 'riot-2022' ? RIOT_BRANCH_BUDGET : Number.MAX_SAFE_INTEGER);
     this.functions = opts.image?.functions ?? [];
@@ -181,7 +182,7 @@ export class Vm {
     this.stackSize = STACK_FRAME_SIZE * (this.info.hasLocalCalls ? maxCallDepth + 1 : 1);
     this.stackRegion = this.memory.map('stack', this.stackSize, PERM_RW);
     this.machine = new Machine(this.program, this.memory, this.dispatch, {
-      divZeroFaults: this.profile === 'riot-2022',
+      divZeroFaults: divZeroFaults(this.profile),
       frameSize: STACK_FRAME_SIZE,
       maxCallDepth,
     });
@@ -226,7 +227,7 @@ export class Vm {
       maxCallDepth: this.maxCallDepth,
       entries: this.functions.map((f) => f.offset / 8),
       countBranches: this.branchBudget !== Number.MAX_SAFE_INTEGER,
-      divZeroFaults: this.profile === 'riot-2022',
+      divZeroFaults: divZeroFaults(this.profile),
     };
   }
 
@@ -614,7 +615,7 @@ export class Vm {
       return STATUS_SUSPEND;
     }
     // riot-2022: whatever the helper hands back, r0 gets its low 32 bits zero-extended, as RIOT
-    // does (FC-SPEC §2.3: helpers are `uint32_t fn(...)` and `regmap[0] = fn(...)`).
+    // does (its helpers are `uint32_t fn(...)` and the VM assigns `regmap[0] = fn(...)`).
     const only32 = this.profile === 'riot-2022';
     if (typeof r === 'bigint') {
       fromBig(r);

@@ -61,15 +61,17 @@
  */
 import { I32, I64, W, encodeModule, type FuncBody } from './wasm-encoder';
 import {
-  ALU_DIV, ALU_MOD, CALL_LOCAL, CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, STORE_SIZE,
-  aluOp, cls as opClass, isWide, jmpOp, jumpTarget,
+  CALL_LOCAL, CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, STORE_SIZE,
+  cls as opClass, isWide, jmpOp, jumpTarget,
 } from './opcodes';
+import { isDivision } from './division';
+import { FaultKind } from './fault-kinds';
 import type { Program } from './program';
 import { Code } from './wasm-code';
 import { fastLoopPlan, rangeHoistPlan, type FastAccess, type RangeHoist } from './wasm-loop-plans';
 import { LOAD_OP, emitAlu, emitAtomic, emitCompare } from './wasm-emit-insn';
 import {
-  C_BAIL, C_EXIT, C_FAULT, C_READ, C_WRITE, FK_BRANCH_BUDGET, FK_CALL_DEPTH, FK_DIV_ZERO, FK_MEM, FRAME_BYTES, F_HELPER, F_LOOKUP, H,
+  C_BAIL, C_EXIT, C_FAULT, C_READ, C_WRITE, FRAME_BYTES, F_HELPER, F_LOOKUP, H,
   LOCALS, L_A, L_BRANCHES, L_DEPTH, L_DISP, L_FINFO, L_FLOOR, L_ITER, L_K, L_LEFT, L_OUTPC, L_STATUS, L_T, L_T3, L_T32, P_BLOCK,
   reg, sizeIndex,
 } from './wasm-state';
@@ -217,7 +219,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
      */
     const spendBranch = (pc: number): void => {
       c.get(L_BRANCHES).i64(1).op(W.i64_sub).tee(L_BRANCHES).i64(0).op(W.i64_lt_s).if();
-      ret(C_FAULT, pc, FK_BRANCH_BUDGET << 16);
+      ret(C_FAULT, pc, FaultKind.BranchBudget << 16);
       c.end();
     };
     const condJump = (t: number, pc: number): void => { // condition (i32) on the stack
@@ -266,7 +268,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       c.i32(0).op(W.i32_lt_s).if();
       // Give back the instructions of this block after the faulting one.
       if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
-      ret(C_FAULT, pc, (FK_MEM << 16) | ((write ? 1 : 0) << 8) | size);
+      ret(C_FAULT, pc, (FaultKind.Mem << 16) | ((write ? 1 : 0) << 8) | size);
       c.end();
     };
 
@@ -276,11 +278,10 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], off = p.offset[pc], imm = p.imm[pc];
       const cls = opClass(op);
       if (cls === CLS_ALU64 || cls === CLS_ALU) {
-        const divides = aluOp(op) === ALU_DIV || aluOp(op) === ALU_MOD;
-        emitAlu(c, op, d, s, off, imm, opts.divZeroFaults && divides ? () => {
+        emitAlu(c, op, d, s, off, imm, opts.divZeroFaults && isDivision(op) ? () => {
           // Fault −9 at this instruction: give back the rest of the block, as for memory faults.
           if (len - idx - 1 > 0) c.get(L_LEFT).i64(len - idx - 1).op(W.i64_add).set(L_LEFT);
-          ret(C_FAULT, pc, FK_DIV_ZERO << 16);
+          ret(C_FAULT, pc, FaultKind.DivZero << 16);
         } : undefined);
         continue;
       }
@@ -326,7 +327,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
           if (op === OP.CALL && s === CALL_LOCAL) {
             const t = jumpTarget(op, pc, off, imm);
             c.get(L_DEPTH).i32(opts.maxCallDepth).op(W.i32_ge_u).if();
-            ret(C_FAULT, pc, FK_CALL_DEPTH << 16);
+            ret(C_FAULT, pc, FaultKind.CallDepth << 16);
             c.end();
             c.get(L_DEPTH).i32(FRAME_BYTES).op(W.i32_mul).set(L_K);
             c.get(L_K).i32(pc + 1).mem(W.i32_store, H.FRAMES, 2);

@@ -4,6 +4,7 @@
  * atomics. Each leaves WebAssembly code in the given writer; wasm-compiler.ts places it.
  */
 import { W } from './wasm-encoder';
+import { ByZero, byZero, isQuotient, isSignedDivision } from './division';
 import {
   ALU_ADD, ALU_AND, ALU_ARSH, ALU_DIV, ALU_END, ALU_LSH, ALU_MOD, ALU_MOV, ALU_MUL, ALU_NEG, ALU_OR, ALU_RSH, ALU_SUB, ALU_XOR,
   ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, CLS_ALU64, CLS_JMP, JMP_JEQ, JMP_JGE, JMP_JGT, JMP_JLE,
@@ -64,12 +65,14 @@ export function emitAlu(c: Code, op: number, d: number, s: number, off: number, 
         }
         return;
       }
-      case ALU_DIV: case ALU_MOD: { // div / mod, RFC 9669: x/0 = 0, x%0 = x; signed INT_MIN/−1 = INT_MIN, %−1 = 0
-        const div = code === ALU_DIV;
-        const signed = off === 1;
+      case ALU_DIV: case ALU_MOD: { // the rules of vm/division.ts; wasm would trap on /0 and INT_MIN/−1
+        const div = isQuotient(op);
+        const signed = isSignedDivision(off);
+        // By zero, when it does not fault: a quotient of 0, or the dividend left in place.
+        const onZero = (): void => { if (byZero(op) === ByZero.Zero) c.i64(0).set(rd); };
         if (!x) {
           if (imm === 0 && divFault) { divFault(); return; }
-          if (imm === 0) { if (div) c.i64(0).set(rd); return; }
+          if (imm === 0) { onZero(); return; }
           if (signed && imm === -1) { if (div) c.i64(0).get(rd).op(W.i64_sub).set(rd); else c.i64(0).set(rd); return; }
           c.get(rd).i64(imm).op(div ? (signed ? W.i64_div_s : W.i64_div_u) : (signed ? W.i64_rem_s : W.i64_rem_u)).set(rd);
           return;
@@ -77,7 +80,7 @@ export function emitAlu(c: Code, op: number, d: number, s: number, off: number, 
         const rs = reg(s);
         if (divFault) { c.get(rs).op(W.i64_eqz).if(); divFault(); c.end(); }
         c.get(rs).op(W.i64_eqz).if();
-        if (div) c.i64(0).set(rd);
+        onZero();
         c.else();
         if (signed) {
           c.get(rs).i64(-1).op(W.i64_eq).if();
@@ -121,14 +124,15 @@ export function emitAlu(c: Code, op: number, d: number, s: number, off: number, 
       }
       emitAlu(c, CLS_ALU64 | ALU_END, d, 0, 0, imm); // be: the 64-bit bswap (0xd7)
       return;
-    case ALU_DIV: case ALU_MOD: {
-      const div = code === ALU_DIV;
-      const signed = off === 1;
+    case ALU_DIV: case ALU_MOD: { // as in ALU64, on the low halves
+      const div = isQuotient(op);
+      const signed = isSignedDivision(off);
       // divisor → L_T32
       rhs(); c.set(L_T32);
       if (divFault) { c.get(L_T32).op(W.i32_eqz).if(); divFault(); c.end(); }
       c.get(L_T32).op(W.i32_eqz).if();
-      if (div) c.i64(0).set(rd); else c.get(rd).i64Bits(-1, 0).op(W.i64_and).set(rd);
+      // By zero: a quotient of 0, or the dividend's low half, zero-extended.
+      if (byZero(op) === ByZero.Zero) c.i64(0).set(rd); else c.get(rd).i64Bits(-1, 0).op(W.i64_and).set(rd);
       c.else();
       if (signed) {
         c.get(L_T32).i32(-1).op(W.i32_eq).if();

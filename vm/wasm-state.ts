@@ -1,8 +1,8 @@
 /**
  * The compiled tier's fixed layout, shared by the translator's parts and vm/compiled-tier.ts: the
  * state area at the start of the WebAssembly memory (registers, budget, fault record, call frames),
- * the compiled function's return codes, the fault kinds it reports (numerically the interpreter's
- * FaultKind), its local variables and the module's function indexes.
+ * the compiled function's return codes, its local variables and the module's function indexes.
+ * The fault kinds it reports are vm/fault-kinds.ts's, as the interpreter's are.
  */
 import { I32, I64, type ValType } from './wasm-encoder';
 
@@ -11,7 +11,7 @@ export const H = {
   REGS: 0, // r0..r10, i64 each
   FAULT_ADDR: 96, // i64
   FAULT_SIZE: 104, // i32
-  FAULT_KIND: 108, // i32 (interpreter FaultKind)
+  FAULT_KIND: 108, // i32 (FaultKind)
   FAULT_WRITE: 112, // i32
   PC: 116, // i32: pc where a bail resumes / a fault happened
   DEPTH: 120, // i32: local-call depth
@@ -30,12 +30,6 @@ export const C_EXIT = 0;
 export const C_FAULT = 1;
 export const C_SUSPEND = 2;
 export const C_BAIL = 3;
-
-// Fault kinds shared with interpreter.ts (kept numerically equal).
-export const FK_MEM = 1;
-export const FK_BRANCH_BUDGET = 3;
-export const FK_DIV_ZERO = 4;
-export const FK_CALL_DEPTH = 5;
 
 // Local variable indexes.
 export const P_BLOCK = 0; // i32 param

@@ -51,10 +51,11 @@
  * `native` has no whole-program measurement: factor 1, no overhead.
  */
 import {
-  ALU_ADD, ALU_AND, ALU_DIV, ALU_END, ALU_LSH, ALU_MOD, ALU_MOV, ALU_MUL, ALU_NEG, ALU_OR, ALU_RSH,
+  ALU_ADD, ALU_AND, ALU_END, ALU_LSH, ALU_MOV, ALU_MUL, ALU_NEG, ALU_OR, ALU_RSH,
   ALU_ARSH, ALU_SUB, ALU_XOR, CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_LD, CLS_LDX, CLS_ST, CLS_STX,
-  JMP_CALL, JMP_EXIT, JMP_JA, aluOp, cls, isSrcX, jmpOp,
+  JMP_CALL, JMP_EXIT, JMP_JA, MODE_ATOMIC, aluOp, cls, isSrcX, jmpOp, memMode,
 } from '../../vm/opcodes';
+import { isDivision } from '../../vm/division';
 import type { Program } from '../../vm/program';
 import type { CostColumn } from './profiles';
 
@@ -146,7 +147,7 @@ export function classifyInsn(opcode: number): CostClass {
     case CLS_ALU64: {
       const op = aluOp(opcode);
       if (op === ALU_MUL) return 'mul_imm';
-      if (op === ALU_DIV || op === ALU_MOD) return 'div_imm';
+      if (isDivision(opcode)) return 'div_imm';
       if (op === ALU_LSH || op === ALU_RSH || op === ALU_ARSH || op === ALU_END) return 'shift_imm';
       if (op === ALU_NEG) return 'alu_reg';
       if ([ALU_ADD, ALU_SUB, ALU_OR, ALU_AND, ALU_XOR, ALU_MOV].includes(op)) return isSrcX(opcode) ? 'alu_reg' : 'alu_imm';
@@ -155,7 +156,7 @@ export function classifyInsn(opcode: number): CostClass {
     case CLS_LD: return 'alu_imm'; // lddw and RIOT's 0xB8/0xD8
     case CLS_LDX: return 'load_dw';
     case CLS_ST: return 'store_imm';
-    case CLS_STX: return (opcode & 0xe0) === 0xc0 ? 'load_dw' : 'store_reg';
+    case CLS_STX: return memMode(opcode) === MODE_ATOMIC ? 'load_dw' : 'store_reg';
     case CLS_JMP:
     case CLS_JMP32: {
       const op = jmpOp(opcode);

@@ -1,11 +1,11 @@
 /**
- * Issue 14.2: lib/include's RIOT shims define every macro and type RIOT's `bpf/shared.h` and
+ * lib/include's RIOT shims define every macro and type RIOT's `bpf/shared.h` and
  * `bpf/bpfapi/helpers.h` define (helper numbers, `__bpf_shared_ptr`, `bpf_coap_ctx_t`,
  * `bpf_saul_reg_t`, `ssize_t`, every helper pointer, `phydat_t` through `phydat.h`), plus the two
  * headers RIOT's own test containers include besides them (`unaligned.h`, and
  * `femtocontainer/shared.h`, the Femto-Container package's spelling).
  *
- * RIOT's Fletcher-32 test container is written here from its description (FC-SPEC §8.1: a context
+ * RIOT's Fletcher-32 test container is written here from its description (from RIOT's description of it: a context
  * `{ __bpf_shared_ptr(const uint16_t *, data); uint32_t words; }`, words read with
  * `unaligned_get_u16`, sums reduced every 359 words): it compiles against our headers under
  * -Wall -Werror, in both include spellings, and returns what our own test/c/fletcher32.c returns.

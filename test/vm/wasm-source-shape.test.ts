@@ -1,5 +1,5 @@
 /**
- * Issue 16 items 1–2 for the compiled tier's translator: opcodes are named through vm/opcodes.ts
+ * The compiled tier's translator keeps its shape: opcodes are named through vm/opcodes.ts
  * (no bare `case 0x..:` label, no bare opcode compare), load/store sizes and the jump-target
  * formula come from opcodes.ts, and no translator file grows past 650 lines.
  */

@@ -1,5 +1,5 @@
 /**
- * The steady sensor event path reuses what it can (issue 15): counted, never timed. A board that
+ * The steady sensor event path reuses what it can: counted, never timed. A board that
  * samples the same container again and again must not remap the context region, make new run
  * options or a new VM result per event, and must build the 'sample' event only for a listener.
  */
