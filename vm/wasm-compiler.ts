@@ -72,7 +72,7 @@ import { fastLoopPlan, rangeHoistPlan, type FastAccess, type RangeHoist } from '
 import { LOAD_OP, emitAlu, emitAtomic, emitCompare } from './wasm-emit-insn';
 import {
   C_BAIL, C_EXIT, C_FAULT, C_READ, C_WRITE, FRAME_BYTES, F_HELPER, F_LOOKUP, H,
-  LOCALS, L_A, L_BRANCHES, L_DEPTH, L_DISP, L_FINFO, L_FLOOR, L_ITER, L_K, L_LEFT, L_OUTPC, L_STATUS, L_T, L_T3, L_T32, P_BLOCK,
+  LOCALS, L_ADDR, L_BRANCHES, L_DEPTH, L_DISP, L_FINFO, L_FLOOR, L_ITER, L_K, L_LEFT, L_OUTPC, L_STATUS, L_SCRATCH64, L_LOOP_SCRATCH64, L_SCRATCH32, P_BLOCK,
   reg, sizeIndex,
 } from './wasm-state';
 
@@ -234,8 +234,8 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       }
       if (counts !== undefined) {
         const at = counts + 4 * (nb + b);
-        c.tee(L_T32).if().i32(0).i32(0).mem(W.i32_load, at, 2).i32(1).op(W.i32_add).mem(W.i32_store, at, 2).end();
-        c.get(L_T32);
+        c.tee(L_SCRATCH32).if().i32(0).i32(0).mem(W.i32_load, at, 2).i32(1).op(W.i32_add).mem(W.i32_store, at, 2).end();
+        c.get(L_SCRATCH32);
       }
       const label = resolve(tb);
       if (label) c.brIf(label);
@@ -251,19 +251,19 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       const cache = write ? C_WRITE : C_READ;
       c.get(reg(base));
       if (off !== 0) c.i64(off).op(W.i64_add);
-      c.tee(L_A).get(cache.base).op(W.i64_sub).tee(L_T).get(cache.limit[sizeIndex(size)]).op(W.i64_lt_u, W.i32_eqz).if();
+      c.tee(L_ADDR).get(cache.base).op(W.i64_sub).tee(L_SCRATCH64).get(cache.limit[sizeIndex(size)]).op(W.i64_lt_u, W.i32_eqz).if();
       lookup(size, write ? 2 : 1, idx, pc, write);
       c.i32(0).mem(W.i64_load, H.LK_BASE, 3).set(cache.base);
       c.i32(0).mem(W.i32_load, H.LK_OFF, 2).set(cache.off);
       for (let k = 0; k < 4; k++) c.i32(0).mem(W.i64_load, H.LK_LIMIT + 8 * k, 3).set(cache.limit[k]);
-      c.get(L_A).get(cache.base).op(W.i64_sub).set(L_T);
+      c.get(L_ADDR).get(cache.base).op(W.i64_sub).set(L_SCRATCH64);
       c.end();
-      c.get(L_T).op(W.i32_wrap_i64).get(cache.off).op(W.i32_add);
+      c.get(L_SCRATCH64).op(W.i32_wrap_i64).get(cache.off).op(W.i32_add);
     };
-    /** Host lookup of L_A; faults (returns) when no region grants `perm`. */
+    /** Host lookup of L_ADDR; faults (returns) when no region grants `perm`. */
     const lookup = (size: number, perm: number, idx: number, pc: number, write: boolean): void => {
-      c.get(L_A).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
-      c.get(L_A).op(W.i32_wrap_i64).i32(size).i32(perm).call(F_LOOKUP);
+      c.get(L_ADDR).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
+      c.get(L_ADDR).op(W.i32_wrap_i64).i32(size).i32(perm).call(F_LOOKUP);
       c.else().i32(-1).end();
       c.i32(0).op(W.i32_lt_s).if();
       // Give back the instructions of this block after the faulting one.
@@ -307,7 +307,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
         }
         case OP.ATOMIC_W: case OP.ATOMIC_DW: {
           const size = op === OP.ATOMIC_DW ? 8 : 4;
-          c.get(reg(d)).i64(off).op(W.i64_add).set(L_A);
+          c.get(reg(d)).i64(off).op(W.i64_add).set(L_ADDR);
           lookup(size, 3, idx, pc, true);
           emitAtomic(c, size, s, imm);
           continue;
@@ -347,8 +347,8 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
             c.get(reg(d)).i64(32).op(W.i64_shr_u, W.i64_eqz).if(null, I32);
             c.get(reg(d)).op(W.i32_wrap_i64).else().i32(-1).end();
           }
-          c.i32(pc).call(F_HELPER).tee(L_T32).if();
-          c.get(L_T32).op(W.return);
+          c.i32(pc).call(F_HELPER).tee(L_SCRATCH32).if();
+          c.get(L_SCRATCH32).op(W.return);
           c.end();
           c.i32(0).mem(W.i64_load, H.REGS, 3).set(reg(0));
           // The host may have remapped regions during the call: forget both region caches.
@@ -484,14 +484,14 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
       const { up, down } = plan.steps[a.base];
       c.get(reg(a.base));
       if (a.off !== 0) c.i64(a.off).op(W.i64_add);
-      c.get(cache.base).op(W.i64_sub).tee(L_T3).get(limit).op(W.i64_ge_u).brIf(none);
+      c.get(cache.base).op(W.i64_sub).tee(L_LOOP_SCRATCH64).get(limit).op(W.i64_ge_u).brIf(none);
       const bound = (value: () => void, step: number): void => { // L_FLOOR = min(L_FLOOR, value / step)
         value();
         if ((step & (step - 1)) === 0) c.i64(31 - Math.clz32(step)).op(W.i64_shr_u); else c.i64(step).op(W.i64_div_u);
-        c.tee(L_T).get(L_FLOOR).get(L_T).get(L_FLOOR).op(W.i64_lt_u, W.select).set(L_FLOOR);
+        c.tee(L_SCRATCH64).get(L_FLOOR).get(L_SCRATCH64).get(L_FLOOR).op(W.i64_lt_u, W.select).set(L_FLOOR);
       };
-      if (up > 0) bound(() => c.get(limit).i64(1).op(W.i64_sub).get(L_T3).op(W.i64_sub), up);
-      if (down > 0) bound(() => c.get(L_T3), down);
+      if (up > 0) bound(() => c.get(limit).i64(1).op(W.i64_sub).get(L_LOOP_SCRATCH64).op(W.i64_sub), up);
+      if (down > 0) bound(() => c.get(L_LOOP_SCRATCH64), down);
       c.get(cache.off).get(cache.base).op(W.i32_wrap_i64, W.i32_sub).i32(a.off).op(W.i32_add).set(L_DISP + j);
     });
     c.get(L_FLOOR).op(W.i64_eqz).brIf(none);
@@ -541,17 +541,17 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
         // the checked loop.
         c.get(reg(a.base));
         if (a.partial + a.off !== 0) c.i64(a.partial + a.off).op(W.i64_add);
-        c.get(cache.base).op(W.i64_sub).tee(L_T3).get(limit).op(W.i64_ge_u).brIf(slow);
+        c.get(cache.base).op(W.i64_sub).tee(L_LOOP_SCRATCH64).get(limit).op(W.i64_ge_u).brIf(slow);
         if (a.stride !== 0) {
           // Iterations after the first that stay inside: (limit − 1 − t) / stride, or t / −stride.
-          if (a.stride > 0) c.get(limit).i64(1).op(W.i64_sub).get(L_T3).op(W.i64_sub);
-          else c.get(L_T3);
+          if (a.stride > 0) c.get(limit).i64(1).op(W.i64_sub).get(L_LOOP_SCRATCH64).op(W.i64_sub);
+          else c.get(L_LOOP_SCRATCH64);
           const s = Math.abs(a.stride);
           if ((s & (s - 1)) === 0) c.i64(31 - Math.clz32(s)).op(W.i64_shr_u);
           else c.i64(s).op(W.i64_div_u);
           // floor = max(floor, left − that·len): the loop goes on while left ≥ floor.
-          c.i64(len).op(W.i64_mul).set(L_T3);
-          c.get(L_LEFT).get(L_T3).op(W.i64_sub).tee(L_T3).get(L_FLOOR).get(L_T3).get(L_FLOOR).op(W.i64_gt_s, W.select).set(L_FLOOR);
+          c.i64(len).op(W.i64_mul).set(L_LOOP_SCRATCH64);
+          c.get(L_LEFT).get(L_LOOP_SCRATCH64).op(W.i64_sub).tee(L_LOOP_SCRATCH64).get(L_FLOOR).get(L_LOOP_SCRATCH64).get(L_FLOOR).op(W.i64_gt_s, W.select).set(L_FLOOR);
         }
         // Buffer address = wrap(register) + (offset in buffer − wrap(base) + off).
         c.get(cache.off).get(cache.base).op(W.i32_wrap_i64, W.i32_sub).i32(a.off).op(W.i32_add).set(L_DISP + j);
@@ -611,7 +611,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
   c.end(); // $X: the epilogue
   c.i32(0).get(L_OUTPC).mem(W.i32_store, H.PC, 2);
   c.get(L_FINFO).if();
-  c.i32(0).get(L_A).mem(W.i64_store, H.FAULT_ADDR, 3);
+  c.i32(0).get(L_ADDR).mem(W.i64_store, H.FAULT_ADDR, 3);
   c.i32(0).get(L_FINFO).i32(0xff).op(W.i32_and).mem(W.i32_store, H.FAULT_SIZE, 2);
   c.i32(0).get(L_FINFO).i32(8).op(W.i32_shr_u).i32(1).op(W.i32_and).mem(W.i32_store, H.FAULT_WRITE, 2);
   c.i32(0).get(L_FINFO).i32(16).op(W.i32_shr_u).mem(W.i32_store, H.FAULT_KIND, 2);

@@ -11,7 +11,7 @@ import {
   JMP_JLT, JMP_JNE, JMP_JSET, JMP_JSGE, JMP_JSGT, JMP_JSLE, JMP_JSLT, OP, aluOp, cls as opClass, isSrcX, jmpOp,
 } from './opcodes';
 import type { Code } from './wasm-code';
-import { F_BSWAP32, H, L_A, L_K, L_T, L_T32, reg } from './wasm-state';
+import { F_BSWAP32, H, L_ADDR, L_K, L_SCRATCH64, L_SCRATCH32, reg } from './wasm-state';
 
 // Opcode → operation tables (module-level: the translator allocates nothing per instruction).
 /** The WebAssembly load for each eBPF load opcode (sizes: LOAD_SIZE in opcodes.ts). */
@@ -127,20 +127,20 @@ export function emitAlu(c: Code, op: number, d: number, s: number, off: number, 
     case ALU_DIV: case ALU_MOD: { // as in ALU64, on the low halves
       const div = isQuotient(op);
       const signed = isSignedDivision(off);
-      // divisor → L_T32
-      rhs(); c.set(L_T32);
-      if (divFault) { c.get(L_T32).op(W.i32_eqz).if(); divFault(); c.end(); }
-      c.get(L_T32).op(W.i32_eqz).if();
+      // divisor → L_SCRATCH32
+      rhs(); c.set(L_SCRATCH32);
+      if (divFault) { c.get(L_SCRATCH32).op(W.i32_eqz).if(); divFault(); c.end(); }
+      c.get(L_SCRATCH32).op(W.i32_eqz).if();
       // By zero: a quotient of 0, or the dividend's low half, zero-extended.
       if (byZero(op) === ByZero.Zero) c.i64(0).set(rd); else c.get(rd).i64Bits(-1, 0).op(W.i64_and).set(rd);
       c.else();
       if (signed) {
-        c.get(L_T32).i32(-1).op(W.i32_eq).if();
+        c.get(L_SCRATCH32).i32(-1).op(W.i32_eq).if();
         if (div) { c.i32(0); lhs(); c.op(W.i32_sub); done(); } else c.i64(0).set(rd);
         c.else();
-        lhs(); c.get(L_T32).op(div ? W.i32_div_s : W.i32_rem_s); done();
+        lhs(); c.get(L_SCRATCH32).op(div ? W.i32_div_s : W.i32_rem_s); done();
         c.end();
-      } else { lhs(); c.get(L_T32).op(div ? W.i32_div_u : W.i32_rem_u); done(); }
+      } else { lhs(); c.get(L_SCRATCH32).op(div ? W.i32_div_u : W.i32_rem_u); done(); }
       c.end();
       return;
     }
@@ -167,29 +167,29 @@ export function emitCompare(c: Code, op: number, d: number, s: number, imm: numb
   else c.op(w);
 }
 
-/** Atomic read-modify-write at the address in L_A, already checked for read and write. */
+/** Atomic read-modify-write at the address in L_ADDR, already checked for read and write. */
 export function emitAtomic(c: Code, size: number, s: number, kind: number): void {
   // p = wrap(a − base) + offset into L_K
-  c.get(L_A).i32(0).mem(W.i64_load, H.LK_BASE, 3).op(W.i64_sub, W.i32_wrap_i64).i32(0).mem(W.i32_load, H.LK_OFF, 2).op(W.i32_add).set(L_K);
+  c.get(L_ADDR).i32(0).mem(W.i64_load, H.LK_BASE, 3).op(W.i64_sub, W.i32_wrap_i64).i32(0).mem(W.i32_load, H.LK_OFF, 2).op(W.i32_add).set(L_K);
   const load = size === 8 ? W.i64_load : W.i64_load32_u;
   const store = size === 8 ? W.i64_store : W.i64_store32;
-  c.get(L_K).mem(load).set(L_T); // old value
+  c.get(L_K).mem(load).set(L_SCRATCH64); // old value
   const rs = reg(s);
   const base = kind & ~ATOMIC_FETCH;
   if (base === (ATOMIC_CMPXCHG & ~ATOMIC_FETCH)) { // cmpxchg: compare with r0 (low 32 bits for the 32-bit form)
-    if (size === 8) c.get(reg(0)).get(L_T).op(W.i64_eq);
-    else c.get(reg(0)).op(W.i32_wrap_i64).get(L_T).op(W.i32_wrap_i64, W.i32_eq);
+    if (size === 8) c.get(reg(0)).get(L_SCRATCH64).op(W.i64_eq);
+    else c.get(reg(0)).op(W.i32_wrap_i64).get(L_SCRATCH64).op(W.i32_wrap_i64, W.i32_eq);
     c.if().get(L_K).get(rs).mem(store).end();
-    c.get(L_T).set(reg(0));
+    c.get(L_SCRATCH64).set(reg(0));
     return;
   }
   c.get(L_K);
   if (base === (ATOMIC_XCHG & ~ATOMIC_FETCH)) c.get(rs);
   else {
-    c.get(L_T).get(rs);
+    c.get(L_SCRATCH64).get(rs);
     c.op(base === ATOMIC_ADD ? W.i64_add : base === ATOMIC_OR ? W.i64_or : base === ATOMIC_AND ? W.i64_and : W.i64_xor);
   }
   c.mem(store);
-  if (kind & ATOMIC_FETCH) c.get(L_T).set(rs);
+  if (kind & ATOMIC_FETCH) c.get(L_SCRATCH64).set(rs);
 }
 

@@ -35,8 +35,8 @@ export const C_BAIL = 3;
 export const P_BLOCK = 0; // i32 param
 export const L_LEFT = 1; // i64
 export const R0 = 2; // r0..r10 → 2..12
-export const L_A = 13; // i64 address
-export const L_T = 14; // i64 temp
+export const L_ADDR = 13; // i64: the effective address of the access being checked
+export const L_SCRATCH64 = 14; // i64 scratch: an address minus a region's base, an atomic's old value
 // One-entry region caches, read and write: base (i64), limits for sizes 1/2/4/8 (i64), buffer
 // offset (i32). An access [a, a+n) hits when (a − base) <u limit_n, limit_n = max(0, size−n+1):
 // one subtraction and one unsigned compare, with no wrap-around case (a below the base or above
@@ -45,12 +45,13 @@ export const C_READ = { base: 15, limit: [16, 17, 18, 19], off: 29 };
 export const C_WRITE = { base: 20, limit: [21, 22, 23, 24], off: 30 };
 export const L_K = 25; // i32
 export const L_DEPTH = 26; // i32
-export const L_T32 = 27; // i32
-export const L_T2 = 28; // i32
+export const L_SCRATCH32 = 27; // i32 scratch: a helper's status, a 32-bit divisor, a counter
+export const L_UNUSED32 = 28; // i32, declared but not used (kept so the other locals keep their indexes)
 export const L_STATUS = 31, L_OUTPC = 32, L_FINFO = 33; // i32: what the shared epilogue reports
-// Fast self-loops (see fastLoopPlan): budget floor and a temp (i64), iteration counter and one
+// Fast self-loops (see fastLoopPlan): budget floor and a scratch (i64: an access's distance from
+// its region's base, the budget a pass leaves), iteration counter and one
 // precomputed buffer displacement per memory access (i32).
-export const L_FLOOR = 34, L_T3 = 35;
+export const L_FLOOR = 34, L_LOOP_SCRATCH64 = 35;
 export const L_ITER = 36;
 export const L_DISP = 37;
 export const MAX_FAST_ACCESSES = 8;
