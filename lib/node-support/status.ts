@@ -92,3 +92,130 @@ export function afterRun(r: RunReport, type: ResultType = 'int64', fault: { sour
   if (r.status === 'fault' && r.fault) return r.quarantined ? quarantined() : faulted(r.fault, fault);
   return ran(r, type);
 }
+
+// ---- rate of status updates ----------------------------------------------------------------------
+
+/**
+ * How often a node shows a run's status at most. A node on a sensor hook at 10 Hz would otherwise
+ * call node.status ten times a second, and each call goes through Node-RED's status event and
+ * comms (~2 µs): with thousands of nodes that is most of a core for text nobody can read that fast.
+ */
+export const STATUS_INTERVAL_MS = 250;
+
+type Show = (s: NodeStatus) => void;
+
+/**
+ * One node's status, rate-limited: `now()` shows a status at once (verifying, rejected,
+ * quarantined: rare and meaningful), `soon()` a frequent one (a run's result) at most once per
+ * interval, built only when it is shown (`render`), and never lost: the latest waiting value is
+ * shown when the interval ends (one shared timer for all nodes, not one per node). A status whose
+ * fill, shape and text equal the one on show is not sent again.
+ */
+export class StatusThrottle<T> {
+  private shown: NodeStatus | undefined;
+  /** When soon() last showed a status (now() does not count: it is rare). */
+  private lastSoonAt = -Infinity;
+  private waiting: T | undefined;
+  private hasWaiting = false;
+  private queued = false;
+  private closed = false;
+
+  constructor(private readonly show: Show, private readonly render: (v: T) => NodeStatus, readonly intervalMs = STATUS_INTERVAL_MS,
+    private readonly scheduler: StatusScheduler = sharedScheduler) {}
+
+  /** Show `s` now; a waiting soon() value is older than it, so it is dropped. */
+  now(s: NodeStatus): void {
+    this.hasWaiting = false;
+    this.waiting = undefined;
+    this.put(s);
+  }
+
+  /** Show the status of `v` now if the last one is old enough, else when the interval ends. */
+  soon(v: T): void {
+    if (this.closed) return;
+    const t = Date.now();
+    if (t - this.lastSoonAt >= this.intervalMs && !this.queued) {
+      this.lastSoonAt = t;
+      this.hasWaiting = false;
+      this.waiting = undefined;
+      this.put(this.render(v));
+      return;
+    }
+    this.waiting = v;
+    this.hasWaiting = true;
+    if (!this.queued) {
+      this.queued = true;
+      this.scheduler.at(this.lastSoonAt + this.intervalMs, this);
+    }
+  }
+
+  /** The scheduler's call when the interval has ended. */
+  flush(t: number): void {
+    this.queued = false;
+    if (!this.hasWaiting || this.closed) return;
+    const v = this.waiting as T;
+    this.hasWaiting = false;
+    this.waiting = undefined;
+    this.lastSoonAt = t;
+    this.put(this.render(v));
+  }
+
+  /** The node closes: nothing waiting is shown any more (its last status is cleared by the node). */
+  close(): void {
+    this.closed = true;
+    this.hasWaiting = false;
+    this.waiting = undefined;
+  }
+
+  private put(s: NodeStatus): void {
+    const last = this.shown;
+    if (last && last.text === s.text && last.fill === s.fill && last.shape === s.shape) return;
+    this.shown = s;
+    this.show(s);
+  }
+}
+
+/**
+ * Flushes throttled statuses when their intervals end: one timer for every node, waking on
+ * 25 ms ticks, so ten thousand nodes do not keep ten thousand timers.
+ */
+export class StatusScheduler {
+  private readonly slots = new Map<number, { flush(t: number): void }[]>();
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private armed = Infinity;
+
+  constructor(readonly tickMs = 25) {}
+
+  at(dueMs: number, t: { flush(t: number): void }): void {
+    const slot = Math.ceil(dueMs / this.tickMs);
+    let list = this.slots.get(slot);
+    if (!list) this.slots.set(slot, (list = []));
+    list.push(t);
+    if (slot < this.armed) this.arm(slot);
+  }
+
+  private arm(slot: number): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.armed = slot;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, slot * this.tickMs - Date.now()));
+    this.timer.unref?.();
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.armed = Infinity;
+    const t = Date.now();
+    let next = Infinity;
+    for (const [slot, list] of this.slots) {
+      if (slot * this.tickMs <= t) {
+        this.slots.delete(slot);
+        for (const th of list) th.flush(t);
+      } else if (slot < next) next = slot;
+    }
+    // Flushing can queue again (a throttle whose value arrived during the flush): re-scan cheaply.
+    for (const slot of this.slots.keys()) if (slot < next) next = slot;
+    if (next !== Infinity) this.arm(next);
+  }
+}
+
+const sharedScheduler = new StatusScheduler();
