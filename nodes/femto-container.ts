@@ -233,7 +233,9 @@ export = function (RED: RED): void {
       job.done(new Error(t('errors.cancelled', { reason: c.reason })));
       drain();
     }
-    liveBoard.on('result', onResult);
+    // Results come through the registry's one listener per board (no fan-out to every node).
+    const routed = registry.onResult(boardId, node.id, onResult);
+    if (!routed) liveBoard.on('result', onResult);
     liveBoard.on('quarantine', onQuarantine);
     liveBoard.on('progress', onProgress);
     liveBoard.on('cancelled', onCancelled);
@@ -459,7 +461,8 @@ export = function (RED: RED): void {
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
       shown.close();
-      liveBoard.off('result', onResult);
+      if (routed) registry.onResult(boardId, node.id, undefined);
+      else liveBoard.off('result', onResult);
       liveBoard.off('quarantine', onQuarantine);
       liveBoard.off('progress', onProgress);
       liveBoard.off('cancelled', onCancelled);

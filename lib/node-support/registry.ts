@@ -25,7 +25,7 @@
  * status resource said: reachable, error, checkedAt — the last poll —, board, seq, slots, trusted
  * key fingerprints, update).
  */
-import type { Board, FaultInfo } from '../board/board';
+import type { Board, FaultInfo, RunReport } from '../board/board';
 import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
 import { sourceAt, type SourceLocation, type SourceMap } from '../../vm/source-map';
 import { r0Value, type ResultType } from './payload-bytes';
@@ -62,6 +62,12 @@ export interface ContainerEntry {
   lastRun?: { r0: bigint; insns: number; estimatedUs: number };
   /** How the node reads r0 (default int64). */
   resultType?: ResultType;
+  /**
+   * The container node's handler for this container's results: the registry's one 'result'
+   * listener per board hands each result to its own node, so a board with many containers does
+   * not call every node for every run (registry.onResult).
+   */
+  onResult?: (r: RunReport) => void;
   /** The image installed from this node (femto-deploy can deploy a container node's program). */
   image?: Uint8Array;
   /** Its line information, so a fault names its source line. */
@@ -142,7 +148,7 @@ export class BoardRegistry {
     const changed = (): void => this.changed();
     for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button', 'progress']) board.on(ev, changed);
     // Every run, hook-fired or from a flow, passes here: the one place that sees every fault.
-    board.on('result', (r: { container: string; status: string; r0: bigint; insns: number; estimatedUs: number; fault?: FaultInfo }) => {
+    board.on('result', (r: RunReport) => {
       const c = entry.containers.get(r.container);
       if (c) {
         // Kept raw (three fields, one object per container): formatted only for a snapshot.
@@ -153,10 +159,11 @@ export class BoardRegistry {
       }
       if (r.fault) {
         const f = lastFaultOf(r.fault);
-        const source = sourceAt(entry.containers.get(r.container)?.sourceMap, f.pc);
+        const source = sourceAt(c?.sourceMap, f.pc);
         entry.lastFault.set(r.container, source ? { ...f, source } : f);
       }
       this.changed();
+      c?.onResult?.(r);
     });
     board.on('sample', (s: { device: number; values: number[] }) => {
       entry.lastSample.set(s.device, s.values);
@@ -207,7 +214,7 @@ export class BoardRegistry {
   setContainer(boardId: string, id: string, c: ContainerEntry): void {
     // Every field present from the start (and none deleted later): one object shape for all
     // entries keeps the per-result update in the 'result' listener a plain field write.
-    this.boards.get(boardId)?.containers.set(id, { pending: undefined, lastResult: undefined, lastRun: undefined, resultType: undefined, image: undefined, sourceMap: undefined, ...c });
+    this.boards.get(boardId)?.containers.set(id, { pending: undefined, lastResult: undefined, lastRun: undefined, resultType: undefined, onResult: undefined, image: undefined, sourceMap: undefined, ...c });
     this.changed();
   }
 
@@ -216,6 +223,17 @@ export class BoardRegistry {
     if (!c) return;
     Object.assign(c, patch);
     this.changed();
+  }
+
+  /**
+   * Hand this container's results on the board to `fn` (after the registry has recorded them).
+   * False when the board or the container is not registered: the caller listens on the board.
+   */
+  onResult(boardId: string, id: string, fn: ((r: RunReport) => void) | undefined): boolean {
+    const c = this.boards.get(boardId)?.containers.get(id);
+    if (!c) return false;
+    c.onResult = fn;
+    return true;
   }
 
   removeContainer(boardId: string, id: string): void {

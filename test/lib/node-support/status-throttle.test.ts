@@ -106,3 +106,34 @@ describe('StatusThrottle', function () {
     }
   });
 });
+
+describe('StatusThrottle under a process-wide budget', function () {
+  this.timeout(10000);
+
+  it('with more busy nodes than the budget allows, each node\'s interval stretches: 200 nodes at 1,000 statuses/s show at most ~1,000/s together', async () => {
+    const sched = new StatusScheduler(5, 1000);
+    let shown = 0;
+    const ths = Array.from({ length: 200 }, () => new StatusThrottle<number>(() => shown++, (n) => text(n), 20, sched));
+    const start = Date.now();
+    let r = 0;
+    while (Date.now() - start < 1500) {
+      r++;
+      for (const th of ths) th.soon(r);
+      await sleep(10);
+    }
+    const elapsed = Date.now() - start;
+    // Unthrottled by the budget it would be 200 × elapsed/20 (~15,000); the budget allows
+    // ~1,000/s once the first window has counted the busy nodes (the first second: one each).
+    assert.ok(shown <= 200 + (1000 * elapsed) / 1000 + 400, `${shown} statuses in ${elapsed} ms`);
+    assert.ok(shown >= 200, 'every node showed its first run');
+  });
+});
+
+describe('grouped', () => {
+  it('writes integers as toLocaleString(\'en-US\') does', async () => {
+    const { grouped } = await import('../../../lib/node-support/status');
+    for (const n of [0, 7, 999, 1000, 12345, 999999, 1000000, 1234567890, Number.MAX_SAFE_INTEGER, 1.5, -1234]) {
+      assert.equal(grouped(n), n.toLocaleString('en-US'), String(n));
+    }
+  });
+});
