@@ -132,7 +132,16 @@ export = function (RED: RED): void {
     }
     const liveBoard: Board = board;
 
-    registry.setContainer(boardId, node.id, { nodeId: node.id, name, hook, tenant, pending: 'no image' });
+    registry.setContainer(boardId, node.id, { nodeId: node.id, name, hook, tenant, resultType, pending: 'no image' });
+    /** A run's status is built and shown at most every STATUS_INTERVAL_MS; the others at once. */
+    const shown = new status.StatusThrottle<RunReport>((s) => node.status(s),
+      (r) => status.afterRun(r, resultType, { source: faultSource(r), profile: vmProfile() }));
+    /**
+     * Whether anything is wired to the output: a board-fired run's message goes nowhere when
+     * nothing is, so it is not built (a fault still goes to node.error, which Catch nodes see).
+     */
+    const outputs = (node as unknown as { wires?: unknown }).wires;
+    const wired = Array.isArray(outputs) && outputs.some((w) => Array.isArray(w) && w.length > 0);
 
     const tier = (): string => {
       try {
@@ -153,7 +162,7 @@ export = function (RED: RED): void {
 
     function showRejected(e: unknown, p?: BuiltProgram): Rejection {
       const r = rejection(e, p);
-      node.status(status.rejected(r.rule, { pc: r.pc, line: r.line }));
+      shown.now(status.rejected(r.rule, { pc: r.pc, line: r.line }));
       if (!installed) registry.updateContainer(boardId, node.id, { pending: 'rejected' });
       return r;
     }
@@ -176,7 +185,7 @@ export = function (RED: RED): void {
         program = p;
         rejectedWith = undefined;
         registry.updateContainer(boardId, node.id, { pending: undefined, image: p.image, sourceMap: p.sourceMap });
-        node.status(status.attached(hook, imageInsns(p.image)));
+        shown.now(status.attached(hook, imageInsns(p.image)));
         for (const w of p.warnings) node.warn(w);
         return undefined;
       } catch (e) {
@@ -186,8 +195,8 @@ export = function (RED: RED): void {
 
     function onResult(r: RunReport): void {
       if (r.container !== node.id || closed) return;
-      registry.updateContainer(boardId, node.id, { lastResult: { r0: r0Value(r.r0, resultType), insns: r.insns, estimatedUs: Math.round(r.estimatedUs * 1000) / 1000 } });
-      node.status(status.afterRun(r, resultType, { source: faultSource(r), profile: vmProfile() }));
+      // The registry records the result for the sidebar itself (its own 'result' listener).
+      shown.soon(r);
       if (firing) {
         ownReport = r;
         return;
@@ -201,13 +210,12 @@ export = function (RED: RED): void {
         return;
       }
       if (pending?.coap) return; // the CoAP request's own runs: its answer carries them
-      const msg: Msg = { topic: r.hook, payload: r0Value(r.r0, resultType), femto: info(r) };
-      if (r.status === 'fault') node.error(faultError(r, faultSource(r)), msg);
-      else node.send(msg);
+      if (r.status === 'fault') node.error(faultError(r, faultSource(r)), { topic: r.hook, payload: r0Value(r.r0, resultType), femto: info(r) });
+      else if (wired) node.send({ topic: r.hook, payload: r0Value(r.r0, resultType), femto: info(r) });
       drain();
     }
     function onQuarantine(q: { container: string }): void {
-      if (q.container === node.id && !closed) node.status(status.quarantined());
+      if (q.container === node.id && !closed) shown.now(status.quarantined());
     }
     /** A run in flight: "running… N instr", at most four times a second. */
     function onProgress(p: { container: string; insns: number; budget: number }): void {
@@ -215,7 +223,7 @@ export = function (RED: RED): void {
       const now = Date.now();
       if (now - lastProgress < 250) return;
       lastProgress = now;
-      node.status(status.running(p.insns, p.budget, waiting.length + (liveBoard.container(node.id).queued)));
+      shown.now(status.running(p.insns, p.budget, waiting.length + (liveBoard.container(node.id).queued)));
     }
     /** The board dropped the run in flight (image replaced, board stopped): its message fails. */
     function onCancelled(c: { container: string; reason: string }): void {
@@ -225,7 +233,9 @@ export = function (RED: RED): void {
       job.done(new Error(t('errors.cancelled', { reason: c.reason })));
       drain();
     }
-    liveBoard.on('result', onResult);
+    // Results come through the registry's one listener per board (no fan-out to every node).
+    const routed = registry.onResult(boardId, node.id, onResult);
+    if (!routed) liveBoard.on('result', onResult);
     liveBoard.on('quarantine', onQuarantine);
     liveBoard.on('progress', onProgress);
     liveBoard.on('cancelled', onCancelled);
@@ -261,10 +271,10 @@ export = function (RED: RED): void {
     }
 
     // The configured program: synchronous for assembly and images, compiled for C.
-    node.status(status.noImage());
+    shown.now(status.noImage());
     const hasProgram = config.language === 'image' ? !!config.image : !!(config.source && config.source.trim());
     if (hasProgram) {
-      node.status(status.verifying());
+      shown.now(status.verifying());
       registry.updateContainer(boardId, node.id, { pending: 'verifying' });
       const finish = (p: BuiltProgram | undefined, err?: unknown): void => {
         if (closed) return;
@@ -274,7 +284,7 @@ export = function (RED: RED): void {
           if (!installed) rejectedWith = r;
           node.error(t('errors.rejected', { message: r.message }));
         } else if (!p) {
-          node.status(status.noImage());
+          shown.now(status.noImage());
           registry.updateContainer(boardId, node.id, { pending: 'no image' });
         }
       };
@@ -292,7 +302,7 @@ export = function (RED: RED): void {
     node.on('input', (msg, send, done) => {
       // Hot swap.
       if (msg.image !== undefined) {
-        node.status(status.verifying());
+        shown.now(status.verifying());
         let err: unknown;
         let p: BuiltProgram | undefined;
         try {
@@ -315,7 +325,7 @@ export = function (RED: RED): void {
       if (msg.reset === true) {
         if (installed) {
           const ci = liveBoard.resetContainer(node.id);
-          node.status(status.attached(hook, liveBoard.vmOf(node.id).program.length));
+          shown.now(status.attached(hook, liveBoard.vmOf(node.id).program.length));
           msg.femto = { reset: true, container: ci.id };
         }
         done();
@@ -356,7 +366,7 @@ export = function (RED: RED): void {
         }, (e: unknown) => {
           flowCalls--;
           if (closed) { done(); return; }
-          if (e instanceof BoardError && e.code === 'busy') node.status(status.queueFull(liveBoard.container(node.id).dropped));
+          if (e instanceof BoardError && e.code === 'busy') shown.now(status.queueFull(liveBoard.container(node.id).dropped));
           if (e instanceof BoardError && e.code === 'quarantined') {
             // A run ahead of this message quarantined the container: answered as on arrival.
             const faults = liveBoard.container(node.id).faults;
@@ -371,7 +381,7 @@ export = function (RED: RED): void {
       const job: Job = { msg, send, done };
       if (pending || waiting.length > 0) {
         if (waiting.length >= liveBoard.queueLimit) {
-          node.status(status.queueFull(++dropped));
+          shown.now(status.queueFull(++dropped));
           done(new Error(t('errors.queueFull', { name, n: waiting.length })));
           return;
         }
@@ -450,7 +460,9 @@ export = function (RED: RED): void {
 
     node.on('close', (_removed: boolean, done: () => void) => {
       closed = true;
-      liveBoard.off('result', onResult);
+      shown.close();
+      if (routed) registry.onResult(boardId, node.id, undefined);
+      else liveBoard.off('result', onResult);
       liveBoard.off('quarantine', onQuarantine);
       liveBoard.off('progress', onProgress);
       liveBoard.off('cancelled', onCancelled);

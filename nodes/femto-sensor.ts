@@ -16,6 +16,7 @@
  * input (nodes/emulated-board.ts).
  */
 import { isActuator, isSensor, SAUL, saulTypeName, unitSymbol, type SaulDevice } from '../lib/board/saul';
+import { StatusThrottle, type NodeStatus } from '../lib/node-support/status';
 import { emulatedBoard } from './emulated-board';
 import { translator, type FemtoBoardNode, type Msg, type Node, type NodeConfig, type RED } from './red';
 
@@ -50,23 +51,29 @@ export = function (RED: RED): void {
     const describe = (d: SaulDevice | undefined) => d ? { device: d.index, name: d.name, type: d.type, typeName: saulTypeName(d.type), unit: unitSymbol(d.unit), board: boardName } : { board: boardName };
     const single = (v: number[], dims: number): number | number[] => (dims <= 1 ? v[0] : v.slice(0, dims));
 
-    const onSample = (s: { device: number; name: string; values: number[] }): void => {
-      if (!mine(s.name)) return;
+    /** A sample's status ("NRF_TEMP: 21.5 °C"), built and shown at most every STATUS_INTERVAL_MS. */
+    const sampleStatus = new StatusThrottle<{ name: string; values: number[]; device: number }>((st) => node.status(st), (s) => {
       const d = b.saul.nth(s.device);
       const payload = single(s.values, d?.dims ?? 1);
-      if (selected) node.status({ fill: 'green', shape: 'dot', text: `${s.name}: ${Array.isArray(payload) ? payload.join(',') : payload}${d ? ' ' + unitSymbol(d.unit) : ''}` });
-      node.send({ topic: s.name, payload, femto: { event: 'sample', ...describe(d) } });
+      return { fill: 'green', shape: 'dot', text: `${s.name}: ${Array.isArray(payload) ? payload.join(',') : payload}${d ? ' ' + unitSymbol(d.unit) : ''}` };
+    });
+    const status = (st: NodeStatus): void => sampleStatus.now(st);
+    const onSample = (s: { device: number; name: string; values: number[] }): void => {
+      if (!mine(s.name)) return;
+      if (selected) sampleStatus.soon(s);
+      const d = b.saul.nth(s.device);
+      node.send({ topic: s.name, payload: single(s.values, d?.dims ?? 1), femto: { event: 'sample', ...describe(d) } });
     };
     const onButton = (e: { device: number; name: string; pressed: boolean }): void => {
       if (!mine(e.name)) return;
-      if (selected) node.status({ fill: e.pressed ? 'blue' : 'grey', shape: 'dot', text: `${e.name}: ${e.pressed ? 'pressed' : 'released'}` });
+      if (selected) status({ fill: e.pressed ? 'blue' : 'grey', shape: 'dot', text: `${e.name}: ${e.pressed ? 'pressed' : 'released'}` });
       node.send({ topic: e.name, payload: e.pressed, femto: { event: 'button', ...describe(b.saul.nth(e.device)) } });
     };
     const onActuator = (e: { device: number; name: string; value: number[]; previous: number[]; container?: string }): void => {
       if (!mine(e.name)) return;
       const d = b.saul.nth(e.device);
       const payload = single(e.value, d?.dims ?? 1);
-      if (selected) node.status({ fill: e.value.some((x) => x !== 0) ? 'yellow' : 'grey', shape: 'dot', text: `${e.name}: ${Array.isArray(payload) ? payload.join(',') : payload}` });
+      if (selected) status({ fill: e.value.some((x) => x !== 0) ? 'yellow' : 'grey', shape: 'dot', text: `${e.name}: ${Array.isArray(payload) ? payload.join(',') : payload}` });
       node.send({ topic: e.name, payload, femto: { event: 'actuator', previous: single(e.previous, d?.dims ?? 1), container: e.container, ...describe(d) } });
     };
     b.on('sample', onSample);
@@ -107,6 +114,7 @@ export = function (RED: RED): void {
       b.off('sample', onSample);
       b.off('button', onButton);
       b.off('actuator', onActuator);
+      sampleStatus.close();
       node.status({});
       done();
     });

@@ -25,9 +25,10 @@
  * status resource said: reachable, error, checkedAt — the last poll —, board, seq, slots, trusted
  * key fingerprints, update).
  */
-import type { Board, FaultInfo } from '../board/board';
+import type { Board, FaultInfo, RunReport } from '../board/board';
 import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
 import { sourceAt, type SourceLocation, type SourceMap } from '../../vm/source-map';
+import { r0Value, type ResultType } from './payload-bytes';
 
 /** A container's last fault as the sidebar shows it ("fault −2: <reason> at pc N"). */
 export interface LastFault {
@@ -54,6 +55,19 @@ export interface ContainerEntry {
   /** Node-level state when the program is not (yet) on the board. */
   pending?: 'no image' | 'verifying' | 'rejected';
   lastResult?: { r0: number | string; insns: number; estimatedUs: number };
+  /**
+   * Emulated boards: the last run as the board reported it, recorded on every result and turned
+   * into `lastResult` (r0 as `resultType`) only when a state snapshot is built.
+   */
+  lastRun?: { r0: bigint; insns: number; estimatedUs: number };
+  /** How the node reads r0 (default int64). */
+  resultType?: ResultType;
+  /**
+   * The container node's handler for this container's results: the registry's one 'result'
+   * listener per board hands each result to its own node, so a board with many containers does
+   * not call every node for every run (registry.onResult).
+   */
+  onResult?: (r: RunReport) => void;
   /** The image installed from this node (femto-deploy can deploy a container node's program). */
   image?: Uint8Array;
   /** Its line information, so a fault names its source line. */
@@ -134,13 +148,22 @@ export class BoardRegistry {
     const changed = (): void => this.changed();
     for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button', 'progress']) board.on(ev, changed);
     // Every run, hook-fired or from a flow, passes here: the one place that sees every fault.
-    board.on('result', (r: { container: string; fault?: FaultInfo }) => {
+    board.on('result', (r: RunReport) => {
+      const c = entry.containers.get(r.container);
+      if (c) {
+        // Kept raw (three fields, one object per container): formatted only for a snapshot.
+        const last = (c.lastRun ??= { r0: 0n, insns: 0, estimatedUs: 0 });
+        last.r0 = r.r0;
+        last.insns = r.insns;
+        last.estimatedUs = r.estimatedUs;
+      }
       if (r.fault) {
         const f = lastFaultOf(r.fault);
-        const source = sourceAt(entry.containers.get(r.container)?.sourceMap, f.pc);
+        const source = sourceAt(c?.sourceMap, f.pc);
         entry.lastFault.set(r.container, source ? { ...f, source } : f);
       }
       this.changed();
+      c?.onResult?.(r);
     });
     board.on('sample', (s: { device: number; values: number[] }) => {
       entry.lastSample.set(s.device, s.values);
@@ -189,7 +212,9 @@ export class BoardRegistry {
   }
 
   setContainer(boardId: string, id: string, c: ContainerEntry): void {
-    this.boards.get(boardId)?.containers.set(id, c);
+    // Every field present from the start (and none deleted later): one object shape for all
+    // entries keeps the per-result update in the 'result' listener a plain field write.
+    this.boards.get(boardId)?.containers.set(id, { pending: undefined, lastResult: undefined, lastRun: undefined, resultType: undefined, onResult: undefined, image: undefined, sourceMap: undefined, ...c });
     this.changed();
   }
 
@@ -197,8 +222,18 @@ export class BoardRegistry {
     const c = this.boards.get(boardId)?.containers.get(id);
     if (!c) return;
     Object.assign(c, patch);
-    if ('pending' in patch && patch.pending === undefined) delete c.pending;
     this.changed();
+  }
+
+  /**
+   * Hand this container's results on the board to `fn` (after the registry has recorded them).
+   * False when the board or the container is not registered: the caller listens on the board.
+   */
+  onResult(boardId: string, id: string, fn: ((r: RunReport) => void) | undefined): boolean {
+    const c = this.boards.get(boardId)?.containers.get(id);
+    if (!c) return false;
+    c.onResult = fn;
+    return true;
   }
 
   removeContainer(boardId: string, id: string): void {
@@ -246,6 +281,10 @@ export class BoardRegistry {
   }
 }
 
+function lastResultOf(run: { r0: bigint; insns: number; estimatedUs: number }, type: ResultType = 'int64'): { r0: number | string; insns: number; estimatedUs: number } {
+  return { r0: r0Value(run.r0, type), insns: run.insns, estimatedUs: Math.round(run.estimatedUs * 1000) / 1000 };
+}
+
 export function boardState(e: BoardEntry): BoardState {
   const b = e.board;
   const installed = new Map(b.containers().map((c) => [c.id, c]));
@@ -267,7 +306,7 @@ export function boardState(e: BoardEntry): BoardState {
       hook: info?.hook ?? c.hook,
       tenant: info?.tenant ?? c.tenant,
       state: c.pending && (!info || c.pending === 'verifying') ? c.pending : info?.state ?? 'no image',
-      lastResult: c.lastResult ?? null,
+      lastResult: c.lastRun ? lastResultOf(c.lastRun, c.resultType) : c.lastResult ?? null,
       lastFault: e.lastFault.get(id) ?? null,
       faults: info?.faults.total ?? 0,
       consecutiveFaults: info?.faults.consecutive ?? 0,

@@ -51,6 +51,37 @@ describe('femto-container node', function () {
     assert.match(lastStatus(c)!.text!, /^42 · 4 instr · ≈\d+\.\d\d µs$/);
   });
 
+  it('1,000 runs make a bounded number of status calls, and the status ends on the last run', async () => {
+    await helper.load(ALL_NODES, flow(boardNode(), asmContainer('c1', INCREMENT_ASM), { id: 'out', type: 'helper' }));
+    const c = getNode('c1');
+    const seen = recordStatus(c);
+    const got = collect(getNode('out'));
+    const start = Date.now();
+    for (let i = 1; i <= 1000; i++) c.receive({ payload: i });
+    await until(() => got.length === 1000, 10000, 'a thousand answers');
+    await until(() => lastStatus(c)?.text?.startsWith('1001 · ') === true, 3000, 'the last run\'s status');
+    const elapsed = Date.now() - start;
+    assert.deepEqual(got.map((m) => m.payload).slice(-2), [1000, 1001], 'every message is answered');
+    // One status at once, then at most one per STATUS_INTERVAL_MS (250 ms) while runs go on.
+    const n = statuses(seen).length;
+    assert.ok(n >= 2 && n <= 2 + Math.ceil(elapsed / 250), `${n} status calls for 1,000 runs in ${elapsed} ms`);
+    assert.match(lastStatus(c)!.text!, /^1001 · 4 instr · ≈\d+\.\d\d µs$/);
+    assert.equal(lastStatus(c)!.fill, 'green');
+  });
+
+  it('a board-fired run with nothing wired sends no message; the sidebar state and the status still follow its runs', async () => {
+    await helper.load(ALL_NODES, flow(
+      boardNode('b1', { profile: 'native', timerPeriodMs: 20 }),
+      asmContainer('t', 'ldxw %r0, [%r1+12]\nexit', { hook: 'timer', wires: [[]] }),
+    ));
+    const t = getNode('t');
+    let sent = 0;
+    t.send = () => { sent++; };
+    await until(() => (registry.state().boards[0]?.containers[0]?.lastResult?.r0 as number) >= 3, 3000, 'three timer runs in the sidebar state');
+    assert.equal(sent, 0, 'no message for an unwired output');
+    await until(() => /^\d+ · 2 instr · ≈/.test(lastStatus(t)?.text ?? ''), 3000, 'a run status');
+  });
+
   it('the input property: a message path or a flow variable instead of msg.payload', async () => {
     await helper.load(ALL_NODES, flow(
       boardNode('b1', { slots: 4 }),

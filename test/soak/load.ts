@@ -19,7 +19,8 @@
  * largest passing fleet on this machine.
  *
  * Options: --boards 1000 --containers 3 --hz 10 --seconds 20 --warmup 3 --find-limit --start 100
- * --max 6000 --out FILE --json --keep. Exit 0 when the run met both criteria (find-limit: always 0
+ * --max 6000 --out FILE --json --keep --cpu-prof DIR (profile the Node-RED process: node --cpu-prof, written
+ * to DIR when it exits). Exit 0 when the run met both criteria (find-limit: always 0
  * once a limit was found), 1 otherwise, 2 on error.
  */
 import * as fs from 'node:fs';
@@ -49,6 +50,8 @@ export interface LoadOptions {
   heap: boolean;
   log?: (line: string) => void;
   keep?: boolean;
+  /** Write a V8 CPU profile of the Node-RED process into this folder (node --cpu-prof). */
+  cpuProfDir?: string;
 }
 
 export const LOAD_DEFAULTS: LoadOptions = {
@@ -180,7 +183,8 @@ export async function runLoad(o: Partial<LoadOptions> = {}): Promise<LoadReport>
   const log = opts.log ?? ((s: string) => process.stdout.write(s + '\n'));
   const startedAt = new Date().toISOString();
   const load0 = loadAverage();
-  const nr = await startNodeRed({ label: 'load', countRuns: true, maxOldSpaceMb: 4096 });
+  const nodeArgs = opts.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${path.resolve(opts.cpuProfDir)}`] : [];
+  const nr = await startNodeRed({ label: 'load', countRuns: true, maxOldSpaceMb: 4096, nodeArgs });
   log(`load: Node-RED pid ${nr.pid} at ${nr.url} (user folder ${nr.userDir}); load average ${load0.join(' ')}`);
   const steps: StepResult[] = [];
   let heapInfo: LoadReport['heap'];
@@ -302,6 +306,7 @@ async function main(): Promise<void> {
     findLimit,
     heap: args['no-heap'] !== true,
     keep: args.keep === true,
+    cpuProfDir: typeof args['cpu-prof'] === 'string' ? args['cpu-prof'] : undefined,
     log: args.json ? (s) => process.stderr.write(s + '\n') : undefined,
   });
   const out = typeof args.out === 'string' ? args.out : path.join(os.tmpdir(), `femto-load-report-${Date.now()}.json`);

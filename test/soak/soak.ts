@@ -125,6 +125,9 @@ export interface MetricLine {
 
 export function monitorMain(cfg: MonitorConfig): void {
   /* eslint-disable @typescript-eslint/no-require-imports */
+  // Worker threads (the compiled tier's translator) inherit the -r preload: only the main thread,
+  // Node-RED's event loop, is measured; a worker writing its own ticks would garble the figures.
+  if (!(require('node:worker_threads') as typeof import('node:worker_threads')).isMainThread) return;
   const ph = require('node:perf_hooks') as typeof import('node:perf_hooks');
   const fsm = require('node:fs') as typeof import('node:fs');
   /* eslint-enable @typescript-eslint/no-require-imports */
@@ -280,7 +283,7 @@ export function soakSettings(userDir: string): string {
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-export async function startNodeRed(opts: { label: string; intervalMs?: number; resolutionMs?: number; countRuns?: boolean; maxOldSpaceMb?: number }): Promise<NodeRed> {
+export async function startNodeRed(opts: { label: string; intervalMs?: number; resolutionMs?: number; countRuns?: boolean; maxOldSpaceMb?: number; nodeArgs?: string[] }): Promise<NodeRed> {
   const userDir = fs.mkdtempSync(path.join(os.tmpdir(), `femto-${opts.label}-`));
   const settings = path.join(userDir, 'settings.js');
   fs.writeFileSync(settings, soakSettings(userDir));
@@ -298,7 +301,7 @@ export async function startNodeRed(opts: { label: string; intervalMs?: number; r
   fs.writeFileSync(preload, `// Written by test/soak/soak.ts (monitorMain).\n(${monitorMain.toString()})(${JSON.stringify(cfg)});\n`);
   const port = await freePort();
   const log = fs.openSync(logFile, 'a');
-  const nodeArgs = ['--expose-gc', ...(opts.maxOldSpaceMb ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : []), '-r', preload];
+  const nodeArgs = ['--expose-gc', ...(opts.maxOldSpaceMb ? [`--max-old-space-size=${opts.maxOldSpaceMb}`] : []), ...(opts.nodeArgs ?? []), '-r', preload];
   const child = spawn(process.execPath, [...nodeArgs, nodeRedEntry(ROOT), '--userDir', userDir, '--settings', settings, '--port', String(port), 'flows.json'], {
     cwd: ROOT, stdio: ['ignore', log, log], shell: false, env: { ...process.env, NODE_ENV: 'production' },
   });
