@@ -386,7 +386,7 @@ describe('femto-deploy and remote femto-boards', function () {
       const deployId = byName(nodes, 'femto-deploy', 'sign & deploy');
       await helper.load([...NODES, injectNode, commentNode], nodes, creds(kp, deployId));
       const container = getNode(byName(nodes, 'femto-container', 'on the device: .ram.0'));
-      await until(() => lastStatus(container)?.text === 'device not answering', 3000, 'status');
+      await until(() => lastStatus(container)?.text === 'device not answering', 8000, 'status');
       const errors = collect(getNode(byName(nodes, 'debug', 'error')));
       getNode(byName(nodes, 'inject', 'deploy v1 (r0 = 4200)')).receive({});
       getNode(byName(nodes, 'inject', 'run on the device')).receive({});
