@@ -67,6 +67,7 @@ import {
 import { isDivision } from './division';
 import { FaultKind } from './fault-kinds';
 import type { Program } from './program';
+import { BasicBlocks } from './wasm-blocks';
 import { Code } from './wasm-code';
 import { fastLoopPlan, rangeHoistPlan, type FastAccess, type RangeHoist } from './wasm-loop-plans';
 import { LOAD_OP, emitAlu, emitAtomic, emitCompare } from './wasm-emit-insn';
@@ -118,36 +119,10 @@ export interface CompiledModule {
 /** Translate a verified rfc9669 program. Throws Error for anything it cannot take. */
 export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule {
   const n = p.length;
-  // ---- leaders ----
-  const leader = new Uint8Array(n + 1);
-  leader[0] = 1;
-  for (const e of opts.entries ?? []) if (e >= 0 && e < n) leader[e] = 1;
-  for (let pc = 0; pc < n; pc++) {
-    const op = p.opcode[pc];
-    if (isWide(op)) { pc++; continue; }
-    const cls = opClass(op);
-    if (cls !== CLS_JMP && cls !== CLS_JMP32) continue;
-    const code = jmpOp(op);
-    if (code === JMP_CALL) { // call: return point, and local-call target
-      leader[pc + 1] = 1;
-      if (op === OP.CALL && p.src[pc] === CALL_LOCAL) leader[jumpTarget(op, pc, 0, p.imm[pc])] = 1;
-      continue;
-    }
-    leader[pc + 1] = 1;
-    if (code === JMP_EXIT) continue; // exit
-    const t = jumpTarget(op, pc, p.offset[pc], p.imm[pc]);
-    leader[t] = 1;
-  }
-  const blockOf = new Int32Array(n).fill(-1);
-  const starts: number[] = [];
-  for (let pc = 0; pc < n; pc++) if (leader[pc]) { blockOf[pc] = starts.length; starts.push(pc); }
-  const nb = starts.length;
-  const blockEnd = (b: number): number => (b + 1 < nb ? starts[b + 1] : n);
-
-  const blockLen = new Int32Array(nb);
-  for (let b = 0; b < nb; b++) {
-    for (let pc = starts[b]; pc < blockEnd(b); pc += isWide(p.opcode[pc]) ? 2 : 1) blockLen[b]++;
-  }
+  const blocks = new BasicBlocks(p, opts.entries);
+  const { starts, blockOf, blockLen, lastBackEdge, selfLoop } = blocks;
+  const nb = blocks.count;
+  const blockEnd = (b: number): number => blocks.end(b);
 
   const c = new Code();
   const fastLoops: number[] = [];
@@ -368,20 +343,6 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     return falls;
   }
 
-  // The last block jumping back to each block, and which blocks jump to their own start (one
-  // pass: a scan per head would be quadratic).
-  const lastBackEdge = new Int32Array(nb).fill(-1);
-  const selfLoop = new Uint8Array(nb);
-  for (let x = 0; x < nb; x++) {
-    const e = blockEnd(x);
-    let pc = starts[x];
-    while (pc + (isWide(p.opcode[pc]) ? 2 : 1) < e) pc += isWide(p.opcode[pc]) ? 2 : 1;
-    const op = p.opcode[pc], cls = opClass(op), code = jmpOp(op);
-    if ((cls !== CLS_JMP && cls !== CLS_JMP32) || code === JMP_CALL || code === JMP_EXIT) continue;
-    const tb = blockOf[jumpTarget(op, pc, p.offset[pc], p.imm[pc])];
-    if (tb <= x) lastBackEdge[tb] = x;
-    if (tb === x) selfLoop[x] = 1;
-  }
   /**
    * Loops [h, t] get structured copies (emitLoopCopy) up to this many instructions each, and
    * (overlapping loops can share blocks) all copies together at most the program's length.
