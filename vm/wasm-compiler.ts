@@ -35,7 +35,7 @@
  * pass); jumps out of it go to the checked code, which is unchanged (LoopCopies.emit). When some
  * of its accesses go through registers the loop moves only by constants, a second copy runs
  * them unchecked for as many passes as provably stay inside the cached regions, counted down
- * per pass, before the first copy takes over (emitPassBound).
+ * per pass, before the first copy takes over (LoopCopies, wasm-emit-loops.ts).
  *
  * Fast self-loops. A self-loop with no calls whose address registers only move by constants
  * (`add r1, 2`) also gets a fast version at its head: one check of each access's first address

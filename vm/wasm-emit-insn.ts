@@ -1,7 +1,8 @@
 /**
  * Instruction emission of the compiled tier that needs no block context: ALU and ALU64 (RFC 9669
  * semantics; riot-2022's division faults through a callback), conditional-jump conditions and
- * atomics. Each leaves WebAssembly code in the given writer; wasm-compiler.ts places it.
+ * atomics. Each leaves WebAssembly code in the given writer; wasm-module-emitter.ts and
+ * wasm-emit-loops.ts place it.
  */
 import { W } from './wasm-encoder';
 import { ByZero, byZero, isQuotient, isSignedDivision } from './division';
