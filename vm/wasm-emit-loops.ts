@@ -7,11 +7,11 @@
  */
 import { W } from './wasm-encoder';
 import {
-  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, STORE_SIZE,
+  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP,
   cls as opClass, isWide, jmpOp, jumpTarget,
 } from './opcodes';
 import { rangeHoistPlan, type FastAccess, type RangeHoist } from './wasm-loop-plans';
-import { LOAD_OP, emitAlu, emitCompare } from './wasm-emit-insn';
+import { LOAD_OP, emitAlu, emitCompare, emitStore, emitWideLoad } from './wasm-emit-insn';
 import type { ModuleEmitter } from './wasm-module-emitter';
 import { C_READ, C_WRITE, L_DISP, L_FLOOR, L_ITER, L_LEFT, L_LOOP_SCRATCH64, L_SCRATCH64, reg, sizeIndex } from './wasm-state';
 
@@ -190,21 +190,14 @@ export function emitFastLoop(e: ModuleEmitter, b: number, accesses: FastAccess[]
     lastPc = pc;
     const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], imm = p.imm[pc], cls = opClass(op);
     if (cls === CLS_ALU64 || cls === CLS_ALU) { emitAlu(c, op, d, s, p.offset[pc], imm); continue; }
-    if (op === OP.LDDW) { c.i64Bits(imm, p.imm[pc + 1]).set(reg(d)); continue; }
-    if (op === OP.LDDWD || op === OP.LDDWR) {
-      const v = BigInt.asUintN(64, BigInt(op === OP.LDDWD ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
-      c.i64Bits(Number(v & 0xffffffffn), Number(v >> 32n)).set(reg(d));
-      continue;
-    }
+    if (isWide(op)) { emitWideLoad(c, op, d, imm, p.imm[pc + 1], opts.dataBase, opts.rodataBase); continue; }
     if (LOAD_SIZE[op]) {
       c.get(reg(s)).op(W.i32_wrap_i64).get(L_DISP + j++).op(W.i32_add).mem(LOAD_OP[op]).set(reg(d));
       continue;
     }
     if (cls === CLS_ST || cls === CLS_STX) {
-      const size = STORE_SIZE[op];
       c.get(reg(d)).op(W.i32_wrap_i64).get(L_DISP + j++).op(W.i32_add);
-      if (cls === 2) c.i64(imm); else c.get(reg(s));
-      c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
+      emitStore(c, op, s, imm);
       continue;
     }
     // The closing jump back to the start.

@@ -15,7 +15,7 @@ import type { BasicBlocks } from './wasm-blocks';
 import type { CompileOptions } from './wasm-compiler';
 import { Code } from './wasm-code';
 import { fastLoopPlan } from './wasm-loop-plans';
-import { LOAD_OP, emitAlu, emitAtomic, emitCompare } from './wasm-emit-insn';
+import { LOAD_OP, emitAlu, emitAtomic, emitCompare, emitStore, emitWideLoad } from './wasm-emit-insn';
 import { LoopCopies, emitFastLoop } from './wasm-emit-loops';
 import {
   C_BAIL, C_EXIT, C_FAULT, C_READ, C_WRITE, FRAME_BYTES, F_HELPER, F_LOOKUP, H,
@@ -184,12 +184,9 @@ export class ModuleEmitter {
       return true;
     }
     switch (op) {
-      case OP.LDDW: c.i64Bits(imm, p.imm[pc + 1]).set(reg(d)); return true;
-      case OP.LDDWD: case OP.LDDWR: {
-        const v = BigInt.asUintN(64, BigInt(op === OP.LDDWD ? opts.dataBase : opts.rodataBase) + BigInt(imm) + (BigInt(p.imm[pc + 1]) << 32n));
-        c.i64Bits(Number(v & 0xffffffffn), Number(v >> 32n)).set(reg(d));
+      case OP.LDDW: case OP.LDDWD: case OP.LDDWR:
+        emitWideLoad(c, op, d, imm, p.imm[pc + 1], opts.dataBase, opts.rodataBase);
         return true;
-      }
       case OP.LDXW: case OP.LDXH: case OP.LDXB: case OP.LDXDW: case OP.LDXSW: case OP.LDXSH: case OP.LDXSB: {
         const size = LOAD_SIZE[op], ld = LOAD_OP[op];
         this.address(block, s, off, size, false, idx, pc);
@@ -197,10 +194,8 @@ export class ModuleEmitter {
         return true;
       }
       case OP.STW: case OP.STH: case OP.STB: case OP.STDW: case OP.STXW: case OP.STXH: case OP.STXB: case OP.STXDW: {
-        const size = STORE_SIZE[op];
-        this.address(block, d, off, size, true, idx, pc);
-        if (cls === 2) c.i64(imm); else c.get(reg(s));
-        c.mem(size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
+        this.address(block, d, off, STORE_SIZE[op], true, idx, pc);
+        emitStore(c, op, s, imm);
         return true;
       }
       case OP.ATOMIC_W: case OP.ATOMIC_DW: {
