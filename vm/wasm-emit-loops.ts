@@ -95,7 +95,7 @@ export class LoopCopies {
    * copy with checks (after `toCopy`) goes on.
    */
   private emitPasses(h: number, t: number, rangeLen: number, checked: unknown, again: unknown, toCopy: unknown, unchecked?: Map<number, number>): void {
-    const e = this.e, c = e.code, B = e.blockLabels;
+    const e = this.e, c = e.code, blockLabels = e.blockLabels;
     const pass = { name: 'F', h };
     const back = again ?? pass;
     const forward: { name: string; x: number }[] = [];
@@ -110,10 +110,10 @@ export class LoopCopies {
     let falls = false;
     for (let x = h; x <= t; x++) {
       if (x > h) c.end(); // forward[x]: block x's copy follows
-      falls = e.emitBody(x, (tb) => (tb === h ? back : tb > x && tb <= t ? forward[tb] : tb > t ? B[tb] : tb < h ? null : internal(tb)), false, unchecked);
+      falls = e.emitBody(x, (tb) => (tb === h ? back : tb > x && tb <= t ? forward[tb] : tb > t ? blockLabels[tb] : tb < h ? null : internal(tb)), false, unchecked);
     }
     // Leaving the range by falling off its last block: the checked code of the next block.
-    if (falls) c.br(B[t + 1]);
+    if (falls) c.br(blockLabels[t + 1]);
     c.end(); // pass
   }
 
