@@ -1,14 +1,15 @@
 /**
  * Instruction emission of the compiled tier that needs no block context: ALU and ALU64 (RFC 9669
  * semantics; riot-2022's division faults through a callback), conditional-jump conditions and
- * atomics. Each leaves WebAssembly code in the given writer; wasm-compiler.ts places it.
+ * atomics. Each leaves WebAssembly code in the given writer; wasm-module-emitter.ts and
+ * wasm-emit-loops.ts place it.
  */
 import { W } from './wasm-encoder';
 import { ByZero, byZero, isQuotient, isSignedDivision } from './division';
 import {
   ALU_ADD, ALU_AND, ALU_ARSH, ALU_DIV, ALU_END, ALU_LSH, ALU_MOD, ALU_MOV, ALU_MUL, ALU_NEG, ALU_OR, ALU_RSH, ALU_SUB, ALU_XOR,
-  ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, CLS_ALU64, CLS_JMP, JMP_JEQ, JMP_JGE, JMP_JGT, JMP_JLE,
-  JMP_JLT, JMP_JNE, JMP_JSET, JMP_JSGE, JMP_JSGT, JMP_JSLE, JMP_JSLT, OP, aluOp, cls as opClass, isSrcX, jmpOp,
+  ATOMIC_ADD, ATOMIC_AND, ATOMIC_CMPXCHG, ATOMIC_FETCH, ATOMIC_OR, ATOMIC_XCHG, CLS_ALU64, CLS_JMP, CLS_ST, JMP_JEQ, JMP_JGE, JMP_JGT, JMP_JLE,
+  JMP_JLT, JMP_JNE, JMP_JSET, JMP_JSGE, JMP_JSGT, JMP_JSLE, JMP_JSLT, OP, STORE_SIZE, aluOp, cls as opClass, isSrcX, jmpOp,
 } from './opcodes';
 import type { Code } from './wasm-code';
 import { F_BSWAP32, H, L_ADDR, L_K, L_SCRATCH64, L_SCRATCH32, reg } from './wasm-state';
@@ -18,6 +19,9 @@ import { F_BSWAP32, H, L_ADDR, L_K, L_SCRATCH64, L_SCRATCH32, reg } from './wasm
 export const LOAD_OP = new Uint8Array(256);
 for (const [op, w] of [[OP.LDXW, W.i64_load32_u], [OP.LDXH, W.i64_load16_u], [OP.LDXB, W.i64_load8_u], [OP.LDXDW, W.i64_load],
   [OP.LDXSW, W.i64_load32_s], [OP.LDXSH, W.i64_load16_s], [OP.LDXSB, W.i64_load8_s]]) LOAD_OP[op] = w;
+/** The WebAssembly store of the low `size` bytes of an i64. */
+export const storeOp = (size: number): number =>
+  (size === 8 ? W.i64_store : size === 4 ? W.i64_store32 : size === 2 ? W.i64_store16 : W.i64_store8);
 export const cmpTable = (pairs: [number, number][]): Uint8Array => {
   const t = new Uint8Array(16);
   for (const [code, w] of pairs) t[code >> 4] = w;
@@ -27,6 +31,22 @@ export const CMP64 = cmpTable([[JMP_JEQ, W.i64_eq], [JMP_JNE, W.i64_ne], [JMP_JG
   [JMP_JLE, W.i64_le_u], [JMP_JSGT, W.i64_gt_s], [JMP_JSGE, W.i64_ge_s], [JMP_JSLT, W.i64_lt_s], [JMP_JSLE, W.i64_le_s]]);
 export const CMP32 = cmpTable([[JMP_JEQ, W.i32_eq], [JMP_JNE, W.i32_ne], [JMP_JGT, W.i32_gt_u], [JMP_JGE, W.i32_ge_u], [JMP_JLT, W.i32_lt_u],
   [JMP_JLE, W.i32_le_u], [JMP_JSGT, W.i32_gt_s], [JMP_JSGE, W.i32_ge_s], [JMP_JSLT, W.i32_lt_s], [JMP_JSLE, W.i32_le_s]]);
+
+/**
+ * `lddw`, and RIOT's `lddwd`/`lddwr` (the address of .data or .rodata plus the immediate), into
+ * dst as one exact i64 constant; `lo` and `hi` are the two halves of the immediate.
+ */
+export function emitWideLoad(c: Code, op: number, d: number, lo: number, hi: number, dataBase: number, rodataBase: number): void {
+  if (op === OP.LDDW) { c.i64Bits(lo, hi).set(reg(d)); return; }
+  const v = BigInt.asUintN(64, BigInt(op === OP.LDDWD ? dataBase : rodataBase) + BigInt(lo) + (BigInt(hi) << 32n));
+  c.i64Bits(Number(v & 0xffffffffn), Number(v >> 32n)).set(reg(d));
+}
+
+/** A store's value (the immediate for ST, the register for STX) and the store; the address is on the stack. */
+export function emitStore(c: Code, op: number, s: number, imm: number): void {
+  if (opClass(op) === CLS_ST) c.i64(imm); else c.get(reg(s));
+  c.mem(storeOp(STORE_SIZE[op]));
+}
 
 /**
  * ALU and ALU64 instructions (verified: fields are consistent). `divFault`, for riot-2022's

@@ -2,7 +2,7 @@
  * Loop plans of the compiled tier: which memory accesses of a call-free loop may run without
  * per-access region checks, and how their address registers move per pass. fastLoopPlan serves
  * self-loops (one block jumping to its own start), rangeHoistPlan the structured loop copies.
- * Both only read the program; the emission is in wasm-compiler.ts.
+ * Both only read the program; the emission is in wasm-emit-loops.ts.
  */
 import {
   CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, STORE_SIZE, cls as opClass, isWide, jmpOp,
@@ -48,7 +48,7 @@ export function fastLoopPlan(p: Program, start: number, end: number): FastAccess
     }
     a.stride = delta;
     // A stride of 2^31 or more leaves any region in one iteration (and would not fit the 32-bit
-    // power-of-two test in emitFastLoop); partial + off is an exact i64 constant at any size.
+    // power-of-two test in emitFastLoop, wasm-emit-loops.ts); partial + off is an exact i64 constant at any size.
     if (Math.abs(delta) >= 2 ** 31 || Math.abs(a.partial) >= 2 ** 31) return null;
   }
   return accesses;

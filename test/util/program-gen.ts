@@ -281,9 +281,9 @@ function loopShape(r: number, n: number, style: number, j32: boolean): { init: I
  * A loop body that walks memory through r9: loads, stores and atomics through r9, r9 moved by
  * constants (small ones, ones near ±2^31, 32-bit steps that drop its upper half), accesses through
  * r10, ALU work. Without skips it is one basic block that jumps to itself: the compiled tier's
- * fast self-loops (wasm-compiler.ts, fastLoopPlan). A skip (a forward branch over a part of the
+ * fast self-loops (wasm-emit-loops.ts, fastLoopPlan). A skip (a forward branch over a part of the
  * body) makes it an innermost loop with branches: the structured loop copies and their unchecked
- * passes (loopLatch, rangeHoistPlan). `counter` is the loop's counter register (a condition on its
+ * passes (LoopCopies.latch, rangeHoistPlan). `counter` is the loop's counter register (a condition on its
  * low bit takes a skip every other pass).
  *
  * Two kinds: near walks access r9 plus small offsets (now and then through a detour: r9 moved by

@@ -761,7 +761,7 @@ describe('compiled tier vs interpreter', function () {
 
 // ---------------------------------------------------------------------------------------------
 // Fast self-loops: loops that walk memory through registers moved by constants run without
-// per-access checks for as many iterations as provably stay in their regions (wasm-compiler.ts,
+// per-access checks for as many iterations as provably stay in their regions (wasm-emit-loops.ts,
 // fastLoopPlan). These programs aim at exactly that: strides of every sign and size, starts near
 // region edges and outside them, several regions and both caches, budgets ending mid-loop.
 
@@ -800,7 +800,7 @@ const arbStrideLoop: fc.Arbitrary<{ src: string; data: number; rodata: number }>
 }));
 
 /**
- * Loops with branches inside (structured loop copies, wasm-compiler.ts loopLatch): if-skips over
+ * Loops with branches inside (structured loop copies, wasm-emit-loops.ts LoopCopies): if-skips over
  * later items, breaks out of the loop, a jump back to before the loop, memory walks through
  * three regions, ALU work; every budget shape.
  */

@@ -9,7 +9,7 @@ import * as path from 'node:path';
 import { LOAD_SIZE, OP, STORE_SIZE, jumpTarget } from '../../vm/opcodes';
 import { ROOT } from '../util/paths';
 
-const FILES = ['wasm-compiler.ts', 'wasm-state.ts', 'wasm-code.ts', 'wasm-loop-plans.ts', 'wasm-emit-insn.ts'];
+const FILES = ['wasm-compiler.ts', 'wasm-blocks.ts', 'wasm-module-emitter.ts', 'wasm-emit-loops.ts', 'wasm-state.ts', 'wasm-code.ts', 'wasm-loop-plans.ts', 'wasm-emit-insn.ts'];
 const text = (f: string): string => fs.readFileSync(path.join(ROOT, 'vm', f), 'utf8');
 
 describe('compiled tier translator: source shape', () => {
