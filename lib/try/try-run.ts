@@ -13,12 +13,14 @@
  */
 import { FaultCode, faultCodeName } from '../../vm/errors';
 import { isImage, parseImage } from '../../vm/image';
+import { DEFAULT_BUDGET } from '../../vm/limits';
 import { PERM_WRITE } from '../../vm/memory';
 import { traceRun, type Trace } from '../../vm/tracer';
 import type { Profile } from '../../vm/verifier';
 import { Vm } from '../../vm/vm';
 import { COAP_BUF_SIZE, COAP_PKT_SIZE, writePacketStruct } from '../board/coap';
 import { COAP_OPT_URI_PATH, encodeCoap, parseCoap } from '../coap/message';
+import { RunConsole } from '../board/console';
 import { computeGrants } from '../board/container';
 import { DEVICE_KINDS } from '../board/device-kinds';
 import { buildHelpers, type StoreAccess } from '../board/helpers';
@@ -54,6 +56,13 @@ export interface TryInput {
   maxSteps?: number;
 }
 
+/**
+ * The most instructions Try runs in the editor's page. The page has no time slicing (it runs the
+ * program at once, on the browser's main thread): a container whose budget allows an endless loop
+ * for minutes on a board must not freeze the editor. 10 M instructions take well under a second.
+ */
+export const TRY_MAX_INSNS = 10_000_000;
+
 export interface TryRegion {
   name: string;
   base: number;
@@ -67,8 +76,10 @@ export interface TryOutcome {
   payload: number | string;
   insns: number;
   fault?: { code: number; name: string; message: string; pc: number };
-  /** Lines printf wrote. */
+  /** Lines printf wrote, bounded as a board bounds a run's console (then one "… truncated" line). */
   console: string[];
+  /** Set when Try stopped at TRY_MAX_INSNS while the container's own budget is larger. */
+  cappedAt?: number;
   /** What the container was handed, in words ("payload 8 B: 29 00 …", "temperature reads 21.5 °C"). */
   input: string;
   trace: Trace;
@@ -125,27 +136,24 @@ export function tryRun(input: TryInput): TryOutcome {
   if (device && hook === 'button') device.actuator?.set([sample ? 1 : 0]);
 
   const lines: string[] = [];
-  let partial = '';
+  const out = new RunConsole({}, (line) => lines.push(line));
   const local = pageStore();
   const global = pageStore();
   const written = new Set<number>();
   const helpers = buildHelpers({
     clock: { nowUs: () => 0, at: () => ({ cancel() {} }), nextTurn: () => ({ cancel() {} }), cancelAll() {}, pending: () => 0 },
     saul, local, global, writer: 'try', minWakeupUs: 0,
-    print: (text) => {
-      const parts = (partial + text).split('\n');
-      partial = parts.pop() ?? '';
-      lines.push(...parts);
-    },
+    print: (text) => out.write(text),
     wakeupAt: () => undefined,
     onSaulWrite: (i) => written.add(i),
   });
   const requested = (input.helpers ?? '').split(/[\s,]+/).filter(Boolean);
   const grants = computeGrants(hook, requested.length ? requested : undefined);
   const image = isImage(input.image) ? parseImage(input.image) : undefined;
+  const budget = input.budget && input.budget > 0 ? input.budget : DEFAULT_BUDGET;
   const vm = new Vm({
     image, text: image ? undefined : input.image, profile: input.profile ?? 'riot-2022',
-    budget: input.budget && input.budget > 0 ? input.budget : undefined, helpers, grants, tier: 'interp',
+    budget: Math.min(budget, TRY_MAX_INSNS), helpers, grants, tier: 'interp',
   });
 
   let context: Uint8Array;
@@ -186,14 +194,19 @@ export function tryRun(input: TryInput): TryOutcome {
   }
 
   const trace = traceRun(vm, { context, entry: input.entry || undefined }, input.maxSteps);
-  if (partial) lines.push(partial);
+  out.finish();
   const r = trace.result;
   const f = r.fault;
+  const capped = budget > TRY_MAX_INSNS && f?.code === FaultCode.OUT_OF_BUDGET && f.reason.startsWith('instruction budget');
+  const message = capped
+    ? `Try stopped after ${TRY_MAX_INSNS.toLocaleString('en-US')} instructions, the most it runs in the page; on the board this container's budget of ${budget.toLocaleString('en-US')} applies`
+    : f?.reason ?? '';
   return {
     status: r.status,
     payload: r0Value(r.r0, input.resultType ?? 'int64'),
     insns: r.totalInsns,
-    fault: f ? { code: f.code, name: faultCodeName(f.code), message: f.reason, pc: f.pc } : undefined,
+    fault: f ? { code: f.code, name: faultCodeName(f.code), message, pc: f.pc } : undefined,
+    ...(capped ? { cappedAt: TRY_MAX_INSNS } : {}),
     console: lines,
     input: described,
     trace,

@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { FaultCode } from '../../../vm/errors';
 import { fromAsm } from '../../../lib/node-support/program';
 import { collectTryModules, TRY_ENTRY } from '../../../lib/node-support/try-modules';
-import { tryRun } from '../../../lib/try/try-run';
+import { TRY_MAX_INSNS, tryRun } from '../../../lib/try/try-run';
 import { getProfile } from '../../../lib/board/profiles';
 import { Board } from '../../../lib/board/board';
 import { ROOT } from '../../util/paths';
@@ -19,6 +19,34 @@ const img = (src: string): Uint8Array => fromAsm(src).image;
 const INCREMENT = 'ldxdw %r2, [%r1]\nldxdw %r0, [%r2]\nadd %r0, 1\nexit';
 
 describe('lib/try: a Try run in the edit dialog', () => {
+  it('runs at most TRY_MAX_INSNS in the page, whatever the container\'s budget, and says so', () => {
+    // An endless loop with a budget a board would spend minutes on: the page has no time slicing.
+    const o = tryRun({ image: img('mov %r0, 0\nl: add %r0, 1\nja l\nexit'), profile: 'rfc9669', budget: 1e10, payload: 0 });
+    assert.equal(o.status, 'fault');
+    assert.equal(o.fault?.code, FaultCode.OUT_OF_BUDGET);
+    assert.equal(o.insns, TRY_MAX_INSNS);
+    assert.equal(o.cappedAt, TRY_MAX_INSNS);
+    assert.match(o.fault?.message ?? '', /Try stopped after 10,000,000 instructions, the most it runs in the page; on the board this container's budget of 10,000,000,000 applies/);
+    // Within the cap the container's own budget rules, and its own fault says so.
+    const small = tryRun({ image: img('mov %r0, 0\nl: add %r0, 1\nja l\nexit'), profile: 'rfc9669', budget: 5000, payload: 0 });
+    assert.equal(small.insns, 5000);
+    assert.equal(small.cappedAt, undefined);
+    assert.match(small.fault?.message ?? '', /instruction budget of 5000/);
+  });
+
+  it('bounds the console as a board does: a printf flood without newlines gives capped lines and one marker', () => {
+    // printf("%64d%64d") forever, never a newline (the flood that was once quadratic on the board).
+    const flood = ['mov %r1, %r10', 'add %r1, -32', 'stdw [%r1], 0', 'stdw [%r1+8], 0', 'stdw [%r1+16], 0', 'stdw [%r1+24], 0',
+      'lddw %r6, 0x6434362564343625', 'stxdw [%r1], %r6', 'loop:', 'mov %r1, %r10', 'add %r1, -32', 'mov %r2, 1', 'mov %r3, 2',
+      'call 1', 'ja loop', 'exit'].join('\n');
+    const o = tryRun({ image: img(flood), profile: 'rfc9669', budget: 2_000_000, payload: 0 });
+    assert.equal(o.fault?.code, FaultCode.OUT_OF_BUDGET);
+    assert.ok(o.console.length <= 65, `${o.console.length} lines`);
+    const kept = o.console.slice(0, -1).join('\n').length;
+    assert.ok(kept <= 4096, `${kept} characters kept`);
+    assert.match(o.console[o.console.length - 1], /truncated/);
+  });
+
   it('flow hook: the payload as the board passes it, r0 as msg.payload, a trace of every step', () => {
     const o = tryRun({ image: img(INCREMENT), hook: 'flow', payload: 41 });
     assert.equal(o.status, 'exit');
