@@ -14,7 +14,7 @@
  *    with the directory only when it is not the compilation folder; `paths` keeps where each
  *    file was (absolute when known) for tools that print the text next to the code.
  */
-import { readLineTables, type LineSections, type LineTable } from './dwarf-line';
+import { DwarfError, readLineTables, type LineSections, type LineTable } from './dwarf-line';
 
 export interface SourceLocation {
   file: string;
@@ -57,11 +57,14 @@ const isAbsolute = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:[\\/]
 export function sourceMapFromDwarf(s: LineSections, slotCount: number): SourceMap {
   const slots: (SourceLocation | null)[] = new Array(slotCount).fill(null);
   const paths: Record<string, string> = {};
-  for (const t of readLineTables(s)) fill(t, slots, paths);
+  // Clang's tables map each slot once; a hostile table could map the whole text again in every
+  // row (rows × slots of work on the event loop). Past a generous multiple, the map is dropped.
+  const work = { left: 8 * slotCount + 4096 };
+  for (const t of readLineTables(s)) fill(t, slots, paths, work);
   return { slots, paths };
 }
 
-function fill(t: LineTable, slots: (SourceLocation | null)[], paths: Record<string, string>): void {
+function fill(t: LineTable, slots: (SourceLocation | null)[], paths: Record<string, string>, work: { left: number }): void {
   const names = t.files.map((f) => {
     if (!f) return undefined;
     const shown = isAbsolute(f.name) || f.inCompDir ? f.name : join(f.dir, f.name);
@@ -84,6 +87,9 @@ function fill(t: LineTable, slots: (SourceLocation | null)[], paths: Record<stri
     // The row covers [address, next address): every slot starting in it.
     const from = Math.max(0, Math.ceil(row.address / 8));
     const to = Math.min(slots.length, Math.ceil(next.address / 8));
+    if (to > from && (work.left -= to - from) < 0) {
+      throw new DwarfError('the line table maps the program\'s instructions many times over (overlapping rows): no line information');
+    }
     for (let pc = from; pc < to; pc++) slots[pc] = here;
   }
 }

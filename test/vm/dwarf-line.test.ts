@@ -11,11 +11,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { readLineTables } from '../../vm/dwarf-line';
+import { DwarfError, readLineTables } from '../../vm/dwarf-line';
 import { loadElf, type ElfLoad } from '../../vm/elf';
 import { FormatError } from '../../vm/errors';
 import { buildImage } from '../../vm/image';
-import { interleaveSource, sourceMapFromLines, type SourceMap } from '../../vm/source-map';
+import { interleaveSource, sourceMapFromDwarf, sourceMapFromLines, type SourceMap } from '../../vm/source-map';
 import { ROOT } from '../util/paths';
 import { CLANG, itNeeds } from '../util/needs';
 
@@ -205,6 +205,22 @@ describe('vm/dwarf-line and vm/source-map: C lines of every pc', () => {
     assert.equal(t.version, 4);
     assert.equal(t.files[1]?.name, 'a.c');
     assert.deepEqual(t.rows.map((r) => [r.address, r.line, r.end]), [[16, 5, false], [24, 5, false], [32, 7, false], [48, 7, true]]);
+  });
+
+  it('a hostile table that maps the whole text again in every sequence loses the map, in bounded work', () => {
+    const std = [0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1];
+    const header = [8, 1, 1, 0xfb, 14, 13, ...std, 0, ...Buffer.from('a.c'), 0, 0, 0, 0, 0];
+    // 5,000 sequences, each: set_address 0, copy, advance_pc 4,096 slots, copy, end_sequence.
+    const seq = [0, 9, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 0x80, 0x20, 1, 0, 1, 1];
+    const program = Array.from({ length: 5000 }, () => seq).flat();
+    const body = [4, 0, ...u32(header.length), ...header, ...program];
+    const unit = Uint8Array.from([...u32(body.length), ...body]);
+    assert.equal(readLineTables({ debugLine: unit })[0].rows.length, 15000);
+    // 5,000 × 4,096 slot writes would be 20 M; the map is dropped after a few times the text.
+    assert.throws(() => sourceMapFromDwarf({ debugLine: unit }, 4096), (e: unknown) => e instanceof DwarfError && /many times over/.test((e as Error).message));
+    // One such sequence is an ordinary table.
+    const one = Uint8Array.from([...u32(6 + header.length + seq.length), 4, 0, ...u32(header.length), ...header, ...seq]);
+    assert.equal(sourceMapFromDwarf({ debugLine: one }, 4096).slots.filter((x) => x?.line === 1).length, 4096);
   });
 
   it('assembly lines and DWARF maps interleave the same way (objdump -S style)', () => {
