@@ -47,6 +47,14 @@ export function renameFiles(map: SourceMap, rename: (file: string) => string): S
   return { slots: map.slots.map((l) => (l ? { file: rename(l.file), line: l.line } : null)), paths };
 }
 
+/**
+ * Longest file name a map keeps (the end of longer ones, after "…"). Names come from the object's
+ * own line table: an uploaded object could name its file with megabytes, and every slot of the map
+ * (and of Verify's answer) repeats the name.
+ */
+export const MAX_FILE_NAME = 128;
+const clip = (name: string): string => (name.length > MAX_FILE_NAME ? '…' + name.slice(name.length - MAX_FILE_NAME + 1) : name);
+
 const join = (dir: string, name: string): string => (dir === '' ? name : dir.endsWith('/') ? dir + name : `${dir}/${name}`);
 const isAbsolute = (p: string): boolean => p.startsWith('/') || /^[A-Za-z]:[\\/]/.test(p);
 
@@ -67,9 +75,10 @@ export function sourceMapFromDwarf(s: LineSections, slotCount: number): SourceMa
 function fill(t: LineTable, slots: (SourceLocation | null)[], paths: Record<string, string>, work: { left: number }): void {
   const names = t.files.map((f) => {
     if (!f) return undefined;
-    const shown = isAbsolute(f.name) || f.inCompDir ? f.name : join(f.dir, f.name);
-    const where = isAbsolute(shown) || t.compDir === undefined ? shown : join(t.compDir, shown);
-    paths[shown] ??= where;
+    const full = isAbsolute(f.name) || f.inCompDir ? f.name : join(f.dir, f.name);
+    const where = isAbsolute(full) || t.compDir === undefined ? full : join(t.compDir, full);
+    const shown = clip(full);
+    if (where.length <= 4096) paths[shown] ??= where;
     return shown;
   });
   let last: SourceLocation | null = null;

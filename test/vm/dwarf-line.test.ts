@@ -15,7 +15,7 @@ import { DwarfError, readLineTables } from '../../vm/dwarf-line';
 import { loadElf, type ElfLoad } from '../../vm/elf';
 import { FormatError } from '../../vm/errors';
 import { buildImage } from '../../vm/image';
-import { interleaveSource, sourceMapFromDwarf, sourceMapFromLines, type SourceMap } from '../../vm/source-map';
+import { MAX_FILE_NAME, interleaveSource, sourceMapFromDwarf, sourceMapFromLines, type SourceMap } from '../../vm/source-map';
 import { ROOT } from '../util/paths';
 import { CLANG, itNeeds } from '../util/needs';
 
@@ -221,6 +221,20 @@ describe('vm/dwarf-line and vm/source-map: C lines of every pc', () => {
     // One such sequence is an ordinary table.
     const one = Uint8Array.from([...u32(6 + header.length + seq.length), 4, 0, ...u32(header.length), ...header, ...seq]);
     assert.equal(sourceMapFromDwarf({ debugLine: one }, 4096).slots.filter((x) => x?.line === 1).length, 4096);
+  });
+
+  it('a file name of 4,000 characters in the line table is kept as its last 127 characters after "…"', () => {
+    const std = [0, 1, 1, 1, 1, 0, 0, 0, 1, 0, 0, 1];
+    const long = 'd/'.repeat(1_995) + 'end.c'; // the reader refuses strings over 4,096 bytes
+    const header = [8, 1, 1, 0xfb, 14, 13, ...std, 0, ...Buffer.from(long), 0, 0, 0, 0, 0];
+    const seq = [0, 9, 2, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 4, 1, 0, 1, 1];
+    const unit = Uint8Array.from([...u32(6 + header.length + seq.length), 4, 0, ...u32(header.length), ...header, ...seq]);
+    const map = sourceMapFromDwarf({ debugLine: unit }, 4);
+    const names = new Set(map.slots.map((x) => x?.file));
+    assert.equal(names.size, 1);
+    const [name] = [...names] as string[];
+    assert.equal(name.length, MAX_FILE_NAME);
+    assert.ok(name.startsWith('…') && name.endsWith('d/d/end.c'), name);
   });
 
   it('assembly lines and DWARF maps interleave the same way (objdump -S style)', () => {
