@@ -4,7 +4,8 @@
  * a bare setTimeout, so that a test can swap in a VirtualClock and get the same runs every time.
  *
  * - WallClock: time since the clock was created, from the host's monotonic timer
- *   (performance.now); timers are real setTimeouts. The default for a Node-RED board.
+ *   (performance.now); timers go on the process's one timer heap (host-timers.ts). The default
+ *   for a Node-RED board.
  * - VirtualClock: time only moves when the caller advances it. `advance(us)` fires every timer that
  *   falls due within the step, in time order (equal times: in the order they were scheduled), each
  *   seeing `now()` equal to its own due time. Timers scheduled by a firing timer that fall inside
@@ -13,6 +14,7 @@
  * Units: microseconds as a JS number (exact up to 2^53 µs ≈ 285 years). RIOT's helpers see u32
  * wrap-around views of it (ztimer_now in µs, now_ms in ms); that truncation happens in helpers.ts.
  */
+import { hostTimer, schedule, unschedule, type HostTimer } from './host-timers';
 
 export interface TimerHandle {
   /** Cancel the timer; harmless if it already fired or was cancelled. */
@@ -30,6 +32,11 @@ export interface Clock {
    * the same time, so sliced runs take no virtual time and stay deterministic.
    */
   nextTurn(fn: () => void): TimerHandle;
+  /**
+   * Run `fn` every `periodUs`, first at now + `firstUs` (the `every` function below uses it when
+   * a clock has it: a periodic timer re-queued in place rather than a new timer per tick).
+   */
+  every?(periodUs: number, fn: () => void, firstUs: number): TimerHandle;
   /** Cancel every pending timer of this clock (Board.stop uses its own handles; this is for owners). */
   cancelAll(): void;
   /** Number of pending timers (tests check that stop() released everything). */
@@ -39,6 +46,7 @@ export interface Clock {
 /** Run `fn` every `periodUs` (first time at now + period) until cancelled. Drift-free. */
 export function every(clock: Clock, periodUs: number, fn: () => void, firstUs = periodUs): TimerHandle {
   if (!(periodUs > 0)) throw new RangeError(`period must be > 0 µs, got ${periodUs}`);
+  if (clock.every) return clock.every(periodUs, fn, firstUs);
   let next = clock.nowUs() + firstUs;
   let h: TimerHandle | undefined;
   let cancelled = false;
@@ -95,10 +103,13 @@ function runTurns(): void {
   }
 }
 
-/** Host time. Timers are setTimeouts (so a running board keeps the process alive, like Node-RED). */
+/**
+ * Host time. Timers go on the process's one timer heap (host-timers.ts), whose setTimeout keeps
+ * the process alive while a board runs, like Node-RED's own timers.
+ */
 export class WallClock implements Clock {
   private readonly t0 = performance.now();
-  private readonly timers = new Set<ReturnType<typeof setTimeout>>();
+  private readonly timers = new Set<HostTimer>();
   private readonly turns = new Set<Turn>();
 
   nowUs(): number {
@@ -106,15 +117,23 @@ export class WallClock implements Clock {
   }
 
   at(atUs: number, fn: () => void): TimerHandle {
-    const delayMs = Math.max(0, (atUs - this.nowUs()) / 1000);
-    const t = setTimeout(() => {
+    const t = hostTimer(this.t0 + atUs / 1000, () => {
       this.timers.delete(t);
       fn();
-    }, delayMs);
+    });
+    return this.queue(t);
+  }
+
+  every(periodUs: number, fn: () => void, firstUs: number): TimerHandle {
+    return this.queue(hostTimer(performance.now() + firstUs / 1000, fn, periodUs / 1000));
+  }
+
+  private queue(t: HostTimer): TimerHandle {
     this.timers.add(t);
+    schedule(t);
     return {
       cancel: () => {
-        clearTimeout(t);
+        unschedule(t);
         this.timers.delete(t);
       },
     };
@@ -144,7 +163,7 @@ export class WallClock implements Clock {
   }
 
   cancelAll(): void {
-    for (const t of this.timers) clearTimeout(t);
+    for (const t of this.timers) unschedule(t);
     this.timers.clear();
     for (const t of this.turns) t.live = false;
     this.turns.clear();
