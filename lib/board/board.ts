@@ -115,6 +115,8 @@ export class Board extends EventEmitter {
   private readonly timers: BoardTimers;
   private readonly containerEnv: ContainerEnv;
   private timerTick = 0;
+  /** Sensor samples taken (sampleSensor calls), for hosts that show readings or count them. */
+  samples = 0;
   private currentThread = 0;
   /** Context bytes of an outermost sensor firing (vm.run copies them in; nested firings allocate). */
   private readonly sensorCtx = new Uint8Array(16);
@@ -271,6 +273,7 @@ export class Board extends EventEmitter {
     this.runner.abandon(old, 'its image was replaced');
     next.seq = old.seq;
     next.hook = old.hook;
+    next.takeLastRun(old);
     this.table.set(next);
     this.emit('change', { kind: 'replace', container: id });
     return this.info(next);
@@ -307,6 +310,7 @@ export class Board extends EventEmitter {
     next.faults.total = c.faults.total;
     next.quarantined = c.quarantined;
     next.runs = c.runs;
+    next.takeLastRun(c);
     this.table.set(next);
     this.emit('change', { kind: 'attach', container: id });
     return this.info(next);
@@ -326,6 +330,26 @@ export class Board extends EventEmitter {
 
   containers(): ContainerInfo[] {
     return this.table.newestFirst().map((c) => this.info(c));
+  }
+
+  /**
+   * Hand every result of container `id` to `fn` (also after it is replaced, moved or reinstalled
+   * under the same id), before the board's 'result' event; undefined stops it. One taker per
+   * container: how a Node-RED node gets its own container's results without a board-wide listener.
+   */
+  takeResults(id: string, fn: ((r: RunReport) => void) | undefined): void {
+    this.table.takeResults(id, fn);
+  }
+
+  /** Run reports made so far (finished slices, faults included): hosts that poll for changes read it. */
+  get reportsMade(): number {
+    return this.runner.reported;
+  }
+
+  /** The last run a report was made for (r0, instructions, estimated µs), if the container ran. */
+  lastRun(id: string): { r0: bigint; insns: number; estimatedUs: number } | undefined {
+    const c = this.table.find(id);
+    return c?.hasRun ? { r0: c.lastR0, insns: c.lastInsns, estimatedUs: c.lastUs } : undefined;
   }
 
   /** The container's Vm (tests, tools). */
@@ -354,6 +378,8 @@ export class Board extends EventEmitter {
     if (!dev) throw new BoardError('not-found', `no sensor on ${this.name}`);
     const r = this.saul.read(dev, this.clock.nowUs());
     const data: Phydat = typeof r === 'number' ? { val: [0, 0, 0], unit: dev.unit, scale: dev.scale } : r.data;
+    dev.lastSample = data;
+    this.samples++;
     if (this.listenerCount('sample') > 0) {
       this.emit('sample', { device: dev.index, name: dev.name, type: dev.type, data, values: fromPhydat(data, dev.dims) });
     }

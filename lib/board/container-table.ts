@@ -7,12 +7,14 @@ import { BoardError } from './board-error';
 import type { Container, GlobalScope } from './container';
 import { HELPER_NAME_BY_ID } from './helpers';
 import type { HookName } from './hooks';
-import type { ContainerInfo } from './results';
+import type { ContainerInfo, RunReport } from './results';
 
 export class ContainerTable {
   private readonly byId = new Map<string, Container>();
   /** Containers per hook, newest first; rebuilt after any install, removal or (de)attachment. */
   private readonly hookLists = new Map<HookName, Container[]>();
+  /** Result takers by container id (Container.onResult), kept across replacement and reinstall. */
+  private readonly takers = new Map<string, (r: RunReport) => void>();
   private nextId = 1;
   private seqCounter = 0;
 
@@ -39,8 +41,17 @@ export class ContainerTable {
 
   /** Put a container in (new, or in place of the one with its id). */
   set(c: Container): void {
+    c.onResult = this.takers.get(c.id);
     this.byId.set(c.id, c);
     this.hookLists.clear();
+  }
+
+  /** Hand every result of container `id` (installed now or later) to `fn`; undefined stops it. */
+  takeResults(id: string, fn: ((r: RunReport) => void) | undefined): void {
+    if (fn) this.takers.set(id, fn);
+    else this.takers.delete(id);
+    const c = this.byId.get(id);
+    if (c) c.onResult = fn;
   }
 
   delete(id: string): void {

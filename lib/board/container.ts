@@ -191,6 +191,17 @@ export class Container {
   dropped = 0;
   /** The turn that starts the next queued message. */
   queueTurn: TimerHandle | undefined;
+  /**
+   * Whoever takes this container's results (its Node-RED node): called with every report that the
+   * board's 'result' event carries, before that event, straight from the run (no event fan-out to
+   * every listener of the board). Kept per id by the container table, so it survives replacement.
+   */
+  onResult: ((r: RunReport) => void) | undefined = undefined;
+  /** The last reported run (r0, instructions, estimate), kept as fields: displays read them later. */
+  lastR0 = 0n;
+  lastInsns = 0;
+  lastUs = 0;
+  hasRun = false;
   /** Reused by every slice of this container (its runs never overlap). */
   readonly capture = new RunCapture(this);
   /** Reused options of vm.run (the Vm reads them during the call only). */
@@ -319,6 +330,22 @@ export class Container {
       return true;
     }
     return false;
+  }
+
+  /** Record the run a report describes as the last one (Board.lastRun). */
+  noteRun(r: RunReport): void {
+    this.lastR0 = r.r0;
+    this.lastInsns = r.insns;
+    this.lastUs = r.estimatedUs;
+    this.hasRun = true;
+  }
+
+  /** Carry what the displays show over from the container this one replaces. */
+  takeLastRun(old: Container): void {
+    this.lastR0 = old.lastR0;
+    this.lastInsns = old.lastInsns;
+    this.lastUs = old.lastUs;
+    this.hasRun = old.hasRun;
   }
 
   /** Busy for new work: a run in flight or messages waiting for their turn. */

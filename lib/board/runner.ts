@@ -41,6 +41,8 @@ export interface RunnerOptions {
 export class Runner {
   /** The slice running now: helpers' console lines, store and actuator changes go to it. */
   capture: RunCapture | undefined;
+  /** Reports delivered so far (Board.reportsMade). */
+  reported = 0;
   /** Flow messages to containers, one run per container at a time. */
   readonly flows: FlowQueue;
   private readonly clock: Clock;
@@ -112,6 +114,7 @@ export class Runner {
     if (res.status !== 'suspended') c.runs++;
     const quarantinedNow = c.recordOutcome(res.status);
     const report = this.report(c, hook, res, cap, turns);
+    c.noteRun(report);
     if (res.status === 'suspended') {
       c.suspended = true;
       c.runHook = hook;
@@ -130,7 +133,7 @@ export class Runner {
       if (quarantinedNow) q.push(['quarantine', { container: c.id, faults: { ...c.faults } }]);
     } else {
       if (cap.events) for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
-      this.emitOut('result', report);
+      this.deliver(c, report);
       if (report.status === 'fault') this.emitOut('fault', report);
       if (quarantinedNow) this.emitOut('quarantine', { container: c.id, faults: { ...c.faults } });
     }
@@ -201,7 +204,15 @@ export class Runner {
   }
 
   private emitOut(ev: string, payload: unknown): void {
-    this.board.emit(ev, payload);
+    if (ev === 'result') this.deliver(this.table.find((payload as RunReport).container), payload as RunReport);
+    else this.board.emit(ev, payload);
+  }
+
+  /** A finished slice's report: to the container's result taker, then to the board's listeners. */
+  private deliver(c: Container | undefined, report: RunReport): void {
+    this.reported++;
+    c?.onResult?.(report);
+    if (this.board.listenerCount('result') > 0) this.board.emit('result', report);
   }
 
   private scheduleResume(c: Container, atUs: number): void {

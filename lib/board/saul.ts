@@ -163,6 +163,8 @@ export interface SaulDevice {
   periodMs?: number;
   source?: Source;
   actuator?: ActuatorState;
+  /** Sensors: the reading of the last sample (the sensor hook's), for displays such as the sidebar. */
+  lastSample?: Phydat;
 }
 
 function defaultDims(type: number): number {

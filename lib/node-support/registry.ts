@@ -26,7 +26,7 @@
  * key fingerprints, update).
  */
 import type { Board, FaultInfo, RunReport } from '../board/board';
-import { isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
+import { fromPhydat, isActuator, SAUL, saulTypeName, unitSymbol } from '../board/saul';
 import { sourceAt, type SourceLocation, type SourceMap } from '../../vm/source-map';
 import { r0Value, type ResultType } from './payload-bytes';
 
@@ -54,20 +54,13 @@ export interface ContainerEntry {
   tenant: string;
   /** Node-level state when the program is not (yet) on the board. */
   pending?: 'no image' | 'verifying' | 'rejected';
-  lastResult?: { r0: number | string; insns: number; estimatedUs: number };
   /**
-   * Emulated boards: the last run as the board reported it, recorded on every result and turned
-   * into `lastResult` (r0 as `resultType`) only when a state snapshot is built.
+   * Remote boards: the last result as the device reported it. Emulated boards keep their last run
+   * themselves (Board.lastRun), formatted (r0 as `resultType`) only when a snapshot is built.
    */
-  lastRun?: { r0: bigint; insns: number; estimatedUs: number };
+  lastResult?: { r0: number | string; insns: number; estimatedUs: number };
   /** How the node reads r0 (default int64). */
   resultType?: ResultType;
-  /**
-   * The container node's handler for this container's results: the registry's one 'result'
-   * listener per board hands each result to its own node, so a board with many containers does
-   * not call every node for every run (registry.onResult).
-   */
-  onResult?: (r: RunReport) => void;
   /** The image installed from this node (femto-deploy can deploy a container node's program). */
   image?: Uint8Array;
   /** Its line information, so a fault names its source line. */
@@ -86,9 +79,10 @@ export interface BoardEntry {
   name: string;
   board: Board;
   containers: Map<string, ContainerEntry>;
-  lastSample: Map<number, number[]>;
   /** Last fault per container id, recorded from the board's results. */
   lastFault: Map<string, LastFault>;
+  /** The board's samples and reports at the last publication (more since: publish again). */
+  activityPublished: number;
 }
 
 export interface ContainerState {
@@ -134,39 +128,37 @@ export class BoardRegistry {
   private readonly remotes = new Map<string, RemoteEntry>();
   private publisher: ((state: FemtoState) => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** While publishing: looks for boards that sampled or ran since (they raise no event for it). */
+  private poll: ReturnType<typeof setInterval> | undefined;
   private lastCostMs = 0;
   private lastPublish = 0;
 
   /** Where changes are published (RED.comms.publish('femto/state', …) in the nodes). */
   setPublisher(fn: ((state: FemtoState) => void) | undefined): void {
     this.publisher = fn;
+    if (this.poll) clearInterval(this.poll);
+    this.poll = undefined;
+    if (!fn) return;
+    this.poll = setInterval(() => {
+      if (this.activeSinceLastLook()) this.changed();
+    }, PUBLISH_INTERVAL_MS);
+    this.poll.unref?.();
   }
 
   add(id: string, name: string, board: Board): BoardEntry {
-    const entry: BoardEntry = { id, name, board, containers: new Map(), lastSample: new Map(), lastFault: new Map() };
+    const entry: BoardEntry = { id, name, board, containers: new Map(), lastFault: new Map(), activityPublished: activityOf(board) };
     this.boards.set(id, entry);
     const changed = (): void => this.changed();
     for (const ev of ['change', 'store', 'quarantine', 'actuator', 'button', 'progress']) board.on(ev, changed);
-    // Every run, hook-fired or from a flow, passes here: the one place that sees every fault.
-    board.on('result', (r: RunReport) => {
-      const c = entry.containers.get(r.container);
-      if (c) {
-        // Kept raw (three fields, one object per container): formatted only for a snapshot.
-        const last = (c.lastRun ??= { r0: 0n, insns: 0, estimatedUs: 0 });
-        last.r0 = r.r0;
-        last.insns = r.insns;
-        last.estimatedUs = r.estimatedUs;
-      }
-      if (r.fault) {
-        const f = lastFaultOf(r.fault);
-        const source = sourceAt(c?.sourceMap, f.pc);
-        entry.lastFault.set(r.container, source ? { ...f, source } : f);
-      }
-      this.changed();
-      c?.onResult?.(r);
-    });
-    board.on('sample', (s: { device: number; values: number[] }) => {
-      entry.lastSample.set(s.device, s.values);
+    // Every faulting run, hook-fired or from a flow, passes here. Good runs and samples are not
+    // listened to: a snapshot reads each container's last run and each device's last sample from
+    // the board, and the activity poll publishes again while they come in (a fleet at 10 Hz would
+    // otherwise call the registry tens of thousands of times a second for a state shown 4 times).
+    board.on('fault', (r: RunReport) => {
+      if (!r.fault) return;
+      const f = lastFaultOf(r.fault);
+      const source = sourceAt(entry.containers.get(r.container)?.sourceMap, f.pc);
+      entry.lastFault.set(r.container, source ? { ...f, source } : f);
       this.changed();
     });
     this.changed();
@@ -212,9 +204,8 @@ export class BoardRegistry {
   }
 
   setContainer(boardId: string, id: string, c: ContainerEntry): void {
-    // Every field present from the start (and none deleted later): one object shape for all
-    // entries keeps the per-result update in the 'result' listener a plain field write.
-    this.boards.get(boardId)?.containers.set(id, { pending: undefined, lastResult: undefined, lastRun: undefined, resultType: undefined, onResult: undefined, image: undefined, sourceMap: undefined, ...c });
+    // Every field present from the start (and none deleted later): one object shape for all entries.
+    this.boards.get(boardId)?.containers.set(id, { pending: undefined, lastResult: undefined, resultType: undefined, image: undefined, sourceMap: undefined, ...c });
     this.changed();
   }
 
@@ -226,13 +217,13 @@ export class BoardRegistry {
   }
 
   /**
-   * Hand this container's results on the board to `fn` (after the registry has recorded them).
-   * False when the board or the container is not registered: the caller listens on the board.
+   * Hand this container's results on the board to `fn` (Board.takeResults: straight from the run,
+   * no board-wide listener). False when the board is not registered: the caller listens on the board.
    */
   onResult(boardId: string, id: string, fn: ((r: RunReport) => void) | undefined): boolean {
-    const c = this.boards.get(boardId)?.containers.get(id);
-    if (!c) return false;
-    c.onResult = fn;
+    const e = this.boards.get(boardId);
+    if (!e) return false;
+    e.board.takeResults(id, fn);
     return true;
   }
 
@@ -262,6 +253,17 @@ export class BoardRegistry {
     this.timer.unref?.();
   }
 
+  /** Whether a board sampled or reported a run since the last look (the state shows both). */
+  private activeSinceLastLook(): boolean {
+    let any = false;
+    for (const e of this.boards.values()) {
+      const n = activityOf(e.board);
+      if (n !== e.activityPublished) any = true;
+      e.activityPublished = n;
+    }
+    return any;
+  }
+
   /** Cancel a pending publication (tests, shutdown). */
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
@@ -285,12 +287,18 @@ function lastResultOf(run: { r0: bigint; insns: number; estimatedUs: number }, t
   return { r0: r0Value(run.r0, type), insns: run.insns, estimatedUs: Math.round(run.estimatedUs * 1000) / 1000 };
 }
 
+/** Samples taken and runs reported by a board so far. */
+function activityOf(b: Board): number {
+  return b.samples + b.reportsMade;
+}
+
 export function boardState(e: BoardEntry): BoardState {
   const b = e.board;
   const installed = new Map(b.containers().map((c) => [c.id, c]));
   const containers: ContainerState[] = [];
   for (const [id, c] of e.containers) {
     const info = installed.get(id);
+    const lastRun = info ? b.lastRun(id) : undefined;
     let tier: string | null = null;
     if (info) {
       try {
@@ -306,7 +314,7 @@ export function boardState(e: BoardEntry): BoardState {
       hook: info?.hook ?? c.hook,
       tenant: info?.tenant ?? c.tenant,
       state: c.pending && (!info || c.pending === 'verifying') ? c.pending : info?.state ?? 'no image',
-      lastResult: c.lastRun ? lastResultOf(c.lastRun, c.resultType) : c.lastResult ?? null,
+      lastResult: lastRun ? lastResultOf(lastRun, c.resultType) : c.lastResult ?? null,
       lastFault: e.lastFault.get(id) ?? null,
       faults: info?.faults.total ?? 0,
       consecutiveFaults: info?.faults.consecutive ?? 0,
@@ -332,7 +340,7 @@ export function boardState(e: BoardEntry): BoardState {
       typeName: saulTypeName(d.type),
       kind: d.type === SAUL.SENSE_BTN ? 'button' as const : isActuator(d.type) ? 'actuator' as const : 'sensor' as const,
       unit: unitSymbol(d.unit),
-      values: d.actuator ? d.actuator.value.slice(0, d.dims) : e.lastSample.get(d.index) ?? [],
+      values: d.actuator ? d.actuator.value.slice(0, d.dims) : d.lastSample ? fromPhydat(d.lastSample, d.dims) : [],
       simulated: d.simulated,
     })),
   };

@@ -153,6 +153,9 @@ export function monitorMain(cfg: MonitorConfig): void {
   gcObs.observe({ entryTypes: ['gc'] });
   let reg: { entries(): { board: any; containers: Map<string, unknown> }[] } | undefined;
   const seen = new WeakSet<object>();
+  // Samples are counted from each board's own counter (a 'sample' listener would make every board
+  // build a sample event per reading, which Node-RED does not do: its registry reads the last one).
+  const samplesSeen = new WeakMap<object, number>();
   const ms = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - res) * 1000) / 1000);
   const mem = (): { heapUsed: number; heapTotal: number; rss: number; external: number } => {
     const m = process.memoryUsage();
@@ -176,14 +179,14 @@ export function monitorMain(cfg: MonitorConfig): void {
     for (const e of reg!.entries()) {
       boards++;
       containers += e.containers.size;
+      const n = Number(e.board.samples) || 0;
+      samples += n - (samplesSeen.get(e.board) ?? 0);
+      samplesSeen.set(e.board, n);
       if (!seen.has(e.board)) {
         seen.add(e.board);
         e.board.on('result', (r: { status: string }) => {
           runs++;
           if (r.status === 'fault') faults++;
-        });
-        e.board.on('sample', () => {
-          samples++;
         });
       }
     }

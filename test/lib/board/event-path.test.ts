@@ -74,6 +74,62 @@ describe('board: the steady sensor event path', () => {
     assert.deepEqual(values, [[21.5]]);
   });
 
+  it("a container's result taker gets each report straight from the run, before 'result', and without any board listener", () => {
+    const { board } = vboard('nrf52840dk');
+    board.install({ id: 'c', hook: 'sensor', image: image('ldxw %r0, [%r1+8]\nexit') });
+    board.install({ id: 'd', hook: 'sensor', image: image('mov %r0, 7\nexit') });
+    const order: string[] = [];
+    board.takeResults('c', (r) => order.push(`taker:${r.container}`));
+    let emitted = 0;
+    const emit = board.emit.bind(board);
+    board.emit = (ev: string | symbol, ...args: unknown[]): boolean => {
+      if (ev === 'result') emitted++;
+      return emit(ev, ...args);
+    };
+    for (let i = 0; i < EVENTS; i++) board.sampleSensor('NRF_TEMP');
+    assert.equal(order.length, EVENTS, "only c's reports reach c's taker");
+    assert.equal(emitted, 0, "no 'result' event is built while nobody listens to the board");
+    assert.equal(board.reportsMade, 2 * EVENTS);
+    board.on('result', (r: { container: string }) => order.push(`event:${r.container}`));
+    order.length = 0;
+    board.sampleSensor('NRF_TEMP');
+    // Newest first: d, then c (its taker, then the board's listeners).
+    assert.deepEqual(order, ['event:d', 'taker:c', 'event:c']);
+  });
+
+  it('the taker and the last run survive a new image and a move to another hook; undefined stops it', () => {
+    const { board } = vboard('nrf52840dk');
+    board.install({ id: 'c', hook: 'sensor', image: image('mov %r0, 1\nexit') });
+    const got: bigint[] = [];
+    board.takeResults('c', (r) => got.push(r.r0));
+    assert.equal(board.lastRun('c'), undefined);
+    board.sampleSensor('NRF_TEMP');
+    assert.deepEqual(board.lastRun('c'), { r0: 1n, insns: 2, estimatedUs: board.lastRun('c')!.estimatedUs });
+    board.replaceImage('c', image('mov %r0, 2\nmov %r0, 2\nexit'));
+    assert.equal(board.lastRun('c')?.r0, 1n, 'the last run is shown until the new image runs');
+    board.sampleSensor('NRF_TEMP');
+    board.attach('c', 'timer');
+    board.fireTimer();
+    assert.deepEqual(got, [1n, 2n, 2n]);
+    assert.equal(board.lastRun('c')?.insns, 3);
+    board.takeResults('c', undefined);
+    board.fireTimer();
+    assert.equal(got.length, 3);
+    board.remove('c');
+    assert.equal(board.lastRun('c'), undefined);
+  });
+
+  it('keeps the last sample of each sensor on its device and counts samples, with nobody listening', () => {
+    const { board } = vboard('nrf52840dk');
+    board.setSensor('NRF_TEMP', 23.5);
+    const before = board.samples;
+    board.sampleSensor('NRF_TEMP');
+    board.sampleSensor('NRF_TEMP');
+    assert.equal(board.samples, before + 2);
+    const dev = board.devices().find((d) => d.name === 'NRF_TEMP')!;
+    assert.deepEqual(dev.lastSample?.val.slice(0, 1), [2350]);
+  });
+
   it('a reused context buffer is rewritten whole', () => {
     const b = new Uint8Array(16).fill(0xaa);
     const fresh = sensorContext(7, 0x82, { val: [-3, 4, 5], unit: 2, scale: -2 });
