@@ -68,6 +68,11 @@ const INITIAL_RATE = 10_000;
 const MIN_CHUNK = 1000;
 /** A chunk grows at most this much over the last timed one (one fast measurement is not trusted). */
 const CHUNK_GROWTH = 4;
+/** Instructions per run so far (all of them while no run has ended). */
+function averageInsns(insns: number, runs: number): number {
+  return runs > 0 ? insns / runs : insns;
+}
+
 /** Helper calls between clock reads inside a chunk (SliceOptions.helperCheckEvery). */
 const HELPER_CHECK_EVERY = 16;
 
@@ -549,8 +554,7 @@ export class Vm {
     const m = this.machine;
     if (this.compiled && this.useCompiled && this.compiled.canEnter()) return this.compiled.run(budget, branchBudget);
     if (this.tierMode !== 'auto' || this.noCompile || this.compiled) return execute(m, budget, branchBudget);
-    const avg = (insns: number, runs: number): number => (runs > 0 ? insns / runs : insns);
-    if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && avg(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
+    if ((this.hotRuns >= this.tierUp.runs || this.hotInsns >= this.tierUp.insns) && averageInsns(this.hotInsns, this.hotRuns) >= this.tierUp.minAvgInsns) {
       const c = this.tierUpNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) return c.run(budget, branchBudget);
       return execute(m, budget, branchBudget);
@@ -569,7 +573,7 @@ export class Vm {
       const chunkEnded = st === STATUS_FAULT && m.faultKind === FaultKind.Budget && left > 0;
       if (!chunkEnded) { m.executed = executed; return st; }
       m.faultKind = FaultKind.None;
-      const hot = this.hotInsns + executed >= this.tierUp.insns && avg(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
+      const hot = this.hotInsns + executed >= this.tierUp.insns && averageInsns(this.hotInsns + executed, this.hotRuns + 1) >= this.tierUp.minAvgInsns;
       const c = hot && this.tierUpNow() ? this.compiled as CompiledTier | null : null;
       if (c && c.canEnter()) {
         const st2 = c.run(left, br);
@@ -588,14 +592,7 @@ export class Vm {
   /** Helper dispatch for `call imm` and `callx`: never throws. */
   private readonly dispatch = (m: Machine, id: number, pc: number): Status => {
     const h = id >= 0 && this.grants.has(id) ? this.helpers.get(id) : undefined;
-    const fail = (code: number, reason: string, detail: ConstructorParameters<typeof VmFault>[4] = {}): Status => {
-      m.helperFault = new VmFault(code, reason, pc, disassembleInsn(this.program.insn(pc), pc), { helper: id, ...detail });
-      m.faultKind = FaultKind.Helper;
-      m.faultPc = pc;
-      m.pc = pc;
-      return STATUS_FAULT;
-    };
-    if (!h) return fail(FaultCode.ILLEGAL_CALL, `helper ${id} (0x${(id >>> 0).toString(16)}) is not available${this.helpers.has(id) ? ' (not granted to this container)' : ''}`);
+    if (!h) return this.helperFault(m, id, pc, FaultCode.ILLEGAL_CALL, `helper ${id} (0x${(id >>> 0).toString(16)}) is not available${this.helpers.has(id) ? ' (not granted to this container)' : ''}`);
     const call = this.call;
     call.id = id;
     call.pc = pc;
@@ -604,11 +601,11 @@ export class Vm {
       r = h.fn(call);
     } catch (e) {
       if (e instanceof MemoryAccessError) {
-        return fail(FaultCode.ILLEGAL_MEM, `helper ${h.name ?? id}: ${e.access} ${hex32(e.address)} (${e.size} B): ${e.why}`,
+        return this.helperFault(m, id, pc, FaultCode.ILLEGAL_MEM, `helper ${h.name ?? id}: ${e.access} ${hex32(e.address)} (${e.size} B): ${e.why}`,
           { address: hex32(e.address), size: e.size, access: e.access });
       }
-      if (e instanceof VmFault) return fail(e.code, e.reason);
-      return fail(FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} failed: ${e instanceof Error ? e.message : String(e)}`);
+      if (e instanceof VmFault) return this.helperFault(m, id, pc, e.code, e.reason);
+      return this.helperFault(m, id, pc, FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} failed: ${e instanceof Error ? e.message : String(e)}`);
     }
     if (r === SUSPEND) {
       m.executed = 0; // set by the interpreter on return
@@ -631,7 +628,7 @@ export class Vm {
         m.hi[0] = 0;
       }
     } else {
-      return fail(FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} returned ${String(r)}, not a number`);
+      return this.helperFault(m, id, pc, FaultCode.ILLEGAL_CALL, `helper ${h.name ?? id} returned ${String(r)}, not a number`);
     }
     // A timed slice's checkpoint: slow helpers must not stretch a slice between two chunk ends.
     // Preempting here is a pause after the call, its result already in r0.
@@ -645,4 +642,13 @@ export class Vm {
     }
     return STATUS_EXIT;
   };
+
+  /** A helper call's fault (a method: a closure made in every call would cost each event an object). */
+  private helperFault(m: Machine, id: number, pc: number, code: number, reason: string, detail: ConstructorParameters<typeof VmFault>[4] = {}): Status {
+    m.helperFault = new VmFault(code, reason, pc, disassembleInsn(this.program.insn(pc), pc), { helper: id, ...detail });
+    m.faultKind = FaultKind.Helper;
+    m.faultPc = pc;
+    m.pc = pc;
+    return STATUS_FAULT;
+  }
 }

@@ -14,9 +14,10 @@ export interface ClockedBoard {
   readonly timerPeriodMs: number;
   readonly schedTickMs: number;
   devices(): readonly SaulDevice[];
-  sampleSensor(ref: number): unknown;
-  fireTimer(): unknown;
-  schedTick(): unknown;
+  /** `unkept` (always true here): the timers drop what these return, so it may be reused. */
+  sampleSensor(ref: number, unkept: boolean): unknown;
+  fireTimer(unkept: boolean): unknown;
+  schedTick(unkept: boolean): unknown;
 }
 
 export class BoardTimers {
@@ -35,9 +36,9 @@ export class BoardTimers {
     this.on = true;
     const b = this.board;
     for (const d of b.devices()) this.scheduleDevice(d);
-    if (b.timerPeriodMs > 0) this.timers.push(every(b.clock, b.timerPeriodMs * 1000, () => b.fireTimer()));
+    if (b.timerPeriodMs > 0) this.timers.push(every(b.clock, b.timerPeriodMs * 1000, () => b.fireTimer(true)));
     if (b.schedTickMs > 0) this.timers.push(every(b.clock, b.schedTickMs * 1000, () => {
-      if (this.table.onHook('sched').length) b.schedTick();
+      if (this.table.onHook('sched').length) b.schedTick(true);
     }));
   }
 
@@ -46,7 +47,7 @@ export class BoardTimers {
     if (!this.on || !d.periodMs || !(d.periodMs > 0) || !isSensor(d.type) || d.type === SAUL.SENSE_BTN) return;
     this.deviceTimers.get(d.index)?.cancel();
     const periodUs = d.periodMs * 1000;
-    this.deviceTimers.set(d.index, every(this.board.clock, periodUs, () => this.board.sampleSensor(d.index), this.firstSampleUs(d, periodUs)));
+    this.deviceTimers.set(d.index, every(this.board.clock, periodUs, () => this.board.sampleSensor(d.index, true), this.firstSampleUs(d, periodUs)));
   }
 
   /**

@@ -372,20 +372,30 @@ export class Board extends EventEmitter {
   // ---- firing hooks (each returns what ran; on a slicing board a run that uses up its slice is
   // reported 'preempted' and ends later with its 'result') ------------------------------------
 
-  /** Sample a sensor now (default: the first non-button sensor) and run the 'sensor' hook. */
-  sampleSensor(ref?: string | number): HookResult {
+  /**
+   * Sample a sensor now (default: the first non-button sensor) and run the 'sensor' hook.
+   * `unkept`: the caller drops the result (the board's own timers; also fireTimer and schedTick),
+   * so the firing reuses one result object and, with no board 'result' listener, each
+   * container's report: the steady event path allocates nothing.
+   */
+  sampleSensor(ref?: string | number, unkept = false): HookResult {
     const dev = ref === undefined ? this.saul.devices.find((d) => isSensor(d.type) && d.type !== SAUL.SENSE_BTN) : this.device(ref);
     if (!dev) throw new BoardError('not-found', `no sensor on ${this.name}`);
-    const r = this.saul.read(dev, this.clock.nowUs());
-    const data: Phydat = typeof r === 'number' ? { val: [0, 0, 0], unit: dev.unit, scale: dev.scale } : r.data;
-    dev.lastSample = data;
+    // The device's one reading, overwritten by each sample (a failed read hands the hook zeros).
+    const data = (dev.lastSample ??= { val: [0, 0, 0], unit: dev.unit, scale: dev.scale });
+    if (this.saul.readInto(dev, this.clock.nowUs(), data) < 0) {
+      data.val[0] = data.val[1] = data.val[2] = 0;
+      data.unit = dev.unit;
+      data.scale = dev.scale;
+    }
     this.samples++;
     if (this.listenerCount('sample') > 0) {
-      this.emit('sample', { device: dev.index, name: dev.name, type: dev.type, data, values: fromPhydat(data, dev.dims) });
+      const copy: Phydat = { val: [data.val[0], data.val[1], data.val[2]], unit: data.unit, scale: data.scale };
+      this.emit('sample', { device: dev.index, name: dev.name, type: dev.type, data: copy, values: fromPhydat(copy, dev.dims) });
     }
     // Each run copies the context in: the outermost firing's bytes can be one reused buffer.
     const ctx = sensorContext(dev.index, dev.type, data, this.hooks.active ? undefined : this.sensorCtx);
-    return this.hooks.fire('sensor', ctx, undefined, false, dev);
+    return this.hooks.fire('sensor', ctx, undefined, false, dev, unkept);
   }
 
   pressButton(ref?: string | number): HookResult {
@@ -404,18 +414,18 @@ export class Board extends EventEmitter {
     return this.hooks.fire('button', buttonContext(dev.index, pressed), undefined, false, dev);
   }
 
-  fireTimer(): HookResult {
+  fireTimer(unkept = false): HookResult {
     const ctx = timerContext(this.clock.nowUs(), this.timerPeriodMs, ++this.timerTick);
-    return this.hooks.fire('timer', ctx);
+    return this.hooks.fire('timer', ctx, undefined, false, undefined, unkept);
   }
 
   /** One scheduler switch: from the current thread to the next (round robin over `threads`). */
-  schedTick(): HookResult {
+  schedTick(unkept = false): HookResult {
     const prev = this.threads[this.currentThread];
     this.currentThread = (this.currentThread + 1) % this.threads.length;
     const next = this.threads[this.currentThread];
     const ctx = schedContext(prev.pid, next.pid);
-    return this.hooks.fire('sched', ctx);
+    return this.hooks.fire('sched', ctx, undefined, false, undefined, unkept);
   }
 
   /** Run every 'flow' container (newest first, by policy) on a payload. */

@@ -202,6 +202,11 @@ export class Container {
   lastInsns = 0;
   lastUs = 0;
   hasRun = false;
+  /**
+   * The report reused by the runs nobody keeps (the board's own timer-driven hooks with no board
+   * 'result' listener): its taker reads it during the call, and it stays valid until the next run.
+   */
+  liveReport: RunReport | undefined = undefined;
   /** Reused by every slice of this container (its runs never overlap). */
   readonly capture = new RunCapture(this);
   /** Reused options of vm.run (the Vm reads them during the call only). */
@@ -246,7 +251,7 @@ export class Container {
    * Instructions by cost class from the Vm's per-pc counters: cost-model.ts's countByClass with
    * each slot classified once per container instead of on every report.
    */
-  countByClass(pcCounts: Int32Array, pcTaken: Int32Array | undefined): ClassCounts {
+  countByClass(pcCounts: Int32Array, pcTaken: Int32Array | undefined, into?: ClassCounts): ClassCounts {
     const program = this.vm.program;
     let classOf = this.classOf;
     if (!classOf) {
@@ -266,6 +271,12 @@ export class Container {
         sums[JCOND_TAKEN] += taken;
         sums[JCOND_NOT_TAKEN] += k - taken;
       } else sums[cl] += k;
+    }
+    if (into) {
+      into.alu_reg = sums[0]; into.alu_imm = sums[1]; into.mul_imm = sums[2]; into.shift_imm = sums[3]; into.div_imm = sums[4];
+      into.load_dw = sums[5]; into.store_imm = sums[6]; into.store_reg = sums[7]; into.ja = sums[8];
+      into.jcond_taken = sums[9]; into.jcond_not_taken = sums[10];
+      return into;
     }
     return {
       alu_reg: sums[0], alu_imm: sums[1], mul_imm: sums[2], shift_imm: sums[3], div_imm: sums[4], load_dw: sums[5],

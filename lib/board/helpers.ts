@@ -83,9 +83,10 @@ export interface HelperEnv {
 
 /** A pointer argument: must fit in 32 bits (no region lies above 4 GiB). */
 function ptr(call: HelperCall, n: number, size: number, access: 'read' | 'write'): number {
-  const v = call.u64(n);
-  if (v > 0xffffffffn) throw new MemoryAccessError(Number(v & 0xffffffffn), size, access, 'address above 4 GiB');
-  return Number(v);
+  // As a number (NaN from 2^53 up), not a BigInt: helpers run on every event.
+  const v = call.num(n);
+  if (!(v <= 0xffffffff)) throw new MemoryAccessError(call.u32(n), size, access, 'address above 4 GiB');
+  return v;
 }
 
 function ascii(s: string): Uint8Array {
@@ -105,6 +106,8 @@ export function fmtDfp(val: number, fp: number): string | undefined {
 }
 
 export function buildHelpers(env: HelperEnv): Map<number, HelperDef> {
+  /** saul_reg_write's values, read into one array per board (nothing allocated per write). */
+  const writeVals = [0, 0, 0];
   const { clock, saul } = env;
   const nowUs32 = (): number => Math.floor(clock.nowUs()) >>> 0;
   const defs: [number, (c: HelperCall) => HelperReturn][] = [
@@ -154,9 +157,14 @@ export function buildHelpers(env: HelperEnv): Map<number, HelperDef> {
     }],
     [HELPER.saul_reg_write, (c) => {
       const dev = saul.byHandle(c.num(1) <= 0xffffffff ? c.u32(1) : 0);
-      const data = decodePhydat(c.mem.dv, c.mem.resolve(ptr(c, 2, PHYDAT_SIZE, 'read'), PHYDAT_SIZE, 'read'));
+      const at = c.mem.resolve(ptr(c, 2, PHYDAT_SIZE, 'read'), PHYDAT_SIZE, 'read');
       if (!dev) return -ENODEV;
-      const r = saul.write(dev, data);
+      // The phydat's values (unit and scale are the device's own) into one reused array.
+      const dv = c.mem.dv;
+      writeVals[0] = dv.getInt16(at, true);
+      writeVals[1] = dv.getInt16(at + 2, true);
+      writeVals[2] = dv.getInt16(at + 4, true);
+      const r = saul.writeValues(dev, writeVals);
       if (r > 0) env.onSaulWrite?.(dev.index);
       return r;
     }],

@@ -24,6 +24,8 @@ export type After = (c: Container, r: RunReport) => boolean;
 export class HookFiring {
   private readonly policies = new Map<HookName, HookPolicy>();
   private depth = 0;
+  /** The result of outermost firings whose caller drops it (`unkept`): one object, reset each time. */
+  private readonly scratch: HookResult = { hook: 'sensor', reports: [], skipped: [], stoppedBy: undefined };
 
   constructor(private readonly table: ContainerTable, private readonly runner: Runner) {}
 
@@ -43,16 +45,19 @@ export class HookFiring {
 
   /**
    * Run every eligible container of `hook` under its policy; `device`: only containers whose
-   * device filter matches it. `whole`: every run to its end in this call.
+   * device filter matches it. `whole`: every run to its end in this call. `unkept`: the caller drops
+   * the result (the board's own timers), so an outermost firing returns one reused result that
+   * lists no reports (each run's report still reaches its taker and the 'result' listeners).
    */
-  fire(hook: HookName, prepare: Prepare, after?: After, whole = false, device?: SaulDevice): HookResult {
-    const result: HookResult = { hook, reports: [], skipped: [] };
+  fire(hook: HookName, prepare: Prepare, after?: After, whole = false, device?: SaulDevice, unkept = false): HookResult {
+    const reuse = unkept && this.depth === 0;
+    const result = reuse ? this.reset(hook) : { hook, reports: [], skipped: [] };
     const list = this.table.onHook(hook);
     this.depth++;
     try {
       for (let k = 0; k < list.length; k++) {
         const c = list[k];
-        const report = this.fireOne(c, hook, prepare, whole, result, device);
+        const report = this.fireOne(c, hook, prepare, whole, result, device, reuse);
         if (report && this.hookStops(c, report, result, after)) break;
       }
     } finally {
@@ -90,23 +95,32 @@ export class HookFiring {
   }
 
   /** One container of a hook firing: skipped, left out, or its first slice run. */
-  private fireOne(c: Container, hook: HookName, prepare: Prepare, whole: boolean, result: HookResult, device?: SaulDevice): RunReport | undefined {
+  private fireOne(c: Container, hook: HookName, prepare: Prepare, whole: boolean, result: HookResult, device?: SaulDevice,
+    unkept = false): RunReport | undefined {
     if (c.quarantined || c.suspended || c.running || c.busy) {
-      result.skipped.push({ container: c.id, reason: c.running || c.busy ? 'running' : c.state });
+      if (!unkept) result.skipped.push({ container: c.id, reason: c.running || c.busy ? 'running' : c.state });
       return undefined;
     }
     if (device && !deviceMatches(c.spec.device, device)) return undefined;
     const ctx = typeof prepare === 'function' ? prepare(c) : prepare;
     if (!ctx) return undefined;
-    const report = this.runner.slice(c, hook, 'run', ctx, whole);
-    result.reports.push(report);
+    const report = this.runner.slice(c, hook, 'run', ctx, whole, undefined, unkept);
+    // A result nobody keeps lists nothing (emptying its arrays each time would free and remake them).
+    if (!unkept) result.reports.push(report);
     return report;
+  }
+
+  private reset(hook: HookName): HookResult {
+    const r = this.scratch;
+    r.hook = hook;
+    r.stoppedBy = undefined;
+    return r;
   }
 
   /** Whether the hook's policy stops after this report (a preempted or suspended one never does). */
   private hookStops(c: Container, report: RunReport, result: HookResult, after?: After): boolean {
     const policy = this.policy(result.hook);
-    const stop = (after?.(c, report) ?? false) || (report.status === 'exit' && policyStops(policy, report.r0));
+    const stop = (after?.(c, report) ?? false) || (report.status === 'exit' && policyStops(policy, report.r0, report.r0Signed));
     if (stop) result.stoppedBy = c.id;
     return stop || policy === 'single';
   }

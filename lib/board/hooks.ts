@@ -136,8 +136,9 @@ export function flowContext(dataAddr: number, len: number): Uint8Array {
 }
 
 /** Whether a policy stops the hook after a run that exited with `r0`. */
-export function policyStops(policy: HookPolicy, r0: bigint): boolean {
-  if (policy === 'abort-on-negative') return BigInt.asIntN(32, r0) < 0n;
-  if (policy === 'abort-on-positive') return BigInt.asIntN(32, r0) > 0n;
-  return false;
+export function policyStops(policy: HookPolicy, r0: bigint, r0Signed32?: bigint): boolean {
+  if (policy !== 'abort-on-negative' && policy !== 'abort-on-positive') return false;
+  // The report's cached signed low half when given: no BigInt made per run.
+  const v = r0Signed32 ?? BigInt.asIntN(32, r0);
+  return policy === 'abort-on-negative' ? v < 0n : v > 0n;
 }

@@ -82,11 +82,14 @@ export class Runner {
    * Run, resume or continue one slice of a container with every event captured; never throws.
    * `whole`: to the end in this call whatever the board's slicing (the synchronous API). A slice
    * the VM preempted leaves the run in flight (continued on the next turn) and is reported
-   * 'preempted', without a 'result'; `waiter` is answered when the run really ends.
+   * 'preempted', without a 'result'; `waiter` is answered when the run really ends. `unkept`: the
+   * caller drops the returned report (the board's own timers and turns), so it may be reused.
    */
   slice(c: Container, hook: HookName | 'direct', kind: SliceKind, context: Uint8Array | undefined, whole = false,
-    waiter?: FlowJob): RunReport {
+    waiter?: FlowJob, unkept = false): RunReport {
     const carried = kind === 'continue' ? c.flight : undefined;
+    // Reused only when nobody but the container's taker sees it, and only during the call.
+    const reuse = unkept && !(carried?.job ?? waiter) && this.board.listenerCount('result') === 0;
     // A continued turn keeps the run's console (one cap for the whole run), now feeding this turn.
     const cap = c.capture;
     cap.reset(carried);
@@ -108,12 +111,12 @@ export class Runner {
       this.capture = outer;
     }
     const turns = (carried?.turns ?? 0) + 1;
-    if (res.status === 'preempted') return this.inFlight(c, hook, res, cap, carried, turns, waiter);
+    if (res.status === 'preempted') return this.inFlight(c, hook, res, cap, carried, turns, waiter, reuse);
     c.flight = undefined;
     cap.out?.finish();
     if (res.status !== 'suspended') c.runs++;
     const quarantinedNow = c.recordOutcome(res.status);
-    const report = this.report(c, hook, res, cap, turns);
+    const report = this.report(c, hook, res, cap, turns, reuse);
     c.noteRun(report);
     if (res.status === 'suspended') {
       c.suspended = true;
@@ -142,13 +145,38 @@ export class Runner {
     return report;
   }
 
-  /** The report of a slice (also of a preempted one: how far it got). */
-  private report(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, turns: number): RunReport {
+  /**
+   * The report of a slice (also of a preempted one: how far it got). `reuse`: nobody keeps it (the
+   * board's own timers fired the hook and no board listener takes results), so the container's
+   * one live report is filled in place and nothing is allocated for it.
+   */
+  private report(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, turns: number, reuse = false): RunReport {
     const column = this.costColumn;
-    const byClass = res.pcCounts ? c.countByClass(res.pcCounts, res.pcTaken) : emptyCounts();
+    const live = reuse ? c.liveReport : undefined;
+    const byClass = res.pcCounts ? c.countByClass(res.pcCounts, res.pcTaken, live?.byClass) : emptyCounts();
     const us = res.pcCounts ? c.estimateUs(column) : 0;
     const r0 = res.r0;
-    return {
+    if (live) {
+      live.hook = hook;
+      live.status = res.status;
+      live.r0 = r0;
+      live.r0Signed = c.r0Signed(c.vm.r0Low32);
+      live.insns = res.insns;
+      live.totalInsns = res.totalInsns;
+      live.slice = c.slice;
+      live.turns = turns;
+      live.estimatedUs = us;
+      live.estimateLabel = c.estimateLabel(us, column);
+      live.console = cap.console ?? NO_LINES;
+      live.storeWrites = cap.storeWrites ?? NO_WRITES;
+      live.fault = res.fault ? faultInfo(res.fault) : undefined;
+      live.faults.consecutive = c.faults.consecutive;
+      live.faults.total = c.faults.total;
+      live.quarantined = c.quarantined;
+      live.atUs = this.clock.nowUs();
+      return live;
+    }
+    const report: RunReport = {
       container: c.id,
       name: c.name,
       tenant: c.tenant,
@@ -171,6 +199,9 @@ export class Runner {
       quarantined: c.quarantined,
       atUs: this.clock.nowUs(),
     };
+    // The first report nobody keeps becomes the container's live one.
+    if (reuse) c.liveReport = report;
+    return report;
   }
 
   /**
@@ -178,7 +209,7 @@ export class Runner {
    * appear as they are printed), and go on with it on the next turn of the event loop.
    */
   private inFlight(c: Container, hook: HookName | 'direct', res: RunResult, cap: RunCapture, carried: InFlight | undefined,
-    turns: number, waiter: FlowJob | undefined): RunReport {
+    turns: number, waiter: FlowJob | undefined, reuse: boolean): RunReport {
     // The run goes on: its console and writes so far are carried to the next turn.
     const f: InFlight = carried ?? {
       hook, turns, insns: 0, budget: c.vm.progress.budget, cancel: () => undefined,
@@ -188,7 +219,7 @@ export class Runner {
     f.insns = res.insns;
     c.flight = f;
     const h = this.clock.nextTurn(() => {
-      if (c.flight === f && this.table.isCurrent(c)) this.slice(c, f.hook, 'continue', undefined);
+      if (c.flight === f && this.table.isCurrent(c)) this.slice(c, f.hook, 'continue', undefined, false, undefined, true);
     });
     f.cancel = () => h.cancel();
     const progress = { container: c.id, insns: f.insns, budget: f.budget, turns };
@@ -200,7 +231,7 @@ export class Runner {
       if (cap.events) for (const [ev, payload] of cap.events) this.emitOut(ev, payload);
       this.emitOut('progress', progress);
     }
-    return this.report(c, hook, res, cap, turns);
+    return this.report(c, hook, res, cap, turns, reuse);
   }
 
   private emitOut(ev: string, payload: unknown): void {
@@ -220,7 +251,7 @@ export class Runner {
     const h = this.clock.at(atUs, () => {
       c.cancelWakeup = undefined;
       if (!c.suspended || !this.table.isCurrent(c)) return;
-      this.slice(c, c.runHook ?? 'direct', 'resume', undefined);
+      this.slice(c, c.runHook ?? 'direct', 'resume', undefined, false, undefined, true);
     });
     c.cancelWakeup = () => h.cancel();
   }

@@ -163,7 +163,10 @@ export interface SaulDevice {
   periodMs?: number;
   source?: Source;
   actuator?: ActuatorState;
-  /** Sensors: the reading of the last sample (the sensor hook's), for displays such as the sidebar. */
+  /**
+   * Sensors: the reading of the last sample (the sensor hook's), for displays such as the sidebar;
+   * one object per device, overwritten by each sample.
+   */
   lastSample?: Phydat;
 }
 
@@ -221,7 +224,8 @@ export class SaulRegistry {
 
   /** saul_reg_find_type: the first device of that class (SAUL_CLASS_ANY matches any). */
   findType(type: number): SaulDevice | undefined {
-    return this.list.find((d) => type === SAUL_CLASS_ANY || d.type === type);
+    for (const d of this.list) if (type === SAUL_CLASS_ANY || d.type === type) return d;
+    return undefined;
   }
 
   byHandle(handle: number): SaulDevice | undefined {
@@ -253,10 +257,46 @@ export class SaulRegistry {
     return { dims: dev.dims, data: toPhydat(values, dev.unit, dev.scale) };
   }
 
+  /**
+   * `read` into `out` (dims, or a negative errno): the board's sampling path, which allocates
+   * nothing for sources that can be peeked (every built-in one but a sequence).
+   */
+  readInto(dev: SaulDevice, nowUs: number, out: Phydat): number {
+    const src = dev.source;
+    if (dev.actuator || !src?.peek) {
+      const r = this.read(dev, nowUs);
+      if (typeof r === 'number') return r;
+      for (let k = 0; k < 3; k++) out.val[k] = r.data.val[k];
+      out.unit = r.data.unit;
+      out.scale = r.data.scale;
+      return r.dims;
+    }
+    let values: readonly number[];
+    try {
+      values = src.peek(nowUs);
+    } catch {
+      return -ECANCELED;
+    }
+    const f = Math.pow(10, -dev.scale);
+    for (let k = 0; k < 3; k++) {
+      // clampI16, written out: a double handed to a call is boxed, one heap number per value.
+      const x = (k < values.length ? values[k] : 0) * f;
+      out.val[k] = x !== x || x === Infinity || x === -Infinity ? 0 : x <= -32768 ? -32768 : x >= 32767 ? 32767 : Math.round(x);
+    }
+    out.unit = dev.unit;
+    out.scale = dev.scale;
+    return dev.dims;
+  }
+
   /** saul_reg_write: actuators take val[0..dims) (raw, in their own scale); sensors refuse. */
   write(dev: SaulDevice, data: Phydat): number {
+    return this.writeValues(dev, data.val);
+  }
+
+  /** `write` with the raw values only (val[0..dims) are taken): nothing allocated unless they change. */
+  writeValues(dev: SaulDevice, val: readonly number[]): number {
     if (!isActuator(dev.type) || !dev.actuator) return -ENOTSUP;
-    dev.actuator.set(data.val.slice(0, dev.dims));
+    dev.actuator.set(val, dev.dims);
     return dev.dims;
   }
 }

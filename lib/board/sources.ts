@@ -15,8 +15,14 @@
 
 export interface Source {
   readonly kind: 'constant' | 'sine' | 'random-walk' | 'sequence' | 'external';
-  /** Physical values at board time `tUs` (1–3 of them). */
+  /** Physical values at board time `tUs` (1–3 of them), as a new array. */
   sample(tUs: number): number[];
+  /**
+   * The same reading as `sample` (it advances the source the same way), in an array the source
+   * keeps and overwrites on its next read: how the board samples without allocating. Optional for
+   * sources a host writes itself.
+   */
+  peek?(tUs: number): readonly number[];
   /** A short description for the editor and logs. */
   describe(): string;
 }
@@ -25,7 +31,7 @@ const arr = (v: number | readonly number[]): number[] => (typeof v === 'number' 
 
 export function constant(value: number | readonly number[]): Source {
   const v = arr(value);
-  return { kind: 'constant', sample: () => [...v], describe: () => `constant ${v.join(',')}` };
+  return { kind: 'constant', sample: () => [...v], peek: () => v, describe: () => `constant ${v.join(',')}` };
 }
 
 export interface SineOptions {
@@ -40,19 +46,29 @@ export function sine(o: SineOptions): Source {
   if (!(o.periodMs > 0)) throw new RangeError('sine: periodMs must be > 0');
   const offset = o.offset ?? 0;
   const amp = o.amplitude ?? 1;
+  const at = (t: number): number => offset + amp * Math.sin((2 * Math.PI * t) / (o.periodMs * 1000) + (o.phase ?? 0));
+  const out = [0];
   return {
     kind: 'sine',
-    sample: (t) => [offset + amp * Math.sin((2 * Math.PI * t) / (o.periodMs * 1000) + (o.phase ?? 0))],
+    sample: (t) => [at(t)],
+    peek: (t) => {
+      out[0] = at(t);
+      return out;
+    },
     describe: () => `sine ${offset}±${amp} / ${o.periodMs} ms`,
   };
 }
 
-/** mulberry32: tiny, fast, good enough for simulated noise, and identical everywhere. */
+/**
+ * mulberry32: tiny, fast, good enough for simulated noise, and identical everywhere. Its state is
+ * in a typed array: a uint32 above 2^30 kept in a closure variable would be a new heap number on
+ * every call (a fleet samples tens of thousands of times a second).
+ */
 export function prng(seed: number): () => number {
-  let a = seed >>> 0;
+  const st = new Uint32Array([seed >>> 0]);
   return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
+    st[0] = (st[0] + 0x6d2b79f5) >>> 0;
+    let t = st[0];
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
@@ -70,15 +86,22 @@ export interface RandomWalkOptions {
 
 export function randomWalk(o: RandomWalkOptions): Source {
   const rnd = prng(o.seed ?? 1);
-  let x = o.start;
+  // The walk's position in a typed array, not a closure variable: no heap number per step.
+  const pos = new Float64Array([o.start]);
   const lo = o.min ?? -Infinity;
   const hi = o.max ?? Infinity;
+  const out = [0];
+  const step = (): number => {
+    const v = pos[0];
+    pos[0] = Math.max(lo, Math.min(hi, v + (rnd() * 2 - 1) * o.step));
+    return v;
+  };
   return {
     kind: 'random-walk',
-    sample: () => {
-      const v = x;
-      x = Math.max(lo, Math.min(hi, x + (rnd() * 2 - 1) * o.step));
-      return [v];
+    sample: () => [step()],
+    peek: () => {
+      out[0] = step();
+      return out;
     },
     describe: () => `random walk from ${o.start} ±${o.step} (seed ${o.seed ?? 1})`,
   };
@@ -110,6 +133,7 @@ export function external(initial: number | readonly number[] = 0): ExternalSourc
   return {
     kind: 'external',
     sample: () => [...v],
+    peek: () => v,
     set(value) {
       v = arr(value);
     },
@@ -150,12 +174,18 @@ export class ActuatorState {
     return [...this.v];
   }
 
-  /** Set raw values (missing dimensions keep their value). Returns true when something changed. */
-  set(values: readonly number[]): boolean {
-    const prev = this.value;
+  /**
+   * Set raw values, the first `count` of `values` (at most 3; missing dimensions keep their
+   * value). Returns true when something changed; an unchanged write allocates nothing.
+   */
+  set(values: readonly number[], count = values.length): boolean {
+    const n = Math.min(3, count, values.length);
+    let same = true;
+    for (let i = 0; i < n && same; i++) same = values[i] === this.v[i];
+    if (same) return false;
+    const prev = [...this.v];
     const next = [...this.v];
-    values.slice(0, 3).forEach((x, i) => (next[i] = x));
-    if (next.every((x, i) => x === prev[i])) return false;
+    for (let i = 0; i < n; i++) next[i] = values[i];
     this.v = next;
     this.onChange?.(this.value, prev);
     return true;
