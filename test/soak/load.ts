@@ -9,7 +9,8 @@
  * containers, and each run sends a message from its node (the messages are not wired further).
  *
  * Reported: sample events/s and container runs/s achieved vs requested (counted inside Node-RED
- * from the boards' 'sample' and 'result' events), CPU (process.cpuUsage, % of one core), event-loop
+ * from the boards' own sample and report counters: listening to every sample and result would
+ * change what is measured), CPU (process.cpuUsage, % of one core), event-loop
  * delay p50/p99/max (perf_hooks.monitorEventLoopDelay), event-loop utilisation, heap per board
  * and per container (heap after a forced GC: empty flow, boards only, boards with containers), the
  * deploy time, the machine's load average, and this process's own loop delay as a control.

@@ -153,9 +153,11 @@ export function monitorMain(cfg: MonitorConfig): void {
   gcObs.observe({ entryTypes: ['gc'] });
   let reg: { entries(): { board: any; containers: Map<string, unknown> }[] } | undefined;
   const seen = new WeakSet<object>();
-  // Samples are counted from each board's own counter (a 'sample' listener would make every board
-  // build a sample event per reading, which Node-RED does not do: its registry reads the last one).
+  // Samples and runs are counted from each board's own counters: a 'sample' or 'result' listener
+  // would make every board build an event or a fresh report per reading and run, which Node-RED
+  // itself does not (its registry reads the last ones, each node takes its own container's).
   const samplesSeen = new WeakMap<object, number>();
+  const runsSeen = new WeakMap<object, number>();
   const ms = (ns: number): number => Math.max(0, Math.round((ns / 1e6 - res) * 1000) / 1000);
   const mem = (): { heapUsed: number; heapTotal: number; rss: number; external: number } => {
     const m = process.memoryUsage();
@@ -182,11 +184,13 @@ export function monitorMain(cfg: MonitorConfig): void {
       const n = Number(e.board.samples) || 0;
       samples += n - (samplesSeen.get(e.board) ?? 0);
       samplesSeen.set(e.board, n);
+      const k = Number(e.board.reportsMade) || 0;
+      runs += k - (runsSeen.get(e.board) ?? 0);
+      runsSeen.set(e.board, k);
       if (!seen.has(e.board)) {
         seen.add(e.board);
-        e.board.on('result', (r: { status: string }) => {
-          runs++;
-          if (r.status === 'fault') faults++;
+        e.board.on('fault', () => {
+          faults++;
         });
       }
     }
