@@ -122,12 +122,17 @@ export interface FemtoState {
 }
 
 export const PUBLISH_INTERVAL_MS = 250;
+/** Longest stretch of snapshot building in one turn of the event loop. */
+export const SNAPSHOT_TURN_MS = 4;
 
 export class BoardRegistry {
   private readonly boards = new Map<string, BoardEntry>();
   private readonly remotes = new Map<string, RemoteEntry>();
   private publisher: ((state: FemtoState) => void) | undefined;
   private timer: ReturnType<typeof setTimeout> | undefined;
+  /** A publication's snapshot being built, a few boards per turn (buildSome). */
+  private building: { entries: BoardEntry[]; boards: BoardState[]; next: number; spentMs: number; dirty: boolean } | undefined;
+  private immediate: ReturnType<typeof setImmediate> | undefined;
   /** While publishing: looks for boards that sampled or ran since (they raise no event for it). */
   private poll: ReturnType<typeof setInterval> | undefined;
   private lastCostMs = 0;
@@ -143,6 +148,7 @@ export class BoardRegistry {
       if (this.activeSinceLastLook()) this.changed();
     }, PUBLISH_INTERVAL_MS);
     this.poll.unref?.();
+    this.changed(); // a new subscriber gets the current state
   }
 
   add(id: string, name: string, board: Board): BoardEntry {
@@ -235,7 +241,8 @@ export class BoardRegistry {
 
   /** Note a change: publish now if the last publication is old enough, else once the interval ends. */
   changed(): void {
-    if (!this.publisher || this.timer) return;
+    if (this.building) this.building.dirty = true; // published again once this one is out
+    if (!this.publisher || this.timer || this.building) return;
     // The interval stretches with the cost of a publication (building and sending the state of
     // a thousand boards takes tens of ms): publishing never takes more than ~1% of the loop.
     const interval = Math.max(PUBLISH_INTERVAL_MS, 100 * this.lastCostMs);
@@ -243,15 +250,48 @@ export class BoardRegistry {
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.lastPublish = Date.now();
-      try {
-        this.publisher?.(this.state());
-      } catch {
-        // A failing publisher must never break a board.
-      }
-      this.lastCostMs = Date.now() - this.lastPublish;
+      this.building = { entries: this.entries(), boards: [], next: 0, spentMs: 0, dirty: false };
+      this.buildSome();
     }, wait);
     this.timer.unref?.();
   }
+
+  /**
+   * Build the snapshot for a publication a few boards at a time, at most SNAPSHOT_TURN_MS per turn
+   * of the event loop, then publish it: the state of thousands of boards takes ~100 ms to build,
+   * which in one go would hold every flow and every board's timers for that long.
+   */
+  private readonly buildSome = (): void => {
+    this.immediate = undefined;
+    const b = this.building;
+    if (!b) return;
+    const t0 = performance.now();
+    while (b.next < b.entries.length) {
+      const e = b.entries[b.next++];
+      if (this.boards.get(e.id) !== e) continue; // removed meanwhile
+      try {
+        b.boards.push(boardState(e));
+      } catch {
+        // A board that cannot describe itself is left out of this snapshot.
+      }
+      if (performance.now() - t0 >= SNAPSHOT_TURN_MS) break;
+    }
+    b.spentMs += performance.now() - t0;
+    if (b.next < b.entries.length) {
+      this.immediate = setImmediate(this.buildSome);
+      this.immediate.unref?.();
+      return;
+    }
+    this.building = undefined;
+    const t1 = performance.now();
+    try {
+      this.publisher?.({ boards: [...b.boards, ...this.remoteStates()] });
+    } catch {
+      // A failing publisher must never break a board.
+    }
+    this.lastCostMs = b.spentMs + performance.now() - t1;
+    if (b.dirty) this.changed();
+  };
 
   /** Whether a board sampled or reported a run since the last look (the state shows both). */
   private activeSinceLastLook(): boolean {
@@ -268,9 +308,16 @@ export class BoardRegistry {
   flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
+    if (this.immediate) clearImmediate(this.immediate);
+    this.immediate = undefined;
+    this.building = undefined;
   }
 
   state(): FemtoState {
+    return { boards: [...this.entries().map((e) => boardState(e)), ...this.remoteStates()] };
+  }
+
+  private remoteStates(): BoardState[] {
     const remote: BoardState[] = [];
     for (const r of this.remotes.values()) {
       try {
@@ -279,7 +326,7 @@ export class BoardRegistry {
         // A remote board that cannot describe itself is left out of this snapshot.
       }
     }
-    return { boards: [...this.entries().map((e) => boardState(e)), ...remote] };
+    return remote;
   }
 }
 

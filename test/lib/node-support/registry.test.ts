@@ -63,3 +63,49 @@ describe('node-support/registry: the sidebar state without per-run listeners', (
     assert.equal(c.lastResult?.r0, 0);
   });
 });
+
+describe('node-support/registry: publishing the state of many boards', () => {
+  it('builds the snapshot a few boards per turn of the event loop, then publishes it whole', async () => {
+    const reg = new BoardRegistry();
+    const n = 600;
+    for (let i = 0; i < n; i++) {
+      const { board } = vboard('nrf52840dk');
+      board.install({ id: `c${i}`, hook: 'sensor', image: image('mov %r0, 1\nexit') });
+      reg.add(`b${i}`, `board ${i}`, board);
+      reg.setContainer(`b${i}`, `c${i}`, { nodeId: `c${i}`, name: `c${i}`, hook: 'sensor', tenant: 'default' });
+    }
+    const t0 = performance.now();
+    reg.state();
+    const wholeMs = performance.now() - t0;
+    let published: FemtoState | undefined;
+    let turns = 0;
+    reg.setPublisher((s) => {
+      published = s;
+    });
+    let stop = false;
+    const probe = (): void => {
+      turns++;
+      if (!published && !stop) setImmediate(probe);
+    };
+    setImmediate(probe);
+    try {
+      await until(() => published !== undefined, 5000);
+    } finally {
+      stop = true;
+    }
+    reg.setPublisher(undefined);
+    reg.flush();
+    assert.equal(published!.boards.length, n);
+    assert.deepEqual(published!.boards.map((b) => b.id).slice(0, 3), ['b0', 'b1', 'b2']);
+    // Other work ran between the pieces: about one turn per 4 ms of building.
+    assert.ok(turns >= Math.min(3, Math.floor(wholeMs / 8)), `${turns} turns for a ${wholeMs.toFixed(1)} ms snapshot`);
+  });
+});
+
+async function until(cond: () => boolean, ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out');
+    await sleep(5);
+  }
+}
