@@ -236,6 +236,10 @@ function emitFastGroups(e: ModuleEmitter, b: number, accesses: FastAccess[], don
   const delta = deferredRegisters(p, start, end);
   // Offsets within a group are memarg offsets (unsigned, below 2^31 here) from an in-region address.
   if (accesses.some((a) => Math.abs(a.stride) * (UNROLL - 1) >= 2 ** 31)) return;
+  // A group's register movements are i64 constants: exact integers (a block of 2^20 steps of 2^31 is not).
+  let travel = 0;
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) if (p.opcode[pc] === OP.ADD64_IMM || p.opcode[pc] === OP.SUB64_IMM) travel += Math.abs(p.imm[pc]);
+  if (travel * UNROLL >= 2 ** 52) return;
   e.fastGroups.push(start);
   const groups = { name: 'G', b }, rest = { name: 'Gx', b };
   // A group runs when its last iteration would: left − (UNROLL − 1)·len ≥ floor.

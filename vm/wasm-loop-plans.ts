@@ -85,15 +85,13 @@ export function rangeHoistPlan(p: Program, start: number, end: number): RangeHoi
   return accesses.length ? { accesses, steps } : null;
 }
 
-
 /**
  * Registers the unrolled passes of a fast self-loop (emitFastGroups, wasm-emit-loops.ts) can
  * leave in place until the end of a group of iterations: each one the block [start, end) writes
- * only by 64-bit add/sub of constants and reads only as an access's base (a group's accesses
- * are offsets from their first address) or in the closing jump (whose compare adds the movement
- * so far), and
- * each one it never writes. For each register, its movement per iteration (0 when unwritten), or
- * null when it must move in place.
+ * only by 64-bit add/sub of constants and reads only as an access's base (a group's accesses are
+ * offsets from their first address) or in the closing jump (whose compare adds the movement so
+ * far), and each one it never writes. For each register, its movement per iteration (0 when
+ * unwritten), or null when it must move in place.
  */
 export function deferredRegisters(p: Program, start: number, end: number): (number | null)[] {
   const delta = Array<number>(11).fill(0);
