@@ -7,7 +7,7 @@
  */
 import { W } from './wasm-encoder';
 import {
-  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP,
+  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, Opcode,
   cls as opClass, isWide, jmpOp, jumpTarget,
 } from './opcodes';
 import { deferredRegisters, rangeHoistPlan, type FastAccess, type RangeHoist } from './wasm-loop-plans';
@@ -218,7 +218,7 @@ export function emitFastLoop(e: ModuleEmitter, b: number, accesses: FastAccess[]
 }
 
 /** Iterations per group of emitFastGroups. */
-const UNROLL = 4;
+const UNROLL = 8;
 
 /**
  * Before a fast self-loop's one-iteration-at-a-time loop: groups of UNROLL iterations, each
@@ -226,9 +226,11 @@ const UNROLL = 4;
  * regions). Inside a group the budget is taken once, every access goes through its buffer
  * address in the group's first iteration plus a constant (its base moves by a known stride), and
  * the registers deferredRegisters finds stay put: the closing jump's compare adds their movement
- * so far, and at the group's end (or where the loop leaves through `done`) they move by the
- * iterations run. The one-at-a-time loop after it takes the rest. Off when counting per block
- * (countsOffset): its iteration counter is per iteration.
+ * so far (or, for a counted loop, is not needed in the group at all), and at the group's end (or
+ * where the loop leaves through `done`) they move by the iterations run. The one-at-a-time loop
+ * after it takes the rest. Off when counting per block (countsOffset): its iteration counter is
+ * per iteration. Eight per group: on a core whose sibling thread is busy, fewer instructions per
+ * iteration measured 1.1× native C on Fletcher-32 where four with compares gave 1.4×.
  */
 function emitFastGroups(e: ModuleEmitter, b: number, accesses: FastAccess[], done: unknown): void {
   const { code: c, p, opts, blocks } = e;
@@ -241,12 +243,23 @@ function emitFastGroups(e: ModuleEmitter, b: number, accesses: FastAccess[], don
   for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) if (p.opcode[pc] === OP.ADD64_IMM || p.opcode[pc] === OP.SUB64_IMM) travel += Math.abs(p.imm[pc]);
   if (travel * UNROLL >= 2 ** 52) return;
   e.fastGroups.push(start);
+  // A counted loop (`jne c, K` closing it, c deferred and stepping by ±1): a group in which the
+  // counter cannot reach K runs with no compare at all, and the group in which it can is left to
+  // the one-at-a-time loop. The counter is at K after m = c − K (down) or K − c (up) more steps.
+  let last = start;
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) last = pc;
+  const counter = p.opcode[last] === Opcode.JNE_IMM && Math.abs(delta[p.dst[last]] ?? 0) === 1 ? p.dst[last] : -1;
   const groups = { name: 'G', b }, rest = { name: 'Gx', b };
   // A group runs when its last iteration would: left − (UNROLL − 1)·len ≥ floor.
   c.get(L_FLOOR).i64((UNROLL - 1) * len).op(W.i64_add).set(L_LOOP_SCRATCH64);
   c.block(rest);
   c.loop(groups);
   c.get(L_LEFT).get(L_LOOP_SCRATCH64).op(W.i64_lt_s).brIf(rest);
+  if (counter >= 0) { // (m − 1) mod 2^64 < UNROLL: the counter reaches K within this group
+    const k = p.imm[last];
+    if (delta[counter]! < 0) c.get(reg(counter)).i64(k + 1).op(W.i64_sub); else c.i64(k - 1).get(reg(counter)).op(W.i64_sub);
+    c.i64(UNROLL).op(W.i64_lt_u).brIf(rest);
+  }
   accesses.forEach((a, j) => {
     // The access's buffer address in the group's first iteration (last, for a downward stride).
     const first = a.partial + (a.stride < 0 ? (UNROLL - 1) * a.stride : 0);
@@ -274,7 +287,7 @@ function emitFastGroups(e: ModuleEmitter, b: number, accesses: FastAccess[], don
         if (LOAD_SIZE[op]) c.mem(LOAD_OP[op], at).set(reg(d)); else emitStore(c, op, s, imm, at);
         continue;
       }
-      if (op === OP.JA || op === OP.JA32) continue; // the closing jump, always taken
+      if (op === OP.JA || op === OP.JA32 || counter >= 0) continue; // the closing jump, taken all through the group
       emitCompare(c, op, d, s, imm, (r) => moved[r]);
       c.op(W.i32_eqz).if();
       advance(k + 1);

@@ -996,8 +996,14 @@ describe('compiled tier: fast self-loops', function () {
     assert.deepEqual(compileToWasm(new Program(moved), opts).fastLoops, []);
   });
 
-  /** Closing jumps for the group tests: counters compared folded, shifted, in 32 bits, an address against an end register. */
-  const CLOSERS = ['sub %r4, 1\njne %r4, 0, l', 'add %r4, -1\njsgt %r4, 0, l', 'sub %r4, 1\njne32 %r4, 0, l', 'jne %r3, %r6, l', 'sub %r4, 1\njgt %r4, 2, l'];
+  /**
+   * Closing jumps for the group tests (r4 starts at n): counted loops down and up, one whose
+   * counter starts at its limit (it runs until the budget or a region ends), counters compared
+   * shifted and in 32 bits, an address against an end register.
+   */
+  const closers = (n: number): string[] => ['sub %r4, 1\njne %r4, 0, l', `add %r4, 1\njne %r4, ${2 * n}, l`, `sub %r4, 1\njne %r4, ${n}, l`,
+    'add %r4, -1\njsgt %r4, 0, l', 'sub %r4, 1\njne32 %r4, 0, l', 'jne %r3, %r6, l', 'sub %r4, 1\njgt %r4, 2, l'];
+  const CLOSERS = closers(40);
 
   it('groups of iterations: walks ending at a region edge, every size, stride, order, closing jump and register use', () => {
     let grouped = 0, total = 0;
@@ -1028,25 +1034,29 @@ describe('compiled tier: fast self-loops', function () {
   });
 
   it('groups of iterations: every budget from 0 to past the end, up and down, loads and stores', () => {
+    // 25 passes of 5 instructions: the first checked (it fills the region cache), then groups of
+    // 8 while the counter cannot end within one (24 and 16 passes to go), then 8 one at a time.
+    const n = 25, last = 5 * n + 12;
     let compared = 0;
-    for (const closer of CLOSERS) {
-      for (const [access, step, start] of [['ldxh %r2, [%r3+0]', 2, 0], ['stxw [%r3-4], %r0', -3, 24], ['ldxb %r2, [%r3+1]', 3, 0]] as const) {
-        const src = [`lddwd %r3, ${start}`, 'mov %r4, 7', 'mov %r6, %r3', `add %r6, ${7 * step}`,
+    for (const closer of closers(n)) {
+      for (const [access, step, start] of [['ldxh %r2, [%r3+0]', 2, 0], ['stxw [%r3-4], %r0', -3, 96], ['ldxb %r2, [%r3+1]', 3, 0]] as const) {
+        const src = [`lddwd %r3, ${start}`, `mov %r4, ${n}`, 'mov %r6, %r3', `add %r6, ${n * step}`,
           'l:', access, 'add %r0, %r2', `add %r3, ${step}`, closer, 'exit'].join('\n');
-        const text = assemble(src), data = new Uint8Array(24).map((_, i) => i * 5 + 3);
+        const text = assemble(src), data = new Uint8Array(96).map((_, i) => i * 5 + 3);
         const vms = { interp: new Vm({ text, data, tier: 'interp' }), compiled: new Vm({ text, data, tier: 'compiled' }) };
         let ended = false;
-        for (let budget = 0; budget <= 60; budget++) {
+        for (let budget = 0; budget <= last; budget++) {
           const obs = (tier: 'interp' | 'compiled'): Record<string, unknown> => observe(vms[tier], vms[tier].run({ budget }));
           const ref = obs('interp');
           assertSame([obs('compiled')], [ref], `budget ${budget}\n${src}`);
           if (ref.status === 'exit') ended = true;
           compared++;
         }
-        assert.ok(ended, `the loop finishes within the largest budget\n${src}`);
+        // Every loop but the one whose counter starts at its limit ends within the largest budget.
+        assert.equal(ended, !closer.includes(`jne %r4, ${n},`), src);
       }
     }
-    assert.equal(compared, CLOSERS.length * 3 * 61);
+    assert.equal(compared, closers(n).length * 3 * (last + 1));
   });
 });
 
