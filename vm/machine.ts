@@ -21,7 +21,8 @@ export const BUDGET_CHUNK = 0x3fffffff;
  * Fused pairs: a loop's counter update and its conditional jump run as one dispatch. The first
  * slot of the pair gets one of these codes (bytes of class LD that no verified program contains);
  * the jump keeps its own slot, so a jump into the middle of the pair still runs the jump alone.
- * Both instructions count against the budgets and profiles exactly as when run one by one.
+ * Both instructions count against the budgets and profiles exactly as when run one by one, and
+ * so do the three of a fused triple.
  */
 export const enum Fused {
   ADD64_IMM_JNE_IMM = 0x60,
@@ -33,6 +34,10 @@ export const enum Fused {
   ADD64_REG_JNE_IMM = 0x90,
   ADD64_REG_JLT_IMM = 0x98,
   ADD64_REG_JGT_IMM = 0xa0,
+  // Triples: a 64-bit add of a constant, then one of the pairs above at i + 1 (the sum loop's and
+  // Fletcher-32's loop tails). The pair's slot keeps its own code, so a jump to i + 1 runs the pair.
+  ADD64_IMM_ADD64_REG_JLT_IMM = 0xa8,
+  ADD64_IMM_SUB64_IMM_JNE_IMM = 0xb0,
 }
 
 /** [first, second, fused] for every fused pair. */
@@ -48,6 +53,11 @@ const FUSED_PAIRS: readonly (readonly [Opcode, Opcode, Fused])[] = [
   [Opcode.ADD64_REG, Opcode.JGT_IMM, Fused.ADD64_REG_JGT_IMM],
 ];
 const FUSE = new Map(FUSED_PAIRS.map(([a, b, f]) => [(a << 8) | b, f]));
+/** [first, pair at i + 1, fused] for every fused triple. */
+const FUSED_TRIPLES: readonly (readonly [Opcode, Fused, Fused])[] = [
+  [Opcode.ADD64_IMM, Fused.ADD64_REG_JLT_IMM, Fused.ADD64_IMM_ADD64_REG_JLT_IMM],
+  [Opcode.ADD64_IMM, Fused.SUB64_IMM_JNE_IMM, Fused.ADD64_IMM_SUB64_IMM_JNE_IMM],
+];
 
 /** Opcode used for the sentinel slot after the program: not a valid instruction. */
 const SENTINEL = 0x00;
@@ -131,9 +141,13 @@ export class Machine {
       this.code[2 * i + 1] = program.imm[i];
     }
     this.code[2 * n] = SENTINEL;
-    for (let i = 0; opts.fuse !== false && i + 1 < n; i++) {
-      const f = FUSE.get((program.opcode[i] << 8) | program.opcode[i + 1]);
-      if (f !== undefined) this.code[2 * i] = (this.code[2 * i] & ~0xff) | f;
+    // Pairs first, from the end, so that a triple sees whether a pair starts after it.
+    for (let i = n - 2; opts.fuse !== false && i >= 0; i--) {
+      const pair = FUSE.get((program.opcode[i] << 8) | program.opcode[i + 1]);
+      if (pair !== undefined) { this.code[2 * i] = (this.code[2 * i] & ~0xff) | pair; continue; }
+      const next = this.code[2 * i + 2] & 0xff;
+      const triple = FUSED_TRIPLES.find(([a, b]) => a === program.opcode[i] && b === next);
+      if (triple) this.code[2 * i] = (this.code[2 * i] & ~0xff) | triple[2];
     }
     this.framePc = new Int32Array(opts.maxCallDepth);
     this.frameRegs = new Int32Array(opts.maxCallDepth * 10);

@@ -43,6 +43,13 @@
  * runs min(that, what the budget allows) iterations with no per-access checks and one compare
  * per iteration, then falls into the checked loop, which faults, bails or refills the caches
  * exactly as it always does. This is what brings Fletcher-32 from plain-JS speed to uBPF's JIT.
+ * Before that loop, groups of eight iterations run while a whole group fits those bounds: the
+ * budget taken once per group, and registers the loop only moves by constants and reads only as
+ * addresses or in its closing jump left in place until the group ends (accesses become constant
+ * offsets from one in-region address, the jump's compare adds the movement so far); a group left
+ * by the closing jump moves them by the iterations it ran. A counted loop (`jne` on a counter
+ * stepping by one) checks once per group that its counter cannot end within it and then runs the
+ * group with no compare. That takes Fletcher-32 ×1e7 from 1.8× to about 1.1× native C.
  * That first address is computed in 64 bits like any other: a register's movement plus an offset
  * can pass ±2^31, and a 32-bit sum would fold an address 2^32 away onto a cached region.
  *
@@ -99,6 +106,8 @@ export interface CompiledModule {
   blockLen: Int32Array;
   /** First instruction of each self-loop that got a fast version (see fastLoopPlan). */
   fastLoops: number[];
+  /** First instruction of each fast self-loop that also runs in unrolled groups (emitFastGroups). */
+  fastGroups: number[];
   /**
    * [first, end) instructions of each loop that got a structured copy (see LoopCopies.latch),
    * and how many of its accesses a counted number of passes runs unchecked (see rangeHoistPlan).
@@ -120,7 +129,7 @@ export function compileToWasm(p: Program, opts: CompileOptions): CompiledModule 
     1,
   );
   const { blockOf, blockLen, count: blockCount } = blocks;
-  return { bytes, blockOf, blockCount, blockLen, fastLoops: emitter.fastLoops, fastRanges: emitter.fastRanges };
+  return { bytes, blockOf, blockCount, blockLen, fastLoops: emitter.fastLoops, fastGroups: emitter.fastGroups, fastRanges: emitter.fastRanges };
 }
 
 /** The body of the module's second function: a 32-bit byte swap (F_BSWAP32). */

@@ -42,10 +42,13 @@ export function emitWideLoad(c: Code, op: number, d: number, lo: number, hi: num
   c.i64Bits(Number(v & 0xffffffffn), Number(v >> 32n)).set(reg(d));
 }
 
-/** A store's value (the immediate for ST, the register for STX) and the store; the address is on the stack. */
-export function emitStore(c: Code, op: number, s: number, imm: number): void {
+/**
+ * A store's value (the immediate for ST, the register for STX) and the store; the address is on
+ * the stack, `offset` (a memarg offset) is added to it.
+ */
+export function emitStore(c: Code, op: number, s: number, imm: number, offset = 0): void {
   if (opClass(op) === CLS_ST) c.i64(imm); else c.get(reg(s));
-  c.mem(storeOp(STORE_SIZE[op]));
+  c.mem(storeOp(STORE_SIZE[op]), offset);
 }
 
 /**
@@ -168,20 +171,31 @@ export function emitAlu(c: Code, op: number, d: number, s: number, off: number, 
   throw new Error(`compiled tier: ALU opcode 0x${op.toString(16)}`);
 }
 
-/** Conditional jump condition → i32 on the stack. */
-export function emitCompare(c: Code, op: number, d: number, s: number, imm: number): void {
+/**
+ * Conditional jump condition → i32 on the stack. `shift`: for the unrolled passes of a fast
+ * self-loop (wasm-emit-loops.ts), how far each register's value is ahead of its local (the
+ * register moved by that constant since the local was last written): the compare adds it, or for
+ * jeq/jne against an immediate subtracts it from the immediate (equal mod 2^64).
+ */
+export function emitCompare(c: Code, op: number, d: number, s: number, imm: number, shift?: (r: number) => number): void {
   const x = isSrcX(op);
   const code = jmpOp(op);
+  const operand = (r: number): void => {
+    const k = shift?.(r) ?? 0;
+    c.get(reg(r));
+    if (k !== 0) c.i64(k).op(W.i64_add);
+  };
   if (opClass(op) === CLS_JMP) {
-    c.get(reg(d));
-    if (x) c.get(reg(s)); else c.i64(imm);
+    const k = shift?.(d) ?? 0;
+    if (!x && k !== 0 && (code === JMP_JEQ || code === JMP_JNE)) c.get(reg(d)).i64(imm - k);
+    else { operand(d); if (x) operand(s); else c.i64(imm); }
     const w = CMP64[code >> 4];
     if (code === JMP_JSET) c.op(W.i64_and).i64(0).op(W.i64_ne);
     else c.op(w);
     return;
   }
-  c.get(reg(d)).op(W.i32_wrap_i64);
-  if (x) c.get(reg(s)).op(W.i32_wrap_i64); else c.i32(imm);
+  operand(d); c.op(W.i32_wrap_i64);
+  if (x) { operand(s); c.op(W.i32_wrap_i64); } else c.i32(imm);
   const w = CMP32[code >> 4];
   if (code === JMP_JSET) c.op(W.i32_and).i32(0).op(W.i32_ne);
   else c.op(w);

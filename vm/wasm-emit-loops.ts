@@ -7,13 +7,13 @@
  */
 import { W } from './wasm-encoder';
 import {
-  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP,
+  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, Opcode,
   cls as opClass, isWide, jmpOp, jumpTarget,
 } from './opcodes';
-import { rangeHoistPlan, type FastAccess, type RangeHoist } from './wasm-loop-plans';
+import { deferredRegisters, rangeHoistPlan, type FastAccess, type RangeHoist } from './wasm-loop-plans';
 import { LOAD_OP, emitAlu, emitCompare, emitStore, emitWideLoad } from './wasm-emit-insn';
 import type { ModuleEmitter } from './wasm-module-emitter';
-import { C_READ, C_WRITE, L_DISP, L_FLOOR, L_ITER, L_LEFT, L_LOOP_SCRATCH64, L_SCRATCH64, reg, sizeIndex } from './wasm-state';
+import { C_READ, C_WRITE, L_DISP, L_FLOOR, L_ITER, L_LEFT, L_LOOP_SCRATCH64, L_PTR, L_SCRATCH64, reg, sizeIndex } from './wasm-state';
 
 /**
  * Loops [h, t] get structured copies up to this many instructions each, and (overlapping loops
@@ -182,6 +182,7 @@ export function emitFastLoop(e: ModuleEmitter, b: number, accesses: FastAccess[]
     // Buffer address = wrap(register) + (offset in buffer − wrap(base) + off).
     c.get(cache.off).get(cache.base).op(W.i32_wrap_i64, W.i32_sub).i32(a.off).op(W.i32_add).set(L_DISP + j);
   });
+  if (counts === undefined) emitFastGroups(e, b, accesses, done);
   c.get(L_LEFT).get(L_FLOOR).op(W.i64_lt_s).brIf(slow);
   if (counts !== undefined) c.i32(0).set(L_ITER);
   c.loop(iteration);
@@ -214,6 +215,89 @@ export function emitFastLoop(e: ModuleEmitter, b: number, accesses: FastAccess[]
   c.end(); // iteration
   if (counts !== undefined) foldFastCounts(e, b, 0, !(p.opcode[lastPc] === OP.JA || p.opcode[lastPc] === OP.JA32));
   c.end(); // slow
+}
+
+/** Iterations per group of emitFastGroups. */
+const UNROLL = 8;
+
+/**
+ * Before a fast self-loop's one-iteration-at-a-time loop: groups of UNROLL iterations, each
+ * group run while all of its iterations stay under the floor the entry computed (budget and
+ * regions). Inside a group the budget is taken once, every access goes through its buffer
+ * address in the group's first iteration plus a constant (its base moves by a known stride), and
+ * the registers deferredRegisters finds stay put: the closing jump's compare adds their movement
+ * so far (or, for a counted loop, is not needed in the group at all), and at the group's end (or
+ * where the loop leaves through `done`) they move by the iterations run. The one-at-a-time loop
+ * after it takes the rest. Off when counting per block (countsOffset): its iteration counter is
+ * per iteration. Eight per group: on a core whose sibling thread is busy, fewer instructions per
+ * iteration measured 1.1× native C on Fletcher-32 where four with compares gave 1.4×.
+ */
+function emitFastGroups(e: ModuleEmitter, b: number, accesses: FastAccess[], done: unknown): void {
+  const { code: c, p, opts, blocks } = e;
+  const start = blocks.starts[b], end = blocks.end(b), len = blocks.blockLen[b];
+  const delta = deferredRegisters(p, start, end);
+  // Offsets within a group are memarg offsets (unsigned, below 2^31 here) from an in-region address.
+  if (accesses.some((a) => Math.abs(a.stride) * (UNROLL - 1) >= 2 ** 31)) return;
+  // A group's register movements are i64 constants: exact integers (a block of 2^20 steps of 2^31 is not).
+  let travel = 0;
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) if (p.opcode[pc] === OP.ADD64_IMM || p.opcode[pc] === OP.SUB64_IMM) travel += Math.abs(p.imm[pc]);
+  if (travel * UNROLL >= 2 ** 52) return;
+  e.fastGroups.push(start);
+  // A counted loop (`jne c, K` closing it, c deferred and stepping by ±1): a group in which the
+  // counter cannot reach K runs with no compare at all, and the group in which it can is left to
+  // the one-at-a-time loop. The counter is at K after m = c − K (down) or K − c (up) more steps.
+  let last = start;
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) last = pc;
+  const counter = p.opcode[last] === Opcode.JNE_IMM && Math.abs(delta[p.dst[last]] ?? 0) === 1 ? p.dst[last] : -1;
+  const groups = { name: 'G', b }, rest = { name: 'Gx', b };
+  // A group runs when its last iteration would: left − (UNROLL − 1)·len ≥ floor.
+  c.get(L_FLOOR).i64((UNROLL - 1) * len).op(W.i64_add).set(L_LOOP_SCRATCH64);
+  c.block(rest);
+  c.loop(groups);
+  c.get(L_LEFT).get(L_LOOP_SCRATCH64).op(W.i64_lt_s).brIf(rest);
+  if (counter >= 0) { // (m − 1) mod 2^64 < UNROLL: the counter reaches K within this group
+    const k = p.imm[last];
+    if (delta[counter]! < 0) c.get(reg(counter)).i64(k + 1).op(W.i64_sub); else c.i64(k - 1).get(reg(counter)).op(W.i64_sub);
+    c.i64(UNROLL).op(W.i64_lt_u).brIf(rest);
+  }
+  accesses.forEach((a, j) => {
+    // The access's buffer address in the group's first iteration (last, for a downward stride).
+    const first = a.partial + (a.stride < 0 ? (UNROLL - 1) * a.stride : 0);
+    c.get(reg(a.base)).op(W.i32_wrap_i64).get(L_DISP + j).op(W.i32_add);
+    if (first !== 0) c.i32(first | 0).op(W.i32_add);
+    c.set(L_PTR + j);
+  });
+  const advance = (n: number): void => { // the deferred registers and the budget, by n iterations
+    delta.forEach((k, r) => { if (k) c.get(reg(r)).i64(n * k).op(W.i64_add).set(reg(r)); });
+    c.get(L_LEFT).i64(n * len).op(W.i64_sub).set(L_LEFT);
+  };
+  for (let k = 0; k < UNROLL; k++) {
+    const moved = delta.map((m) => k * (m ?? 0)); // each deferred register's movement so far
+    let j = 0;
+    for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+      const op = p.opcode[pc], d = p.dst[pc], s = p.src[pc], imm = p.imm[pc], cls = opClass(op);
+      if ((op === OP.ADD64_IMM || op === OP.SUB64_IMM) && delta[d] !== null) { moved[d] += op === OP.ADD64_IMM ? imm : -imm; continue; }
+      if (cls === CLS_ALU64 || cls === CLS_ALU) { emitAlu(c, op, d, s, p.offset[pc], imm); continue; }
+      if (isWide(op)) { emitWideLoad(c, op, d, imm, p.imm[pc + 1], opts.dataBase, opts.rodataBase); continue; }
+      if (LOAD_SIZE[op] || cls === CLS_ST || cls === CLS_STX) {
+        const a = accesses[j];
+        c.get(L_PTR + j);
+        const at = (a.stride < 0 ? UNROLL - 1 - k : k) * Math.abs(a.stride);
+        j++;
+        if (LOAD_SIZE[op]) c.mem(LOAD_OP[op], at).set(reg(d)); else emitStore(c, op, s, imm, at);
+        continue;
+      }
+      if (op === OP.JA || op === OP.JA32 || counter >= 0) continue; // the closing jump, taken all through the group
+      emitCompare(c, op, d, s, imm, (r) => moved[r]);
+      c.op(W.i32_eqz).if();
+      advance(k + 1);
+      c.br(done).end();
+    }
+  }
+  advance(UNROLL);
+  c.br(groups);
+  c.end(); // groups
+  c.end(); // rest: one iteration at a time
 }
 
 /** Add the fast loop's iterations (L_ITER) to block b's entry and taken counters. */

@@ -5,7 +5,7 @@
  * Both only read the program; the emission is in wasm-emit-loops.ts.
  */
 import {
-  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, STORE_SIZE, cls as opClass, isWide, jmpOp,
+  CLS_ALU, CLS_ALU64, CLS_JMP, CLS_JMP32, CLS_ST, CLS_STX, JMP_CALL, JMP_EXIT, LOAD_SIZE, OP, STORE_SIZE, cls as opClass, isSrcX, isWide, jmpOp,
 } from './opcodes';
 import type { Program } from './program';
 import { MAX_FAST_ACCESSES } from './wasm-state';
@@ -85,3 +85,27 @@ export function rangeHoistPlan(p: Program, start: number, end: number): RangeHoi
   return accesses.length ? { accesses, steps } : null;
 }
 
+/**
+ * Registers the unrolled passes of a fast self-loop (emitFastGroups, wasm-emit-loops.ts) can
+ * leave in place until the end of a group of iterations: each one the block [start, end) writes
+ * only by 64-bit add/sub of constants and reads only as an access's base (a group's accesses are
+ * offsets from their first address) or in the closing jump (whose compare adds the movement so
+ * far), and each one it never writes. For each register, its movement per iteration (0 when
+ * unwritten), or null when it must move in place.
+ */
+export function deferredRegisters(p: Program, start: number, end: number): (number | null)[] {
+  const delta = Array<number>(11).fill(0);
+  const moved = new Uint8Array(11), read = new Uint8Array(11), written = new Uint8Array(11);
+  for (let pc = start; pc < end; pc += isWide(p.opcode[pc]) ? 2 : 1) {
+    const op = p.opcode[pc], cls = opClass(op), d = p.dst[pc], s = p.src[pc];
+    if (op === OP.ADD64_IMM || op === OP.SUB64_IMM) {
+      delta[d] += op === OP.ADD64_IMM ? p.imm[pc] : -p.imm[pc];
+      moved[d] = 1;
+      continue;
+    }
+    if (cls === CLS_ALU64 || cls === CLS_ALU) { written[d] = 1; if (isSrcX(op)) read[s] = 1; continue; }
+    if (LOAD_SIZE[op] || isWide(op)) { written[d] = 1; continue; }
+    if (cls === CLS_STX) read[s] = 1; // the value stored (its base is an address)
+  }
+  return delta.map((k, r) => (written[r] || (moved[r] && read[r]) ? null : k));
+}

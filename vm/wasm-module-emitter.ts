@@ -49,6 +49,8 @@ export class ModuleEmitter {
   readonly countBranches: boolean;
   /** First instruction of each self-loop that got a fast version. */
   readonly fastLoops: number[] = [];
+  /** First instruction of each fast self-loop that also runs in unrolled groups. */
+  readonly fastGroups: number[] = [];
   /** [first, end) of each loop that got a structured copy, and how many of its accesses run unchecked. */
   readonly fastRanges: [number, number, number][] = [];
   private readonly loopCopies: LoopCopies;

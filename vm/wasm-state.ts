@@ -55,7 +55,10 @@ export const L_FLOOR = 34, L_LOOP_SCRATCH64 = 35;
 export const L_ITER = 36;
 export const L_DISP = 37;
 export const MAX_FAST_ACCESSES = 8;
-export const LOCALS: ValType[] = [...Array(24).fill(I64), ...Array(9).fill(I32), I64, I64, ...Array(1 + MAX_FAST_ACCESSES).fill(I32)];
+// The unrolled passes of a fast self-loop (emitFastGroups): each access's buffer address in the
+// group's first (or, moving down, last) iteration (i32).
+export const L_PTR = L_DISP + MAX_FAST_ACCESSES;
+export const LOCALS: ValType[] = [...Array(24).fill(I64), ...Array(9).fill(I32), I64, I64, ...Array(1 + 2 * MAX_FAST_ACCESSES).fill(I32)];
 // Taken branches left (i64), declared only when counting them (so other modules stay as they were).
 export const L_BRANCHES = 1 + LOCALS.length;
 export const sizeIndex = (n: number): number => (n === 1 ? 0 : n === 2 ? 1 : n === 4 ? 2 : 3);

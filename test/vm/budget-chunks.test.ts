@@ -9,7 +9,7 @@ import { strict as assert } from 'node:assert';
 import { assemble } from '../../vm/assembler';
 import { Memory, PERM_RW } from '../../vm/memory';
 import { Program } from '../../vm/program';
-import { Machine, STATUS_EXIT, execute } from '../../vm/interpreter';
+import { FaultKind, Fused, Machine, STATUS_EXIT, STATUS_FAULT, execute } from '../../vm/interpreter';
 
 // Every fused pair, each loop's jump also entered directly (a jump into the middle of a pair).
 const PAIRS = new Program(assemble(`
@@ -41,6 +41,29 @@ const PAIRS = new Program(assemble(`
   l7: sub %r2, 1
   add %r0, %r2
   jgt %r2, 2, l7
+  call 1
+  exit`));
+
+// Both fused triples (the sum loop's add, add, jlt and Fletcher-32's add, sub, jne), each also
+// entered at its pair (i + 1) and at its jump (i + 2); more than riot-2022's 200 taken branches.
+const TRIPLES = new Program(assemble(`
+  mov %r0, 0
+  mov %r1, 0
+  mov %r3, 130
+  ja first
+  s: add %r1, 1
+  first: add %r0, %r1
+  jlt %r1, 120, s
+  ja jump
+  f: add %r4, 2
+  sub %r3, 1
+  jump: jne %r3, 0, f
+  mov %r3, 5
+  ja mid
+  g: add %r4, 3
+  mid: sub %r3, 1
+  jne %r3, 0, g
+  mov %r2, %r4
   call 1
   exit`));
 
@@ -100,5 +123,29 @@ describe('interpreter: budgets counted in chunks', () => {
       }
     }
     assert.equal(compared, 8 * (insns + 2));
+  });
+
+  it('fused triples run exactly as their three instructions: every budget, chunk and branch budget, riot-2022\'s 200 included', () => {
+    const fused = new Machine(TRIPLES, new Memory(), () => STATUS_EXIT, { divZeroFaults: false, frameSize: 512, maxCallDepth: 8 });
+    const at = (pc: number): number => fused.code[2 * pc] & 0xff;
+    assert.deepEqual([at(4), at(8), at(13)], [Fused.ADD64_IMM_ADD64_REG_JLT_IMM, Fused.ADD64_IMM_SUB64_IMM_JNE_IMM, Fused.ADD64_IMM_SUB64_IMM_JNE_IMM]);
+    assert.deepEqual([at(5), at(9), at(14)], [Fused.ADD64_REG_JLT_IMM, Fused.SUB64_IMM_JNE_IMM, Fused.SUB64_IMM_JNE_IMM]);
+    const whole = run(undefined, 100_000, Number.MAX_SAFE_INTEGER, TRIPLES, false);
+    assert.equal(whole.status, STATUS_EXIT);
+    assert.equal(whole.r2, 2 * 130 + 3 * 4); // the add before each loop's jump ran every pass
+    const riot = run(undefined, 100_000, 200, TRIPLES, true);
+    assert.deepEqual([riot.status, riot.fault], [STATUS_FAULT, FaultKind.BranchBudget]);
+    const insns = Number(whole.executed);
+    let compared = 0;
+    for (const branches of [0, 1, 2, 3, 120, 199, 200, 201, 253, Number.MAX_SAFE_INTEGER]) {
+      for (let budget = 0; budget <= insns + 1; budget++) {
+        const plain = run(undefined, budget, branches, TRIPLES, false);
+        assert.deepEqual(run(undefined, budget, branches, TRIPLES, true), plain, `budget ${budget}, branches ${branches}`);
+        assert.deepEqual(run(2, budget, branches, TRIPLES, true), plain, `budget ${budget}, branches ${branches}, chunk 2`);
+        assert.deepEqual(run(3, budget, branches, TRIPLES, true), plain, `budget ${budget}, branches ${branches}, chunk 3`);
+        compared++;
+      }
+    }
+    assert.equal(compared, 10 * (insns + 2));
   });
 });

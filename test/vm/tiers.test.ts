@@ -975,17 +975,88 @@ describe('compiled tier: fast self-loops', function () {
     assert.ok(bails > 0.05 * total, `${bails}/${total} late budget ends`);
   });
 
-  it('Fletcher-32\'s inner loop and the sum loop get fast versions', () => {
+  it('Fletcher-32\'s inner loop and the sum loop get fast versions that run in groups of iterations', () => {
     const opts = { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 };
     const fl = assemble('mov %r3, 0\nmov %r0, 180\nl: ldxh %r2, [%r1]\nadd %r3, %r2\nadd %r4, %r3\nadd %r1, 2\nsub %r0, 1\njne %r0, 0, l\nexit');
     assert.deepEqual(compileToWasm(new Program(fl), opts).fastLoops, [2]);
+    assert.deepEqual(compileToWasm(new Program(fl), opts).fastGroups, [2]);
     const sum = assemble('mov %r0, 0\nmov %r1, 1\nl: add %r0, %r1\nadd %r1, 1\njle %r1, 100, l\nexit');
     assert.deepEqual(compileToWasm(new Program(sum), opts).fastLoops, [2]);
+    assert.deepEqual(compileToWasm(new Program(sum), opts).fastGroups, [2]);
+    // Groups (emitFastGroups) take the budget once per group and leave counters in place: not
+    // when counting per block, nor when a group's offsets from one address would pass 2^31.
+    assert.deepEqual(compileToWasm(new Program(fl), { ...opts, countsOffset: 4096 }).fastGroups, []);
+    const far = assemble('mov %r0, 3\nl: ldxb %r2, [%r1]\nadd %r1, 0x30000000\nsub %r0, 1\njne %r0, 0, l\nexit');
+    assert.deepEqual(compileToWasm(new Program(far), opts).fastLoops, [1]);
+    assert.deepEqual(compileToWasm(new Program(far), opts).fastGroups, []);
     // Calls and non-constant moves of an address register keep the checked loop only.
     const calls = assemble('mov %r6, 3\nl: call 1\nsub %r6, 1\njne %r6, 0, l\nexit');
     assert.deepEqual(compileToWasm(new Program(calls), opts).fastLoops, []);
     const moved = assemble('mov %r0, 3\nl: ldxb %r2, [%r1]\nadd %r1, %r2\nsub %r0, 1\njne %r0, 0, l\nexit');
     assert.deepEqual(compileToWasm(new Program(moved), opts).fastLoops, []);
+  });
+
+  /**
+   * Closing jumps for the group tests (r4 starts at n): counted loops down and up, one whose
+   * counter starts at its limit (it runs until the budget or a region ends), counters compared
+   * shifted and in 32 bits, an address against an end register.
+   */
+  const closers = (n: number): string[] => ['sub %r4, 1\njne %r4, 0, l', `add %r4, 1\njne %r4, ${2 * n}, l`, `sub %r4, 1\njne %r4, ${n}, l`,
+    'add %r4, -1\njsgt %r4, 0, l', 'sub %r4, 1\njne32 %r4, 0, l', 'jne %r3, %r6, l', 'sub %r4, 1\njgt %r4, 2, l'];
+  const CLOSERS = closers(40);
+
+  it('groups of iterations: walks ending at a region edge, every size, stride, order, closing jump and register use', () => {
+    let grouped = 0, total = 0;
+    for (const size of ['b', 'h', 'w', 'dw']) {
+      for (const step of [1, 2, 3, 8, -1, -3, -8]) {
+        for (const order of ['step first', 'access first', 'base read', 'store']) {
+          for (let start = -2; start <= 26; start++) {
+            const closer = CLOSERS[(start + 2) % CLOSERS.length];
+            // 'base read': the address register is also read by the ALU, so it moves in place.
+            const access = order === 'store' ? `stx${size} [%r3+0], %r0` : `ldx${size} %r2, [%r3+0]`;
+            const move = `add %r3, ${step}`;
+            const body = order === 'step first' ? [move, access] : order === 'base read' ? [access, 'add %r0, %r3', move] : [access, move];
+            const src = [`lddwd %r3, ${start}`, 'mov %r4, 40', 'mov %r6, %r3', `add %r6, ${40 * step}`,
+              'l:', ...body, 'add %r0, %r2', closer, 'ldxdw %r1, [%r10-8]', 'exit'].join('\n');
+            const text = assemble(src), data = new Uint8Array(24).map((_, i) => i * 11 + 1);
+            const run = (tier: 'interp' | 'compiled'): Record<string, unknown> => {
+              const vm = new Vm({ text, data, tier });
+              return observe(vm, vm.run({ budget: 10_000 }));
+            };
+            assertSame([run('compiled')], [run('interp')], `${size} step ${step} ${order}, start ${start}\n${src}`);
+            total++;
+            if (compileToWasm(new Program(text), { dataBase: BASE_DATA, rodataBase: BASE_RODATA, frameSize: 512, maxCallDepth: 8 }).fastGroups.length) grouped++;
+          }
+        }
+      }
+    }
+    assert.equal(grouped, total, 'every one of these loops runs in groups');
+  });
+
+  it('groups of iterations: every budget from 0 to past the end, up and down, loads and stores', () => {
+    // 25 passes of 5 instructions: the first checked (it fills the region cache), then groups of
+    // 8 while the counter cannot end within one (24 and 16 passes to go), then 8 one at a time.
+    const n = 25, last = 5 * n + 12;
+    let compared = 0;
+    for (const closer of closers(n)) {
+      for (const [access, step, start] of [['ldxh %r2, [%r3+0]', 2, 0], ['stxw [%r3-4], %r0', -3, 96], ['ldxb %r2, [%r3+1]', 3, 0]] as const) {
+        const src = [`lddwd %r3, ${start}`, `mov %r4, ${n}`, 'mov %r6, %r3', `add %r6, ${n * step}`,
+          'l:', access, 'add %r0, %r2', `add %r3, ${step}`, closer, 'exit'].join('\n');
+        const text = assemble(src), data = new Uint8Array(96).map((_, i) => i * 5 + 3);
+        const vms = { interp: new Vm({ text, data, tier: 'interp' }), compiled: new Vm({ text, data, tier: 'compiled' }) };
+        let ended = false;
+        for (let budget = 0; budget <= last; budget++) {
+          const obs = (tier: 'interp' | 'compiled'): Record<string, unknown> => observe(vms[tier], vms[tier].run({ budget }));
+          const ref = obs('interp');
+          assertSame([obs('compiled')], [ref], `budget ${budget}\n${src}`);
+          if (ref.status === 'exit') ended = true;
+          compared++;
+        }
+        // Every loop but the one whose counter starts at its limit ends within the largest budget.
+        assert.equal(ended, !closer.includes(`jne %r4, ${n},`), src);
+      }
+    }
+    assert.equal(compared, closers(n).length * 3 * (last + 1));
   });
 });
 
