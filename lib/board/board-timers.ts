@@ -15,7 +15,7 @@ export interface ClockedBoard {
   readonly schedTickMs: number;
   devices(): readonly SaulDevice[];
   /** `unkept` (always true here): the timers drop what these return, so it may be reused. */
-  sampleSensor(ref: number, unkept: boolean): unknown;
+  sampleDevice(dev: SaulDevice, unkept: boolean): unknown;
   fireTimer(unkept: boolean): unknown;
   schedTick(unkept: boolean): unknown;
 }
@@ -47,7 +47,7 @@ export class BoardTimers {
     if (!this.on || !d.periodMs || !(d.periodMs > 0) || !isSensor(d.type) || d.type === SAUL.SENSE_BTN) return;
     this.deviceTimers.get(d.index)?.cancel();
     const periodUs = d.periodMs * 1000;
-    this.deviceTimers.set(d.index, every(this.board.clock, periodUs, () => this.board.sampleSensor(d.index, true), this.firstSampleUs(d, periodUs)));
+    this.deviceTimers.set(d.index, every(this.board.clock, periodUs, () => this.board.sampleDevice(d, true), this.firstSampleUs(d, periodUs)));
   }
 
   /**

@@ -381,6 +381,11 @@ export class Board extends EventEmitter {
   sampleSensor(ref?: string | number, unkept = false): HookResult {
     const dev = ref === undefined ? this.saul.devices.find((d) => isSensor(d.type) && d.type !== SAUL.SENSE_BTN) : this.device(ref);
     if (!dev) throw new BoardError('not-found', `no sensor on ${this.name}`);
+    return this.sampleDevice(dev, unkept);
+  }
+
+  /** sampleSensor for a device in hand (the board's timers hold theirs: no lookup per sample). */
+  sampleDevice(dev: SaulDevice, unkept = false): HookResult {
     // The device's one reading, overwritten by each sample (a failed read hands the hook zeros).
     const data = (dev.lastSample ??= { val: [0, 0, 0], unit: dev.unit, scale: dev.scale });
     if (this.saul.readInto(dev, this.clock.nowUs(), data) < 0) {

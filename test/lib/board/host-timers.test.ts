@@ -1,7 +1,8 @@
 /**
- * The process's one timer heap for every WallClock (lib/board/host-timers.ts): order, periodic
- * timers re-queued in place, cancelling from inside a callback, and the TURN_MS bound that lets
- * the event loop go between stretches of due timers however many fall due together.
+ * The process's one timer wheel for every WallClock (lib/board/host-timers.ts): order, never
+ * early, timers beyond the wheel's reach, periodic timers re-filed in place, cancelling from
+ * inside a callback, and the TURN_MS bound that lets the event loop go between stretches of due
+ * timers however many fall due together.
  */
 import { strict as assert } from 'node:assert';
 import { hostTimer, queued, schedule, TURN_MS, unschedule, type HostTimer } from '../../../lib/board/host-timers';
@@ -35,7 +36,7 @@ describe('board/host-timers', () => {
     assert.ok(at.length >= 3 && at.length <= 6, `${at.length} ticks in 58 ms at 10 ms`);
     // Each tick saw its successor's due time: exactly one period apart, whatever the lateness.
     for (let i = 1; i < at.length; i++) assert.equal(at[i] - at[i - 1], 10);
-    assert.equal(t.index, -1);
+    assert.equal(t.slot, -1);
   });
 
   it('a callback may cancel itself or others, and schedule new timers', async () => {
@@ -72,7 +73,30 @@ describe('board/host-timers', () => {
     assert.ok(turns >= 40 / (TURN_MS + 2) - 1, `the loop was let go ${turns} times while 40 ms of timers ran (${between.join(',')})`);
   });
 
-  it('WallClock: every() and at() go on the heap; cancelAll and pending cover them', async () => {
+  it('never runs a timer before its due time, also within the current millisecond', async () => {
+    const late: number[] = [];
+    for (let i = 0; i < 50; i++) {
+      const due = performance.now() + 0.1 + (i % 10) * 0.37;
+      schedule(hostTimer(due, () => late.push(performance.now() - due)));
+    }
+    await sleep(30);
+    assert.equal(late.length, 50);
+    assert.ok(late.every((d) => d >= 0), `ran early by ${Math.min(...late).toFixed(3)} ms`);
+  });
+
+  it('a timer beyond the wheel (over a second away) waits aside and still runs on time', async () => {
+    const due = performance.now() + 1150;
+    let ranAt = 0;
+    const near: number[] = [];
+    schedule(hostTimer(due, () => { ranAt = performance.now(); }));
+    schedule(hostTimer(performance.now() + 5, () => near.push(1)));
+    assert.equal(queued(), 2);
+    await sleep(1250);
+    assert.deepEqual(near, [1]);
+    assert.ok(ranAt >= due && ranAt - due < 100, `ran ${(ranAt - due).toFixed(1)} ms after its due time`);
+  });
+
+  it('WallClock: every() and at() go on the wheel; cancelAll and pending cover them', async () => {
     const c = new WallClock();
     const ticks: number[] = [];
     const h = every(c, 5000, () => ticks.push(c.nowUs()), 2000);
