@@ -28,7 +28,7 @@ export interface HostTimer {
 }
 
 /** Longest stretch of due timers run in one turn of the event loop. */
-export const TURN_MS = 4;
+export const TURN_MS = 2;
 
 const SLOTS = 1024; // a power of two: slot s lives at wheel[s & MASK]
 const MASK = SLOTS - 1;
