@@ -15,3 +15,8 @@ export function checkBudget(b: number): number {
 export function now(): number {
   return typeof performance !== 'undefined' ? performance.now() : Date.now();
 }
+
+/** Instructions per run so far (all of them while no run has ended): the auto tier's average rule. */
+export function averageInsns(insns: number, runs: number): number {
+  return runs > 0 ? insns / runs : insns;
+}

@@ -38,7 +38,7 @@ import { FLAG_NO_RETURN } from './image';
 import { fromBig, out, toBigU64 } from './int64';
 import { CompiledTier, type Translator } from './compiled-tier';
 import type { CompileOptions } from './wasm-compiler';
-import { DEFAULT_BUDGET, checkBudget, now } from './limits';
+import { DEFAULT_BUDGET, averageInsns, checkBudget, now } from './limits';
 import { faultOf } from './fault-of';
 import { divZeroFaults } from './division';
 import { Call } from './helper-call';
@@ -68,11 +68,6 @@ const INITIAL_RATE = 10_000;
 const MIN_CHUNK = 1000;
 /** A chunk grows at most this much over the last timed one (one fast measurement is not trusted). */
 const CHUNK_GROWTH = 4;
-/** Instructions per run so far (all of them while no run has ended). */
-function averageInsns(insns: number, runs: number): number {
-  return runs > 0 ? insns / runs : insns;
-}
-
 /** Helper calls between clock reads inside a chunk (SliceOptions.helperCheckEvery). */
 const HELPER_CHECK_EVERY = 16;
 
