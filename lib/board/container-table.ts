@@ -12,7 +12,8 @@ import type { ContainerInfo, RunReport } from './results';
 export class ContainerTable {
   private readonly byId = new Map<string, Container>();
   /** Containers per hook, newest first; rebuilt after any install, removal or (de)attachment. */
-  private readonly hookLists = new Map<HookName, Container[]>();
+  // A plain object with one field per hook, not a Map: every sample reads it.
+  private hookLists: HookLists = noHookLists();
   /** Result takers by container id (Container.onResult), kept across replacement and reinstall. */
   private readonly takers = new Map<string, (r: RunReport) => void>();
   private nextId = 1;
@@ -43,7 +44,7 @@ export class ContainerTable {
   set(c: Container): void {
     c.onResult = this.takers.get(c.id);
     this.byId.set(c.id, c);
-    this.hookLists.clear();
+    this.hookLists = noHookLists();
   }
 
   /** Hand every result of container `id` (installed now or later) to `fn`; undefined stops it. */
@@ -56,12 +57,12 @@ export class ContainerTable {
 
   delete(id: string): void {
     this.byId.delete(id);
-    this.hookLists.clear();
+    this.hookLists = noHookLists();
   }
 
   /** A container's hook changed in place. */
   hooksChanged(): void {
-    this.hookLists.clear();
+    this.hookLists = noHookLists();
   }
 
   get(id: string): Container {
@@ -92,10 +93,10 @@ export class ContainerTable {
 
   /** Containers of a hook, newest first. */
   onHook(hook: HookName): readonly Container[] {
-    let l = this.hookLists.get(hook);
+    let l = this.hookLists[hook];
     if (!l) {
       l = [...this.byId.values()].filter((c) => c.hook === hook).sort((a, b) => b.seq - a.seq);
-      this.hookLists.set(hook, l); // never changed in place: a firing iterates the list it started with
+      this.hookLists[hook] = l; // never changed in place: a firing iterates the list it started with
     }
     return l;
   }
@@ -104,6 +105,12 @@ export class ContainerTable {
   newestFirst(): Container[] {
     return [...this.byId.values()].sort((a, b) => b.seq - a.seq);
   }
+}
+
+type HookLists = Record<HookName, Container[] | undefined>;
+
+function noHookLists(): HookLists {
+  return { sensor: undefined, button: undefined, timer: undefined, coap: undefined, sched: undefined, flow: undefined };
 }
 
 export function containerInfo(c: Container, boardScope: GlobalScope): ContainerInfo {

@@ -53,12 +53,13 @@ export class HookFiring {
     const reuse = unkept && this.depth === 0;
     const result = reuse ? this.reset(hook) : { hook, reports: [], skipped: [] };
     const list = this.table.onHook(hook);
+    const policy = this.policy(hook);
     this.depth++;
     try {
       for (let k = 0; k < list.length; k++) {
         const c = list[k];
         const report = this.fireOne(c, hook, prepare, whole, result, device, reuse);
-        if (report && this.hookStops(c, report, result, after)) break;
+        if (report && this.hookStops(c, report, result, after, policy)) break;
       }
     } finally {
       this.depth--;
@@ -118,8 +119,7 @@ export class HookFiring {
   }
 
   /** Whether the hook's policy stops after this report (a preempted or suspended one never does). */
-  private hookStops(c: Container, report: RunReport, result: HookResult, after?: After): boolean {
-    const policy = this.policy(result.hook);
+  private hookStops(c: Container, report: RunReport, result: HookResult, after?: After, policy = this.policy(result.hook)): boolean {
     const stop = (after?.(c, report) ?? false) || (report.status === 'exit' && policyStops(policy, report.r0, report.r0Signed));
     if (stop) result.stoppedBy = c.id;
     return stop || policy === 'single';
