@@ -34,7 +34,7 @@ import type { HelperCall, HelperDef, HelperReturn } from '../../vm/vm';
 import type { Clock } from './clock';
 import { addFormat, getPdu, optFinish, respInit } from './coap';
 import { formatPrintf, memoryStringReader, PRINTF_MAX_FORMAT } from './printf';
-import { decodePhydat, encodePhydat, ENODEV, PHYDAT_SIZE, type SaulRegistry } from './saul';
+import { encodePhydat, ENODEV, PHYDAT_SIZE, phydatValues, type SaulRegistry } from './saul';
 import type { KvStore } from './stores';
 
 /** What the store helpers need of a store (the editor's Try panel passes plain in-page stores). */
@@ -107,7 +107,7 @@ export function fmtDfp(val: number, fp: number): string | undefined {
 
 export function buildHelpers(env: HelperEnv): Map<number, HelperDef> {
   /** saul_reg_write's values, read into one array per board (nothing allocated per write). */
-  const writeVals = [0, 0, 0];
+  const writeVals: [number, number, number] = [0, 0, 0];
   const { clock, saul } = env;
   const nowUs32 = (): number => Math.floor(clock.nowUs()) >>> 0;
   const defs: [number, (c: HelperCall) => HelperReturn][] = [
@@ -160,11 +160,7 @@ export function buildHelpers(env: HelperEnv): Map<number, HelperDef> {
       const at = c.mem.resolve(ptr(c, 2, PHYDAT_SIZE, 'read'), PHYDAT_SIZE, 'read');
       if (!dev) return -ENODEV;
       // The phydat's values (unit and scale are the device's own) into one reused array.
-      const dv = c.mem.dv;
-      writeVals[0] = dv.getInt16(at, true);
-      writeVals[1] = dv.getInt16(at + 2, true);
-      writeVals[2] = dv.getInt16(at + 4, true);
-      const r = saul.writeValues(dev, writeVals);
+      const r = saul.writeValues(dev, phydatValues(c.mem.dv, at, writeVals));
       if (r > 0) env.onSaulWrite?.(dev.index);
       return r;
     }],

@@ -105,11 +105,15 @@ export function encodePhydat(p: Phydat, out = new Uint8Array(PHYDAT_SIZE), at = 
 /** `bytes` may be a DataView (a VM memory's own: no copy, no view made per call). */
 export function decodePhydat(bytes: Uint8Array | DataView, at = 0): Phydat {
   const dv = bytes instanceof DataView ? bytes : new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return {
-    val: [dv.getInt16(at, true), dv.getInt16(at + 2, true), dv.getInt16(at + 4, true)],
-    unit: dv.getUint8(at + 6),
-    scale: dv.getInt8(at + 7),
-  };
+  return { val: phydatValues(dv, at, [0, 0, 0]), unit: dv.getUint8(at + 6), scale: dv.getInt8(at + 7) };
+}
+
+/** A phydat's three values into `out` (saul_reg_write reads them into one reused array). */
+export function phydatValues(dv: DataView, at: number, out: [number, number, number]): [number, number, number] {
+  out[0] = dv.getInt16(at, true);
+  out[1] = dv.getInt16(at + 2, true);
+  out[2] = dv.getInt16(at + 4, true);
+  return out;
 }
 
 export function clampI16(v: number): number {
